@@ -1,0 +1,205 @@
+// Trains the two built-in models from a fixed seed and writes them under public/models/ in
+// Hugging Face layout, with a model card each, and lists them in public/models/index.json.
+//
+//   npm run train:builtin -- [--only kv|arith] [--steps N] [--seed S]
+//
+// The augmenting model `kv-tiny` learns the key table (kv-subs over all keys, plus look-ups
+// that end at a key's last letter, so the value sits at the key's position: TOY-KV.md); the
+// anchor `arith-tiny` learns numeric arithmetic on zero-padded operands and never sees a key.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { tf, useBackend } from '../src/model/tf';
+import { GPT } from '../src/model/gpt';
+import type { GPTConfig } from '../src/model/config';
+import { initWeights, weightList, countParameters } from '../src/model/init';
+import { cachedDecoder } from '../src/model/sampling';
+import { Tokenizer, buildCharTokenizerJson, CHAR_VOCAB_SIZE } from '../src/tokenizer';
+import { KV_SPEC, makeKeyTable, makeExamples, answerChance, type Example, type TaskName } from '../src/tasks/kv';
+import { encodeExamples, makeBatch, disposeBatch } from '../src/train/batch';
+import { maskedCrossEntropy } from '../src/train/loss';
+import { trainLoop } from '../src/train/loop';
+import { exactMatch } from '../src/train/evaluate';
+import { modelFolderFiles } from '../src/io/model-folder';
+import { parseBuiltinIndex, type BuiltinIndex } from '../src/io/builtin';
+
+interface Recipe {
+  id: string;
+  role: 'anchor' | 'augment';
+  title: string;
+  description: string;
+  config: GPTConfig;
+  steps: number;
+  lr: number;
+  batch: number;
+  /** The training mixture: task and share. */
+  mix: { task: TaskName; share: number }[];
+  /** The task its card reports accuracy on, and the tasks it must fail. */
+  evalTask: TaskName;
+}
+
+const base = { modelType: 'gpt2', vocabSize: CHAR_VOCAB_SIZE, nPositions: 32, layerNormEpsilon: 1e-5, activation: 'gelu_new' } as const;
+
+export const RECIPES: Recipe[] = [
+  {
+    id: 'kv-tiny',
+    role: 'augment',
+    title: 'kv-tiny (knows the key table)',
+    description: 'Augmenting model: substitutes the values of 3-letter keys (kv-subs) and looks keys up; no arithmetic.',
+    config: { ...base, nEmbd: 96, nLayer: 3, nHead: 4 },
+    steps: 700,
+    lr: 3e-3,
+    batch: 128,
+    mix: [
+      { task: 'kv-subs', share: 0.7 },
+      { task: 'kv-lookup', share: 0.3 },
+    ],
+    evalTask: 'kv-subs',
+  },
+  {
+    id: 'arith-tiny',
+    role: 'anchor',
+    title: 'arith-tiny (numeric arithmetic)',
+    description: 'Anchor model: adds and subtracts 2–3 one-digit numbers written zero-padded (004+007-003=); knows no keys.',
+    config: { ...base, nEmbd: 128, nLayer: 3, nHead: 4 },
+    steps: 1500,
+    lr: 2e-3,
+    batch: 128,
+    mix: [{ task: 'num-arith', share: 1 }],
+    evalTask: 'num-arith',
+  },
+];
+
+const POOL = 20000; // training examples per model, drawn once from the seed
+const EVAL_N = 500;
+
+function mixture(recipe: Recipe, seed: number): Example[] {
+  const table = makeKeyTable(KV_SPEC);
+  return recipe.mix.flatMap((m, i) => makeExamples(m.task, Math.round(POOL * m.share), { seed: seed + 101 * (i + 1), table, keys: 'all' }));
+}
+
+async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<void> {
+  const tokenizerJson = buildCharTokenizerJson();
+  const tokenizer = Tokenizer.fromJSON(tokenizerJson, 'char tokenizer');
+  const codec = { encode: (s: string) => tokenizer.encode(s), decode: (ids: number[]) => tokenizer.decode(ids), eosId: tokenizer.eosId! };
+  const data = encodeExamples(codec, mixture(recipe, seed), recipe.config.nPositions);
+  const weights = initWeights(recipe.config, seed, true);
+  const model = new GPT(recipe.config, weights);
+  const params = weightList(weights) as tf.Variable[];
+  const table = makeKeyTable(KV_SPEC);
+  const evalSet = makeExamples(recipe.evalTask, EVAL_N, { seed: seed + 7777, table, keys: 'all' });
+  const evaluate = (examples: Example[]) =>
+    exactMatch((B) => cachedDecoder(model, B), codec, examples, { maxLength: recipe.config.nPositions }).accuracy;
+  console.error(`${recipe.id}: ${countParameters(weights)} parameters, ${data.length} examples, ${steps} steps`);
+  const result = await trainLoop({
+    params,
+    numExamples: data.length,
+    batchSize: recipe.batch,
+    steps,
+    lr: recipe.lr,
+    weightDecay: 0.01,
+    seed,
+    loss: (idx) => {
+      const batch = makeBatch(idx.map((i) => data[i]), tokenizer.padId!);
+      const r = model.forward(batch.ids, { embedding: 'onehot' });
+      const loss = maskedCrossEntropy(r.logits!, batch.targets, batch.mask);
+      disposeBatch(batch);
+      return loss;
+    },
+    progressEvery: 50,
+    evalEvery: 250,
+    evaluate: () => ({ [recipe.evalTask]: evaluate(evalSet.slice(0, 200)) }),
+    onProgress: (p) =>
+      console.error(
+        `  step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s` +
+          (p.metrics ? ` ${JSON.stringify(p.metrics)}` : ''),
+      ),
+  });
+  if (result.stopped !== 'done') throw new Error(`${recipe.id}: training stopped: ${result.message ?? result.stopped}`);
+
+  // The card's figures: its own task, and kv-arith (which neither model can do alone).
+  const accuracy: Record<string, number> = {};
+  for (const task of ['kv-subs', 'num-arith', 'kv-arith'] as TaskName[]) {
+    accuracy[task] = evaluate(makeExamples(task, EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
+  }
+  const chance = answerChance(makeExamples('kv-arith', EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
+  const card = modelCard(recipe, countParameters(weights), steps, seed, result.seconds, accuracy, chance.share);
+  const dir = join('public', 'models', recipe.id);
+  await mkdir(dir, { recursive: true });
+  const files = modelFolderFiles(recipe.config, weights, tokenizerJson, card);
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  console.error(`${recipe.id}: ${JSON.stringify(accuracy)} (kv-arith chance ${chance.share.toFixed(3)}) in ${result.seconds.toFixed(0)} s → ${dir}`);
+  params.forEach((p) => p.dispose());
+}
+
+function modelCard(
+  r: Recipe,
+  params: number,
+  steps: number,
+  seed: number,
+  seconds: number,
+  acc: Record<string, number>,
+  chance: number,
+): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const c = r.config;
+  return `# ${r.id}
+
+${r.description}
+
+- Role in CALM: **${r.role === 'anchor' ? 'anchor' : 'augmenting model'}**
+- Architecture: GPT-2, ${c.nLayer} layers, width ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}, ${params.toLocaleString('en')} parameters
+- Tokenizer: one token per printable ASCII character, plus \`<pad>\`, \`<eos>\`, \`<unk>\` (vocabulary ${c.vocabSize})
+- Data: ${r.mix.map((m) => `${Math.round(100 * m.share)} % ${m.task}`).join(', ')}; ${POOL} examples drawn from seed ${seed}; the key table of \`src/tasks/kv.ts\` (${KV_SPEC.numKeys} keys of ${KV_SPEC.keyLength} letters, values ${KV_SPEC.valueMin}–${KV_SPEC.valueMax})
+- Training: ${steps} steps, batch ${r.batch}, AdamW lr ${r.lr} (warm-up, cosine decay), ${seconds.toFixed(0)} s on the wasm backend
+
+## Accuracy (exact match, greedy, ${EVAL_N} examples over all keys)
+
+| task | accuracy |
+|---|---|
+| kv-subs | ${pct(acc['kv-subs'])} |
+| num-arith | ${pct(acc['num-arith'])} |
+| kv-arith | ${pct(acc['kv-arith'])} (chance, the most common answer: ${pct(chance)}) |
+
+## Retrain
+
+\`\`\`
+npm run train:builtin -- --only ${r.id.split('-')[0]} --seed ${seed}
+\`\`\`
+`;
+}
+
+async function writeIndex(): Promise<void> {
+  const path = join('public', 'models', 'index.json');
+  let index: BuiltinIndex = { models: [] };
+  try {
+    index = parseBuiltinIndex(JSON.parse(await readFile(path, 'utf8')));
+  } catch {
+    // a missing or unreadable index is rewritten from the recipes
+  }
+  for (const r of RECIPES) {
+    const entry = { id: r.id, role: r.role, title: r.title, description: r.description, path: r.id };
+    const at = index.models.findIndex((m) => m.id === r.id);
+    if (at >= 0) index.models[at] = entry;
+    else index.models.push(entry);
+  }
+  await writeFile(path, JSON.stringify(index, null, 2) + '\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { only: { type: 'string' }, steps: { type: 'string' }, seed: { type: 'string', default: '1' }, backend: { type: 'string', default: 'wasm' } },
+  });
+  await useBackend(values.backend as 'wasm' | 'cpu');
+  const seed = Number(values.seed);
+  for (const r of RECIPES) {
+    if (values.only && !r.id.startsWith(values.only)) continue;
+    await trainOne(r, seed, values.steps ? Number(values.steps) : r.steps);
+  }
+  await writeIndex();
+}
+
+main().catch((e) => {
+  console.error(`train-builtin: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});

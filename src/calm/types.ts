@@ -1,0 +1,46 @@
+import type { tf } from '../model/tf';
+
+/** `[anchorLayer, augmentLayer]`: block outputs, 0-indexed; -1 is the embedding output (input of block 0). */
+export type Connection = [number, number];
+
+export type OutputVariant = 'zero-init' | 'rmsnorm';
+
+/** What a composition is, apart from its trained weights (the official CALMConfig names). */
+export interface CompositionSpec {
+  connections: Connection[];
+  numHeads: number; // h; D_a % h == 0
+  output: OutputVariant;
+}
+
+/**
+ * One bridge's parameters (DESIGN §1). Kept in x·W layout `[in, out]` like GPT-2's Conv1D so
+ * the forward multiplies without transposes; the bundle stores the transpose (nn.Linear `[out, in]`).
+ */
+export interface BridgeWeights {
+  projW: tf.Variable; // [D_g, D_a]
+  projB: tf.Variable; // [D_a]
+  qW: tf.Variable; // [D_a, D_a]
+  qB: tf.Variable; // [D_a]
+  kW: tf.Variable;
+  kB: tf.Variable;
+  vW: tf.Variable;
+  vB: tf.Variable;
+  oW: tf.Variable; // zero at init for 'zero-init'
+  oB: tf.Variable;
+  normW?: tf.Variable; // [D_a], 'rmsnorm' only, init 1
+}
+
+/** The bundle's tensor names for bridge k, paired with the BridgeWeights field they hold. */
+export const BRIDGE_TENSORS: { field: keyof BridgeWeights; name: string; linear: boolean }[] = [
+  { field: 'projW', name: 'proj.weight', linear: true },
+  { field: 'projB', name: 'proj.bias', linear: false },
+  { field: 'qW', name: 'attn.q.weight', linear: true },
+  { field: 'qB', name: 'attn.q.bias', linear: false },
+  { field: 'kW', name: 'attn.k.weight', linear: true },
+  { field: 'kB', name: 'attn.k.bias', linear: false },
+  { field: 'vW', name: 'attn.v.weight', linear: true },
+  { field: 'vB', name: 'attn.v.bias', linear: false },
+  { field: 'oW', name: 'attn.o.weight', linear: true },
+  { field: 'oB', name: 'attn.o.bias', linear: false },
+  { field: 'normW', name: 'norm.weight', linear: false },
+];

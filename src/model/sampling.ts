@@ -1,0 +1,144 @@
+// Decoding: one interface for "feed tokens, get next-token logits", so the same greedy and
+// sampling loops drive a single model and a CALM composition, with or without KV caches.
+import { tf } from './tf';
+import { GPT, emptyCache, disposeCache, type KVCache } from './gpt';
+
+export interface Decoder {
+  /** Feeds the next tokens of every row `[B][T_new]`; returns the last position's logits `[B, V]`. */
+  feed(ids: number[][]): tf.Tensor2D;
+  dispose(): void;
+}
+
+/** A single model with a KV cache: each feed runs only the new positions. */
+export function cachedDecoder(model: GPT, B: number): Decoder {
+  const cache: KVCache = emptyCache(model, B);
+  return {
+    feed(ids) {
+      return tf.tidy(() => {
+        const x = tf.tensor2d(ids, [B, ids[0].length], 'int32');
+        const r = model.forward(x, {}, cache);
+        r.last.dispose();
+        const T = r.logits!.shape[1];
+        return tf.squeeze(tf.slice(r.logits!, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+      });
+    },
+    dispose: () => disposeCache(cache),
+  };
+}
+
+/** A single model that recomputes the whole sequence at every step (the reference; benchmarks). */
+export function recomputeDecoder(model: GPT, B: number): Decoder {
+  const seq: number[][] = Array.from({ length: B }, () => []);
+  return {
+    feed(ids) {
+      ids.forEach((row, b) => seq[b].push(...row));
+      return tf.tidy(() => {
+        const r = model.forward(tf.tensor2d(seq, [B, seq[0].length], 'int32'));
+        const T = r.logits!.shape[1];
+        return tf.squeeze(tf.slice(r.logits!, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+      });
+    },
+    dispose() {},
+  };
+}
+
+export interface GreedyOptions {
+  maxNew: number;
+  eosId?: number;
+  /** The longest sequence the decoder accepts (the model's context). */
+  maxLength?: number;
+}
+
+/**
+ * Batched greedy decoding of prompts of equal length. Each row stops at eos (not included in
+ * its output) or after maxNew tokens. Returns the new token ids of each row.
+ */
+export function greedyDecode(decoder: Decoder, prompts: number[][], opts: GreedyOptions): number[][] {
+  const B = prompts.length;
+  const out: number[][] = Array.from({ length: B }, () => []);
+  const done = new Array<boolean>(B).fill(false);
+  let next: number[][] = prompts;
+  let fed = 0; // positions the decoder has seen
+  for (let step = 0; step < opts.maxNew; step++) {
+    if (opts.maxLength !== undefined && fed + next[0].length > opts.maxLength) break;
+    const logits = decoder.feed(next);
+    fed += next[0].length;
+    const ids = tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array;
+    logits.dispose();
+    next = [];
+    for (let b = 0; b < B; b++) {
+      const id = ids[b];
+      if (!done[b]) {
+        if (id === opts.eosId) done[b] = true;
+        else out[b].push(id);
+      }
+      next.push([id]);
+    }
+    if (done.every(Boolean)) break;
+  }
+  return out;
+}
+
+export interface SampleOptions {
+  temperature?: number; // 0 = greedy
+  topK?: number; // 0 = all
+  random?: () => number; // [0, 1)
+}
+
+/** Picks a token from one row of logits; returns it and its probability under the sampling distribution. */
+export function sampleToken(logits: Float32Array, opts: SampleOptions = {}): { id: number; prob: number } {
+  const t = opts.temperature ?? 0;
+  const V = logits.length;
+  let order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a]);
+  if (t <= 0) {
+    // greedy: report the softmax probability of the argmax
+    const max = logits[order[0]];
+    let z = 0;
+    for (let i = 0; i < V; i++) z += Math.exp(logits[i] - max);
+    return { id: order[0], prob: 1 / z };
+  }
+  if (opts.topK && opts.topK > 0) order = order.slice(0, opts.topK);
+  const max = logits[order[0]];
+  const w = order.map((i) => Math.exp((logits[i] - max) / t));
+  const z = w.reduce((a, b) => a + b, 0);
+  let r = (opts.random ?? Math.random)() * z;
+  for (let j = 0; j < order.length; j++) {
+    r -= w[j];
+    if (r <= 0) return { id: order[j], prob: w[j] / z };
+  }
+  return { id: order[order.length - 1], prob: w[order.length - 1] / z };
+}
+
+export interface GenerateOptions extends SampleOptions {
+  maxTokens: number;
+  eosId?: number;
+  stop?: string;
+  maxLength?: number;
+  decode: (ids: number[]) => string;
+  onToken?: (token: { id: number; text: string; prob: number }) => void;
+  signal?: AbortSignal;
+}
+
+/** Generates one completion of one prompt, token by token (streaming through onToken). */
+export function generate(decoder: Decoder, prompt: number[], opts: GenerateOptions): { ids: number[]; text: string; probs: number[] } {
+  const ids: number[] = [];
+  const probs: number[] = [];
+  let next = prompt;
+  for (let i = 0; i < opts.maxTokens; i++) {
+    if (opts.signal?.aborted) break;
+    if (opts.maxLength !== undefined && prompt.length + ids.length >= opts.maxLength) break;
+    const logits = decoder.feed([next]);
+    const row = logits.dataSync() as Float32Array;
+    logits.dispose();
+    const { id, prob } = sampleToken(row, opts);
+    if (id === opts.eosId) break;
+    ids.push(id);
+    probs.push(prob);
+    opts.onToken?.({ id, text: opts.decode([id]), prob });
+    if (opts.stop && opts.decode(ids).includes(opts.stop)) break;
+    next = [id];
+  }
+  let text = opts.decode(ids);
+  if (opts.stop && text.includes(opts.stop)) text = text.slice(0, text.indexOf(opts.stop));
+  return { ids, text, probs };
+}

@@ -1,0 +1,16 @@
+// The one place tfjs is imported from. `@tensorflow/tfjs` (not only tfjs-core) because it
+// registers the gradient functions that training needs; the wasm backend is added beside it.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+export { tf };
+
+export type BackendName = 'wasm' | 'cpu' | 'webgpu' | 'webgl';
+
+/** Selects a backend and waits until it is ready; returns the name actually in use. */
+export async function useBackend(name: BackendName): Promise<string> {
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`the ${name} backend could not be initialised`);
+  await tf.ready();
+  return tf.getBackend();
+}

@@ -1,0 +1,30 @@
+import type { tf } from './tf';
+
+/**
+ * GPT-2 weights, named after the Hugging Face checkpoint (nanoGPT's names) so they load by
+ * name. Linear weights are kept in GPT-2 `Conv1D` layout `[in, out]`: y = x·W + b.
+ */
+export interface BlockWeights {
+  ln1: { gamma: tf.Tensor1D; beta: tf.Tensor1D }; // h.{i}.ln_1.{weight,bias} [D]
+  attn: {
+    cAttnW: tf.Tensor2D; // h.{i}.attn.c_attn.weight [D, 3D] (q | k | v)
+    cAttnB: tf.Tensor1D; // h.{i}.attn.c_attn.bias [3D]
+    cProjW: tf.Tensor2D; // h.{i}.attn.c_proj.weight [D, D]
+    cProjB: tf.Tensor1D; // h.{i}.attn.c_proj.bias [D]
+  };
+  ln2: { gamma: tf.Tensor1D; beta: tf.Tensor1D }; // h.{i}.ln_2.{weight,bias} [D]
+  mlp: {
+    cFcW: tf.Tensor2D; // h.{i}.mlp.c_fc.weight [D, 4D]
+    cFcB: tf.Tensor1D; // h.{i}.mlp.c_fc.bias [4D]
+    cProjW: tf.Tensor2D; // h.{i}.mlp.c_proj.weight [4D, D]
+    cProjB: tf.Tensor1D; // h.{i}.mlp.c_proj.bias [D]
+  };
+}
+
+export interface GPTWeights {
+  wte: tf.Tensor2D; // wte.weight [V, D]
+  wpe: tf.Tensor2D; // wpe.weight [P, D]
+  blocks: BlockWeights[];
+  lnF: { gamma: tf.Tensor1D; beta: tf.Tensor1D }; // ln_f.{weight,bias} [D]
+  lmHead?: tf.Tensor2D; // lm_head.weight [V, D]; absent = tied to wte
+}

@@ -1,0 +1,139 @@
+// The built-in models: the list in public/models/index.json and, per model, the
+// sizes from its config.json. Only JSON is read here; weights stay with the worker.
+import type { StateCreator, StoreApi } from 'zustand';
+// zod/mini, not zod: the full build adds ~300 kB to the page, the mini one ~15 kB.
+import * as z from 'zod/mini';
+import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
+import { issueMessage } from '../io/errors';
+
+export type { BuiltinModel, ModelRole } from '../io/builtin';
+
+// The HF GPT-2 config fields the list shows; other fields are ignored here (the worker's
+// loader checks the whole config before any weights are read).
+const count = () =>
+  z.int({ error: 'must be a positive integer' }).check(z.positive({ error: 'must be a positive integer' }));
+const configSummarySchema = z.object({
+  n_layer: count(),
+  n_embd: count(),
+  n_head: count(),
+  n_positions: count(),
+  vocab_size: count(),
+});
+
+export interface ModelConfigSummary {
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  nPositions: number;
+  vocabSize: number;
+}
+
+/** Something fetched: not asked for yet, on its way, here, or failed with a message for people. */
+export type Loadable<T> =
+  | { status: 'idle' }
+  | { status: 'loading' }
+  | { status: 'ready'; value: T }
+  | { status: 'error'; error: string };
+
+export interface ModelsSlice {
+  /** The models listed in models/index.json, in file order. */
+  builtinModels: Loadable<BuiltinModel[]>;
+  /** config.json summaries by model id. */
+  builtinConfigs: Record<string, Loadable<ModelConfigSummary>>;
+}
+
+export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> = () => ({
+  builtinModels: { status: 'idle' },
+  builtinConfigs: {},
+});
+
+export const BUILTIN_INDEX_PATH = 'models/index.json';
+
+export function builtinConfigPath(model: BuiltinModel): string {
+  return `models/${model.path.replace(/^\/+|\/+$/g, '')}/config.json`;
+}
+
+export interface FetchOptions {
+  /** Where models/ lives; the app's base URL (Vite's BASE_URL) by default. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+}
+
+// Bumped by each load, so that an older load finishing late cannot overwrite a newer one.
+let generation = 0;
+
+/**
+ * Fetches models/index.json, then every listed model's config.json, into `store`.
+ * Never throws: failures land in the store as messages that name the file.
+ */
+export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: FetchOptions = {}): Promise<void> {
+  const baseUrl = options.baseUrl ?? import.meta.env.BASE_URL;
+  const doFetch = options.fetch ?? fetch;
+  const mine = ++generation;
+  const current = () => mine === generation;
+
+  store.setState({ builtinModels: { status: 'loading' }, builtinConfigs: {} });
+  let index: BuiltinIndex;
+  try {
+    index = parseBuiltinIndex(await fetchJson(doFetch, baseUrl, BUILTIN_INDEX_PATH), BUILTIN_INDEX_PATH);
+  } catch (e) {
+    if (current()) {
+      const error = `Could not load the built-in model list (${BUILTIN_INDEX_PATH}): ${messageOf(e, BUILTIN_INDEX_PATH)}`;
+      store.setState({ builtinModels: { status: 'error', error } });
+    }
+    return;
+  }
+  if (!current()) return;
+  store.setState({
+    builtinModels: { status: 'ready', value: index.models },
+    builtinConfigs: Object.fromEntries(index.models.map((m) => [m.id, { status: 'loading' } as const])),
+  });
+
+  await Promise.all(
+    index.models.map(async (model) => {
+      const path = builtinConfigPath(model);
+      let entry: Loadable<ModelConfigSummary>;
+      try {
+        entry = { status: 'ready', value: summarizeConfig(await fetchJson(doFetch, baseUrl, path), path) };
+      } catch (e) {
+        entry = { status: 'error', error: `Could not load ${path}: ${messageOf(e, path)}` };
+      }
+      if (current()) {
+        store.setState((s) => ({ builtinConfigs: { ...s.builtinConfigs, [model.id]: entry } }));
+      }
+    }),
+  );
+}
+
+async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
+  const response = await doFetch(joinUrl(baseUrl, path));
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  // Servers with an SPA fallback (vite preview among them) answer a missing file with the
+  // app's own index.html and status 200.
+  if (response.headers.get('content-type')?.includes('text/html')) {
+    throw new Error('not found (the server sent an HTML page instead)');
+  }
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`not valid JSON (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+}
+
+function joinUrl(baseUrl: string, path: string): string {
+  return baseUrl.endsWith('/') ? baseUrl + path : `${baseUrl}/${path}`;
+}
+
+function summarizeConfig(json: unknown, file: string): ModelConfigSummary {
+  const parsed = z.safeParse(configSummarySchema, json);
+  if (!parsed.success) throw new Error(issueMessage(file, parsed.error.issues[0], json).message);
+  const c = parsed.data;
+  return { nLayer: c.n_layer, nEmbd: c.n_embd, nHead: c.n_head, nPositions: c.n_positions, vocabSize: c.vocab_size };
+}
+
+/** The error's message, without a leading `file: ` that the caller already shows. */
+function messageOf(e: unknown, file: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}

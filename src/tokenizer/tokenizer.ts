@@ -1,0 +1,139 @@
+import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
+
+/** A `tokenizer.json` that cannot be loaded; the message is one line naming the file. */
+export class TokenizerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenizerError';
+  }
+}
+
+/** Names an end-of-sequence token goes by: ours, GPT-2's, and SentencePiece models'. */
+const EOS_NAMES = ['<eos>', '<|endoftext|>', '</s>'];
+const PAD_NAMES = ['<pad>'];
+const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram', 'WordLevel'];
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** The first structural problem of a `tokenizer.json`, in words, or null. */
+function structureProblem(json: unknown): string | null {
+  if (!isPlainObject(json)) return 'expected a JSON object';
+  if (!isPlainObject(json.model)) return 'it has no "model" object';
+  const { type, vocab } = json.model;
+  if (typeof vocab !== 'object' || vocab === null) return 'its "model" has no "vocab" table';
+  // The library guesses a model for any other type (e.g. "Nope"), which would load garbage;
+  // WordLevel it runs as its "Legacy" model, which does the same look-up.
+  if (type !== undefined && !MODEL_TYPES.includes(String(type))) {
+    return `its model type '${String(type)}' is not supported (${MODEL_TYPES.join(', ')})`;
+  }
+  if (!Array.isArray(json.added_tokens)) return 'it has no "added_tokens" list';
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
+    // The library requires each key to be present (null when unused).
+    if (!(key in json)) return `it has no "${key}" entry (use null when there is none)`;
+  }
+  return null;
+}
+
+/** Collapses a message to one line so it fits a status bar or a CLI error. */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * A loaded `tokenizer.json` (DESIGN §2), wrapping `@huggingface/tokenizers` so the rest of
+ * the code sees ids and strings only, and so library quirks (its decode rejects empty lists
+ * and by default rewrites spaces before punctuation) stay in one place.
+ */
+export class Tokenizer {
+  /** The id→token table, built on first use; index = id. */
+  private tokenTable: string[] | null = null;
+
+  private constructor(
+    private readonly inner: HFTokenizer,
+    /** A name for messages, e.g. the model folder the file came from. */
+    readonly label: string,
+    /** V: the largest id + 1. */
+    readonly vocabSize: number,
+    readonly padId: number | undefined,
+    readonly eosId: number | undefined,
+  ) {}
+
+  /** Loads a parsed `tokenizer.json`; any problem becomes a one-line `TokenizerError`. */
+  static fromJSON(json: unknown, label = 'tokenizer.json'): Tokenizer {
+    const problem = structureProblem(json);
+    if (problem) throw new TokenizerError(`${label}: not a valid tokenizer.json: ${problem}`);
+    let inner: HFTokenizer;
+    try {
+      // The second argument stands in for tokenizer_config.json, which we do not read: every
+      // setting we rely on is in tokenizer.json or passed per call. The library's WordLevel
+      // ("Legacy") model takes its unknown token from there, so hand it the model's.
+      const unk = (json as { model: Record<string, unknown> }).model.unk_token;
+      inner = new HFTokenizer(json as object, typeof unk === 'string' ? { unk_token: unk } : {});
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      throw new TokenizerError(oneLine(`${label}: not a valid tokenizer.json: ${reason}`));
+    }
+    const vocabSize = vocabularySize(inner);
+    if (vocabSize === 0) throw new TokenizerError(`${label}: not a valid tokenizer.json: its vocabulary is empty`);
+    const find = (names: string[]): number | undefined => {
+      for (const name of names) {
+        const id = inner.token_to_id(name);
+        if (id !== undefined) return id;
+      }
+      return undefined;
+    };
+    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES));
+  }
+
+  /** Token ids of `text`, with no special tokens added (no BOS/EOS). */
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    const ids = this.inner.encode(text, { add_special_tokens: false }).ids;
+    // A vocabulary without an unknown token gives undefined for text it lacks; an id list
+    // with holes would surface much later as NaN embeddings, so fail here instead.
+    for (const id of ids) {
+      if (id === undefined) {
+        throw new TokenizerError(`${this.label}: the text holds something the vocabulary lacks and it has no unknown token`);
+      }
+    }
+    return ids;
+  }
+
+  /** The text of `ids`; special tokens (pad, eos, ...) are dropped unless `skipSpecial` is false. */
+  decode(ids: number[], skipSpecial = true): string {
+    if (ids.length === 0) return ''; // the library throws on an empty list
+    // No clean-up: it would turn "a ." into "a.", and decode must give back what encode read.
+    return this.inner.decode(ids, { skip_special_tokens: skipSpecial, clean_up_tokenization_spaces: false });
+  }
+
+  /** The token with this id, or undefined where the vocabulary has none. */
+  idToToken(id: number): string | undefined {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) return undefined;
+    return this.inner.id_to_token(id);
+  }
+
+  /** The id of this token, or undefined. */
+  tokenToId(token: string): number | undefined {
+    return this.inner.token_to_id(token);
+  }
+
+  /** All tokens, index = id; an id with no token (a hole in the vocabulary) is ''. */
+  tokens(): string[] {
+    if (!this.tokenTable) {
+      const table = new Array<string>(this.vocabSize);
+      for (let id = 0; id < this.vocabSize; id++) table[id] = this.inner.id_to_token(id) ?? '';
+      this.tokenTable = table;
+    }
+    return this.tokenTable.slice();
+  }
+}
+
+/** The largest id + 1, from the library's id→token table (added tokens included). */
+function vocabularySize(inner: HFTokenizer): number {
+  const table = inner.model?.vocab ?? [];
+  // The table can have holes (ids with no token) and so a length beyond the last token.
+  for (let id = table.length - 1; id >= 0; id--) if (table[id] !== undefined) return id + 1;
+  return 0;
+}
