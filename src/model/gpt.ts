@@ -67,6 +67,27 @@ export const matmul: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad((
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/**
+ * x·W for a weight W: like `matmul`, but the gradient for W is only computed when W is a
+ * trainable variable. A frozen model's weights are plain tensors, so bridge training does not
+ * pay for weight gradients of the anchor blocks it backpropagates through.
+ */
+const matmulWeight: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((
+  x: tf.Tensor,
+  w: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => {
+  save([x, w]);
+  const trainable = w instanceof tf.Variable && w.trainable;
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.matMul(dy, swapLast(saved[1])),
+      trainable ? tf.matMul(swapLast(saved[0]), dy) : tf.zerosLike(saved[1]),
+    ],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+
 /** gelu_new: the tanh approximation GPT-2 uses. */
 export function geluNew(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
@@ -91,7 +112,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
     const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    const y = b ? tf.add(matmul(x2, w), b) : matmul(x2, w);
+    const y = b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w);
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
   });
 }
@@ -197,10 +218,16 @@ export class GPT {
     const to = opts.to ?? N;
     const taps = new Set(opts.taps ?? []);
     const past = cache?.length ?? 0;
-    const hidden = new Map<number, tf.Tensor3D>();
     const newK: tf.Tensor4D[] = [];
     const newV: tf.Tensor4D[] = [];
+    // Tapped states are returned from the tidy (not tf.keep'd), so a caller's enclosing tidy
+    // tracks and frees them like any other result.
     const result = tf.tidy(() => {
+      const tapLayers: number[] = [];
+      const tapped: tf.Tensor3D[] = [];
+      const tap = (layer: number, t: tf.Tensor3D) => {
+        if (taps.has(layer)) (tapLayers.push(layer), tapped.push(t));
+      };
       let x: tf.Tensor3D;
       if (opts.input) {
         x = opts.input;
@@ -209,7 +236,7 @@ export class GPT {
         if (from !== 0) throw new Error('forward from a block > 0 needs `input`');
         x = this.embed(ids, past, opts.embedding);
         if (opts.hook) x = opts.hook(-1, x, past);
-        if (taps.has(-1)) hidden.set(-1, tf.keep(x));
+        tap(-1, x);
       }
       for (let i = from; i < to; i++) {
         const r = this.block(i, x, cache ? { k: cache.k[i], v: cache.v[i] } : undefined);
@@ -219,10 +246,10 @@ export class GPT {
           newV.push(tf.keep(r.v));
         }
         if (opts.hook) x = opts.hook(i, x, past);
-        if (taps.has(i)) hidden.set(i, tf.keep(x));
+        tap(i, x);
       }
-      const logits = opts.noHead || to !== N ? undefined : tf.keep(this.head(x));
-      return { logits, last: tf.keep(x) };
+      const logits = opts.noHead || to !== N ? undefined : this.head(x);
+      return { logits, last: x, tapped, tapLayers };
     });
     if (cache) {
       if (from !== 0 || to !== N) throw new Error('a KV cache needs the whole forward pass');
@@ -232,7 +259,8 @@ export class GPT {
       cache.v = newV;
       cache.length = past + (ids ? ids.shape[1] : 0);
     }
-    return { ...result, hidden };
+    const hidden = new Map<number, tf.Tensor3D>(result.tapLayers.map((l, j) => [l, result.tapped[j]]));
+    return { logits: result.logits, last: result.last, hidden };
   }
 }
 
@@ -248,6 +276,13 @@ export function disposeCache(cache: KVCache): void {
   cache.v.forEach((t) => t.dispose());
   cache.k = [];
   cache.v = [];
+}
+
+/** The tapped hidden states of a result; its logits and last stream are disposed unless tapped too. */
+export function takeHidden(r: ForwardResult): Map<number, tf.Tensor3D> {
+  r.logits?.dispose();
+  if (![...r.hidden.values()].includes(r.last)) r.last.dispose();
+  return r.hidden;
 }
 
 export function disposeResult(r: ForwardResult): void {

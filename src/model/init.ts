@@ -10,7 +10,12 @@ import type { GPTWeights } from './weights';
 export function initWeights(c: GPTConfig, seed: number, variables = false): GPTWeights {
   let s = seed;
   const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
-  const v = <T extends tf.Tensor>(t: T): T => (variables ? (tf.variable(t) as unknown as T) : t);
+  const v = <T extends tf.Tensor>(t: T): T => {
+    if (!variables) return t;
+    const out = tf.variable(t) as unknown as T; // a copy: free the initial tensor
+    t.dispose();
+    return out;
+  };
   const D = c.nEmbd;
   const projStd = 0.02 / Math.sqrt(2 * c.nLayer);
   const ln = () => ({ gamma: v(tf.ones([D]) as tf.Tensor1D), beta: v(tf.zeros([D]) as tf.Tensor1D) });

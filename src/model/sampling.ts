@@ -63,7 +63,9 @@ export function greedyDecode(decoder: Decoder, prompts: number[][], opts: Greedy
     if (opts.maxLength !== undefined && fed + next[0].length > opts.maxLength) break;
     const logits = decoder.feed(next);
     fed += next[0].length;
-    const ids = tf.tidy(() => tf.argMax(logits, -1)).dataSync() as Int32Array;
+    const argmax = tf.argMax(logits, -1);
+    const ids = argmax.dataSync() as Int32Array;
+    argmax.dispose();
     logits.dispose();
     next = [];
     for (let b = 0; b < B; b++) {

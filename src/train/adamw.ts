@@ -7,6 +7,13 @@ export interface AdamWOptions {
   weightDecay?: number; // decoupled; applied to matrices only (rank ≥ 2), as GPT-2 training does
 }
 
+/** A variable holding t's values; t itself is disposed (tf.variable copies, it does not adopt). */
+export function toVariable(t: tf.Tensor, trainable = true): tf.Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
+}
+
 /** AdamW over a fixed list of variables; the learning rate is given per step (schedules). */
 export class AdamW {
   private readonly m: tf.Variable[];
@@ -19,8 +26,8 @@ export class AdamW {
     opts: AdamWOptions = {},
   ) {
     this.o = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0, ...opts };
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = params.map((p) => toVariable(tf.zerosLike(p), false));
+    this.v = params.map((p) => toVariable(tf.zerosLike(p), false));
   }
 
   get stepCount(): number {

@@ -1,0 +1,85 @@
+// One CALM bridge (DESIGN §1): the anchor's residual stream reads the augmenting model's
+// hidden states through a projection and a causal multi-head cross-attention.
+// Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
+// D_g augmenting width, h heads, hd = D_a / h.
+import { tf } from '../model/tf';
+import { linear, splitHeads, mergeHeads } from '../model/gpt';
+import { toVariable } from '../train/adamw';
+import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
+import type { BridgeWeights, OutputVariant } from './types';
+
+const RMS_EPS = 1e-6;
+
+/**
+ * A fresh bridge. Projections start at normal(0, 1/√in) (unit-scale outputs); `Wo` and its bias
+ * start at zero for 'zero-init', so the composition starts exactly equal to the anchor. For
+ * 'rmsnorm' (the official code) Wo is random and the norm's scale starts at 1.
+ */
+export function initBridge(Da: number, Dg: number, output: OutputVariant, seed: number): BridgeWeights {
+  let s = seed;
+  const v = (t: tf.Tensor) => toVariable(t);
+  const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', s++));
+  const zeros = (shape: number[]) => v(tf.zeros(shape));
+  return {
+    projW: normal([Dg, Da], Dg),
+    projB: zeros([Da]),
+    qW: normal([Da, Da], Da),
+    qB: zeros([Da]),
+    kW: normal([Da, Da], Da),
+    kB: zeros([Da]),
+    vW: normal([Da, Da], Da),
+    vB: zeros([Da]),
+    oW: output === 'zero-init' ? zeros([Da, Da]) : normal([Da, Da], Da),
+    oB: zeros([Da]),
+    ...(output === 'rmsnorm' ? { normW: v(tf.ones([Da])) } : {}),
+  };
+}
+
+export function bridgeVariables(w: BridgeWeights): tf.Variable[] {
+  const out = [w.projW, w.projB, w.qW, w.qB, w.kW, w.kB, w.vW, w.vB, w.oW, w.oB];
+  if (w.normW) out.push(w.normW);
+  return out;
+}
+
+export function disposeBridge(w: BridgeWeights): void {
+  bridgeVariables(w).forEach((t) => t.dispose());
+}
+
+/** Keys and values from augmenting states: hAug [B, S, D_g] → k, v [B, h, S, hd]. */
+export function bridgeKeysValues(w: BridgeWeights, hAug: tf.Tensor3D, heads: number): { k: tf.Tensor4D; v: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const p = linear(hAug, w.projW as tf.Tensor2D, w.projB as tf.Tensor1D); // [B, S, D_a]
+    return {
+      k: splitHeads(linear(p, w.kW as tf.Tensor2D, w.kB as tf.Tensor1D), heads),
+      v: splitHeads(linear(p, w.vW as tf.Tensor2D, w.vB as tf.Tensor1D), heads),
+    };
+  });
+}
+
+/** Queries from the anchor's stream: hAnchor [B, T, D_a] → [B, h, T, hd]. */
+export function bridgeQueries(w: BridgeWeights, hAnchor: tf.Tensor3D, heads: number): tf.Tensor4D {
+  return tf.tidy(() => splitHeads(linear(hAnchor, w.qW as tf.Tensor2D, w.qB as tf.Tensor1D), heads));
+}
+
+/**
+ * What the bridge adds to the anchor's stream: hAnchor [B, T, D_a] attends to k, v
+ * [B, h, S, hd] → [B, T, D_a].
+ */
+export function bridgeOutput(
+  w: BridgeWeights,
+  hAnchor: tf.Tensor3D,
+  kv: { k: tf.Tensor4D; v: tf.Tensor4D },
+  heads: number,
+  output: OutputVariant,
+  opts: CrossAttentionOptions = {},
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const q = bridgeQueries(w, hAnchor, heads); // [B, h, T, hd]
+    const a = mergeHeads(crossAttention(q, kv.k, kv.v, opts)); // [B, T, D_a]
+    let out = linear(a, w.oW as tf.Tensor2D, w.oB as tf.Tensor1D);
+    if (output === 'rmsnorm') {
+      out = tf.mul(tf.mul(out, tf.rsqrt(tf.add(tf.mean(tf.square(out), -1, true), RMS_EPS))), w.normW!);
+    }
+    return out as tf.Tensor3D;
+  });
+}

@@ -1,0 +1,182 @@
+// The composed forward over two frozen models (DESIGN §1): the augmenting model runs on the
+// same token ids; after each connected anchor block, the bridges of that block read the
+// anchor's stream and the augmenting states and add their outputs to the stream.
+// Several bridges on one anchor layer all read the same state (before any adds); their
+// outputs are summed — the same rule as tests/golden/calm_ref.py.
+// Legend: B batch, T positions, D_a / D_g anchor / augmenting width.
+import { tf } from '../model/tf';
+import { GPT, emptyCache, disposeCache, takeHidden, type BlockHook, type KVCache } from '../model/gpt';
+import type { Decoder } from '../model/sampling';
+import { bridgeKeysValues, bridgeOutput, bridgeQueries } from './bridge';
+import type { BridgeWeights, CompositionSpec } from './types';
+
+export interface ComposeOptions {
+  /** [B, T] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */
+  keyMask?: tf.Tensor2D;
+}
+
+type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
+
+export class Composition {
+  /** Bridges switched off at inference (ablation), by index into the connections. */
+  readonly disabled = new Set<number>();
+
+  constructor(
+    readonly anchor: GPT,
+    readonly augment: GPT,
+    readonly spec: CompositionSpec,
+    readonly bridges: BridgeWeights[],
+  ) {
+    if (bridges.length !== spec.connections.length) {
+      throw new Error(`${spec.connections.length} connections but ${bridges.length} bridges`);
+    }
+  }
+
+  /** The distinct augmenting layers the bridges read, ascending. */
+  get augmentLayers(): number[] {
+    return [...new Set(this.spec.connections.map(([, g]) => g))].sort((a, b) => a - b);
+  }
+
+  /** The lowest connected anchor layer: the stream up to its output depends on no bridge. */
+  get firstAnchorLayer(): number {
+    return Math.min(...this.spec.connections.map(([a]) => a));
+  }
+
+  /**
+   * The augmenting model's hidden states at the connected layers: ids [B, T] →
+   * layer → [B, T, D_g]. Runs only the blocks it needs.
+   */
+  augmentStates(ids: tf.Tensor2D): Map<number, tf.Tensor3D> {
+    const layers = this.augmentLayers;
+    return takeHidden(this.augment.forward(ids, { taps: layers, to: Math.max(0, ...layers) + 1, noHead: true }));
+  }
+
+  /** The anchor's stream after block `firstAnchorLayer`, before any bridge adds: [B, T, D_a]. */
+  anchorPrefix(ids: tf.Tensor2D): tf.Tensor3D {
+    const a0 = this.firstAnchorLayer;
+    if (a0 < 0) return this.anchor.embed(ids);
+    const r = this.anchor.forward(ids, { to: a0 + 1, noHead: true });
+    return r.last;
+  }
+
+  /** A hook adding the bridges' outputs, given each bridge's keys and values (null: none yet). */
+  bridgeHook(kvs: (KV | null)[], opts: ComposeOptions = {}): BlockHook {
+    const { connections, numHeads, output } = this.spec;
+    return (layer, h, past) => {
+      const outs: tf.Tensor3D[] = [];
+      connections.forEach(([a], i) => {
+        const kv = kvs[i];
+        if (a !== layer || !kv || this.disabled.has(i)) return;
+        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask }));
+      });
+      return outs.length ? (tf.add(h, outs.length === 1 ? outs[0] : tf.addN(outs)) as tf.Tensor3D) : h;
+    };
+  }
+
+  private keysValues(states: Map<number, tf.Tensor3D>): KV[] {
+    return this.spec.connections.map(([, g], i) => bridgeKeysValues(this.bridges[i], states.get(g)!, this.spec.numHeads));
+  }
+
+  /** Composed logits [B, T, V] for ids [B, T], computing everything (the reference path). */
+  forward(ids: tf.Tensor2D, opts: ComposeOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      const kvs = this.keysValues(this.augmentStates(ids));
+      const r = this.anchor.forward(ids, { hook: this.bridgeHook(kvs, opts) });
+      return r.logits!;
+    });
+  }
+
+  /**
+   * Composed logits from cached frozen work: `prefix` = anchorPrefix(ids) [B, T, D_a] and
+   * `states` = augmentStates(ids). Runs only the bridges and the anchor blocks above the
+   * first connection — what a training step needs.
+   */
+  forwardFromCache(prefix: tf.Tensor3D, states: Map<number, tf.Tensor3D>, opts: ComposeOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      const hook = this.bridgeHook(this.keysValues(states), opts);
+      const a0 = this.firstAnchorLayer;
+      const input = hook(a0, prefix, 0);
+      const r = this.anchor.forward(null, { input, from: a0 + 1, hook });
+      return r.logits!;
+    });
+  }
+
+  /**
+   * What bridge i reads: its cross-attention weights for ids [1, T], averaged over nothing —
+   * [h, T, S] (for heatmaps). `weightsOf` is crossAttentionWeights (kept out of the hot path).
+   */
+  attentionWeights(ids: tf.Tensor2D, i: number, weightsOf: (q: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [a] = this.spec.connections[i];
+      const kvs = this.keysValues(this.augmentStates(ids));
+      const hook = this.bridgeHook(kvs);
+      let weights: tf.Tensor4D | null = null;
+      const capture: BlockHook = (layer, h, past) => {
+        // kept: the forward's own tidy would free it
+        if (layer === a) weights = tf.keep(weightsOf(bridgeQueries(this.bridges[i], h, this.spec.numHeads), kvs[i].k));
+        return hook(layer, h, past);
+      };
+      // the stream at anchor layer a depends only on blocks ≤ a and the bridges below
+      this.anchor.forward(ids, { hook: capture, to: a + 1, noHead: true });
+      const kept = weights! as tf.Tensor4D;
+      const out = tf.squeeze(kept, [0]) as tf.Tensor3D;
+      kept.dispose();
+      return out;
+    });
+  }
+}
+
+/**
+ * Incremental composed decoding: both models keep KV caches, and each bridge keeps the keys
+ * and values of the augmenting positions seen so far, appending the new ones at every step
+ * (the augmenting model advances with every token, as in the paper).
+ */
+export function composedDecoder(comp: Composition, B: number): Decoder {
+  const augCache: KVCache = emptyCache(comp.augment, B);
+  const anchorCache: KVCache = emptyCache(comp.anchor, B);
+  let bridgeKV: (KV | null)[] = comp.spec.connections.map(() => null);
+  const layers = comp.augmentLayers;
+  return {
+    feed(ids) {
+      const x = tf.tensor2d(ids, [B, ids[0].length], 'int32');
+      const states = takeHidden(comp.augment.forward(x, { taps: layers, noHead: true }, augCache));
+      const fresh = comp.spec.connections.map(([, g], i) => bridgeKeysValues(comp.bridges[i], states.get(g)!, comp.spec.numHeads));
+      states.forEach((t) => t.dispose());
+      bridgeKV = bridgeKV.map((old, i) => {
+        if (!old) return fresh[i];
+        const next = { k: tf.concat([old.k, fresh[i].k], 2) as tf.Tensor4D, v: tf.concat([old.v, fresh[i].v], 2) as tf.Tensor4D };
+        [old.k, old.v, fresh[i].k, fresh[i].v].forEach((t) => t.dispose());
+        return next;
+      });
+      const logits = tf.tidy(() => {
+        const out = comp.anchor.forward(x, { hook: comp.bridgeHook(bridgeKV) }, anchorCache);
+        const T = out.logits!.shape[1];
+        return tf.squeeze(tf.slice(out.logits!, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+      });
+      x.dispose();
+      return logits;
+    },
+    dispose() {
+      disposeCache(augCache);
+      disposeCache(anchorCache);
+      bridgeKV.forEach((kv) => kv && (kv.k.dispose(), kv.v.dispose()));
+      bridgeKV = [];
+    },
+  };
+}
+
+/** Composed decoding that recomputes the whole sequence every step (reference; benchmarks). */
+export function composedRecomputeDecoder(comp: Composition, B: number): Decoder {
+  const seq: number[][] = Array.from({ length: B }, () => []);
+  return {
+    feed(ids) {
+      ids.forEach((row, b) => seq[b].push(...row));
+      return tf.tidy(() => {
+        const logits = comp.forward(tf.tensor2d(seq, [B, seq[0].length], 'int32'));
+        const T = logits.shape[1];
+        return tf.squeeze(tf.slice(logits, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+      });
+    },
+    dispose() {},
+  };
+}

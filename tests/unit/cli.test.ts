@@ -1,0 +1,197 @@
+// The `calm` command line, run as a child process (bin/calm.mjs) the way a person runs it.
+// Each spawn costs about a second, so the cases share spawns where they can.
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../../src/model/tf';
+import type { GPTConfig } from '../../src/model/config';
+import { initWeights } from '../../src/model/init';
+import { cachedDecoder, generate } from '../../src/model/sampling';
+import { disposeWeights, loadModelFolder, modelFolderFiles } from '../../src/io/model-folder';
+import { nodeFolderSource } from '../../src/io/node-source';
+import { parseBuiltinIndex } from '../../src/io/builtin';
+import { GPT } from '../../src/model/gpt';
+import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, Tokenizer } from '../../src/tokenizer';
+import { GOLDEN_DIR, maxAbsDiff, type Golden } from './helpers/golden';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'calm.mjs');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+function calm(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CALM_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 }));
+  });
+}
+
+/** An error run: the given status, nothing on stdout, exactly one `calm: ...` line on stderr, no stack. */
+function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: '' });
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^calm: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
+}
+
+describe('logits', () => {
+  it('on a GPT-2 folder matches PyTorch (tests/golden/gpt2-tiny) within 1e-4', async () => {
+    const golden = JSON.parse(await readFile(join(GOLDEN_DIR, 'gpt2-tiny', 'golden.json'), 'utf8')) as Golden;
+    const ids = golden.ids.map((row) => row.join(',')).join(';');
+    const r = await calm(['logits', '--model', 'tests/golden/gpt2-tiny', '--ids', ids, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1); // exactly one JSON document
+    const { logits } = JSON.parse(r.stdout) as { logits: number[][][] };
+    const err = maxAbsDiff(logits, golden.logits);
+    console.info(`calm logits vs PyTorch: max abs error ${err.toExponential(2)} (${r.seconds.toFixed(2)} s)`);
+    expect(err).toBeLessThan(1e-4);
+  });
+});
+
+describe('a model folder of our own', () => {
+  const config: GPTConfig = {
+    modelType: 'gpt2',
+    vocabSize: CHAR_VOCAB_SIZE,
+    nPositions: 16,
+    nEmbd: 16,
+    nLayer: 2,
+    nHead: 2,
+    layerNormEpsilon: 1e-5,
+    activation: 'gelu_new',
+  };
+  let dir: string;
+  let files: Record<string, Uint8Array | string>;
+
+  beforeAll(async () => {
+    await useBackend('wasm');
+    dir = await mkdtemp(join(tmpdir(), 'calm-cli-'));
+    const weights = initWeights(config, 3);
+    files = modelFolderFiles(config, weights, buildCharTokenizerJson());
+    disposeWeights(weights);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Writes the model's files into dir/name, changed by `edit`. */
+  async function folder(name: string, edit: (f: Record<string, Uint8Array | string>) => void = () => {}): Promise<string> {
+    const f = { ...files };
+    edit(f);
+    const d = join(dir, name);
+    await mkdir(d);
+    for (const [file, content] of Object.entries(f)) await writeFile(join(d, file), content);
+    return d;
+  }
+
+  it('generate gives the same greedy completion as the library in this process', async () => {
+    const d = await folder('good');
+    const prompt = 'ab+c';
+    const r = await calm(['generate', '--model', d, '--prompt', prompt, '--max-tokens', '6', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { text: string; ids: number[]; model: string };
+
+    const loaded = await loadModelFolder(nodeFolderSource(d));
+    const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
+    const decoder = cachedDecoder(new GPT(loaded.config, loaded.weights), 1);
+    const expected = generate(decoder, tokenizer.encode(prompt), {
+      maxTokens: 6,
+      eosId: tokenizer.eosId,
+      maxLength: config.nPositions,
+      decode: (ids) => tokenizer.decode(ids),
+    });
+    decoder.dispose();
+    disposeWeights(loaded.weights);
+    expect(out.ids).toEqual(expected.ids);
+    expect(out.text).toBe(expected.text);
+    expect(out.model).toBe(d);
+  });
+
+  it('malformed folders exit 1 with one line naming the problem', async () => {
+    const cases: [string, (f: Record<string, Uint8Array | string>) => void, RegExp][] = [
+      [
+        'truncated',
+        (f) => (f['model.safetensors'] = (f['model.safetensors'] as Uint8Array).slice(0, 4000)),
+        /truncated\/model\.safetensors: .*(truncated|beyond)/,
+      ],
+      [
+        'heads',
+        (f) => (f['config.json'] = JSON.stringify({ ...JSON.parse(f['config.json'] as string), n_head: 3 })),
+        /heads\/config\.json: n_embd 16 is not divisible by n_head 3/,
+      ],
+      ['no-tokenizer', (f) => delete f['tokenizer.json'], /no-tokenizer\/tokenizer\.json not found; calm generate needs the model's tokenizer/],
+    ];
+    const timings: string[] = [];
+    for (const [name, edit, pattern] of cases) {
+      const d = await folder(name, edit);
+      const r = await calm(['generate', '--model', d, '--prompt', 'ab']);
+      expectOneLineError(r, 1, pattern);
+      timings.push(`${name} ${r.seconds.toFixed(2)} s`);
+    }
+    console.info(`malformed model folders fail in: ${timings.join(', ')}`);
+  });
+});
+
+describe('usage errors exit 2 with one line', () => {
+  it('an unknown command', async () => {
+    expectOneLineError(await calm(['evaluate', '--model', 'kv-tiny']), 2, /unknown command 'evaluate' \(commands: models, generate, eval, logits/);
+  });
+
+  it("an unknown option, listing the command's options", async () => {
+    expectOneLineError(await calm(['eval', '--model', 'kv-tiny', '--tasks', 'kv-subs']), 2, /eval: unknown option --tasks .*--model, --task, --n, --keys, --seed/);
+  });
+});
+
+const index = parseBuiltinIndex(JSON.parse(await readFile(join(ROOT, 'public', 'models', 'index.json'), 'utf8')));
+
+describe('built-in models', () => {
+  it('models --json lists every model of public/models/index.json', async () => {
+    const r = await calm(['models', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { models } = JSON.parse(r.stdout) as { models: { id: string; role: string; path: string; layers: number | null }[] };
+    expect(models.map((m) => m.id)).toEqual(index.models.map((m) => m.id));
+    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(['kv-tiny', 'arith-tiny']));
+    for (const m of models) {
+      const entry = index.models.find((e) => e.id === m.id)!;
+      expect(m.role).toBe(entry.role);
+      const config = join(ROOT, 'public', 'models', entry.path, 'config.json');
+      if (existsSync(config)) expect(m.layers).toBe((JSON.parse(await readFile(config, 'utf8')) as { n_layer: number }).n_layer);
+    }
+  });
+
+  // The built-in models' accuracy on a small sample (their cards report 500 examples).
+  const cases: [string, string, (acc: number) => void][] = [
+    ['kv-tiny', 'kv-subs', (acc) => expect(acc).toBeGreaterThanOrEqual(0.9)],
+    ['arith-tiny', 'num-arith', (acc) => expect(acc).toBeGreaterThanOrEqual(0.85)],
+    // the composed skill: neither model has it alone
+    ['kv-tiny', 'kv-arith', (acc) => expect(acc).toBeLessThanOrEqual(0.15)],
+    ['arith-tiny', 'kv-arith', (acc) => expect(acc).toBeLessThanOrEqual(0.15)],
+  ];
+  it.each(cases)('eval --model %s --task %s --n 100', async (model, task, check) => {
+    const r = await calm(['eval', '--model', model, '--task', task, '--n', '100', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { accuracy: number; n: number; chance: number; correct: number };
+    expect(out.n).toBe(100);
+    expect(out.accuracy).toBe(out.correct / 100);
+    expect(out.chance).toBeGreaterThan(0);
+    expect(out.chance).toBeLessThan(1);
+    check(out.accuracy);
+  });
+});
