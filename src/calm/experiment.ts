@@ -1,6 +1,6 @@
 // The paper's key-value experiment at toy scale, over the product's own pieces: compose two
 // loaded models, make the composition data, train the bridges, and fill Table 1.
-// The recipe lives here, in one place: the CLI's `repro kv`, the playground's default
+// The recipe lives in src/tasks/recipe.ts: the CLI's `repro kv`, the playground's default
 // examples and the shipped default composition all read it.
 import { tf } from '../model/tf';
 import { GPT } from '../model/gpt';
@@ -8,7 +8,7 @@ import type { GPTConfig } from '../model/config';
 import { cachedDecoder, type Decoder } from '../model/sampling';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { KV_SPEC, makeKeyTable, makeExamples, answerChance, type Example, type KeyTable, type TaskName } from '../tasks/kv';
-import { makeRng } from '../tasks/rng';
+import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
 import { encodeExamples } from '../train/batch';
 import { exactMatch } from '../train/evaluate';
 import { trainComposition } from '../train/compose-train';
@@ -18,6 +18,7 @@ import { initBridge } from './bridge';
 import { parseConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
 import type { CompositionSpec, OutputVariant } from './types';
+export { KV_RECIPE, compositionExamples, type KVRecipe };
 
 /** A model ready to compose: its config, forward pass and tokenizer. */
 export interface ModelHandle {
@@ -47,45 +48,6 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   const spec: CompositionSpec = { connections, numHeads, output: s.output };
   const bridges = connections.map((_, i) => initBridge(a.nEmbd, g.nEmbd, s.output, s.seed * 1000 + i));
   return new Composition(anchor.model, augment.model, spec, bridges);
-}
-
-export interface KVRecipe {
-  connections: string;
-  output: OutputVariant;
-  numHeads?: number;
-  steps: number;
-  lr: number;
-  batch: number;
-  /** kv-arith training examples, over the composition keys only. */
-  kvArith: number;
-  /** numeric examples mixed in, as a share of all examples: keeps the anchor's own skill (TOY-KV.md). */
-  numericShare: number;
-  /** examples per cell of the table. */
-  evalN: number;
-}
-
-/**
- * The default recipe. The bridges read the augmenting model's last block from the anchor's
- * embedding output and its first two blocks (TOY-KV.md: lower augmenting layers encode which
- * key it is, not its value).
- */
-export const KV_RECIPE: KVRecipe = {
-  connections: '-1:2,0:2,1:2',
-  output: 'zero-init',
-  steps: 600,
-  lr: 2e-3,
-  batch: 64,
-  kvArith: 3000,
-  numericShare: 0.25,
-  evalN: 500,
-};
-
-/** The composition data: kv-arith over the composition keys, with numeric examples mixed in. */
-export function compositionExamples(table: KeyTable, recipe: KVRecipe, seed: number): Example[] {
-  const kv = makeExamples('kv-arith', recipe.kvArith, { seed: seed + 11, table, keys: 'composition' });
-  const numeric = Math.round((recipe.kvArith * recipe.numericShare) / (1 - recipe.numericShare));
-  const num = makeExamples('num-arith', numeric, { seed: seed + 13, table });
-  return makeRng(seed + 17).shuffle([...kv, ...num]);
 }
 
 export type Column = 'anchor' | 'augment' | 'composed';

@@ -1,0 +1,145 @@
+// The worker's API: types only, shared by the worker (src/worker/worker.ts implements
+// `CalmWorkerApi`) and the UI thread (src/worker/client.ts wraps it with Comlink). Nothing
+// here imports tfjs: the UI thread never loads it. Callbacks cross the boundary as Comlink
+// proxies; ArrayBuffers are transferred, not copied.
+
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
+export type BackendKind = 'webgpu' | 'wasm' | 'cpu';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  /** A few limits that matter for the kernels (maxComputeWorkgroupStorageSize, ...). */
+  limits: Record<string, number>;
+  features: string[];
+}
+
+export interface BackendReport {
+  backend: BackendKind; // what runs now
+  adapter?: AdapterInfo; // when WebGPU is available (even if not chosen)
+  /** Measured milliseconds per probe forward pass on the loaded models, per backend tried. */
+  probe?: Partial<Record<BackendKind, number>>;
+  /** Why this backend: "fastest in the probe", "chosen by you", "WebGPU unavailable: …". */
+  reason: string;
+}
+
+export interface ModelCard {
+  id: string;
+  role: 'anchor' | 'augment';
+  title: string;
+  description: string;
+  layers: number;
+  width: number;
+  heads: number;
+  context: number;
+  vocabSize: number;
+  parameters: number;
+  card?: string; // README.md (markdown)
+}
+
+export type Connection = [number, number]; // [anchorLayer, augmentLayer]; -1 = embedding output
+export type OutputVariant = 'zero-init' | 'rmsnorm';
+
+export interface CompositionSettings {
+  anchor: string; // model id
+  augment: string;
+  connections: Connection[];
+  numHeads: number;
+  output: OutputVariant;
+  seed: number;
+}
+
+export interface CompositionInfo {
+  trainableParameters: number;
+  /** Rough memory figures in bytes (bridges, optimizer state, cache of frozen work). */
+  memory: { bridges: number; optimizer: number; activationsPerStep: number; cachePerExample: number };
+}
+
+export interface Example {
+  prompt: string;
+  completion: string;
+}
+
+export interface TrainSettings {
+  examples: Example[];
+  /** Held-out examples whose exact-match accuracy is charted during training. */
+  heldOut: Example[];
+  steps: number;
+  lr: number;
+  batch: number;
+  seed: number;
+  evalEvery: number; // steps
+}
+
+export interface TrainEvent {
+  stage: 'caching' | 'training' | 'evaluating' | 'done';
+  step: number;
+  steps: number;
+  loss?: number;
+  stepsPerSecond?: number;
+  etaSeconds?: number;
+  heldOutAccuracy?: number;
+  cacheDone?: number; // examples cached so far
+  cacheTotal?: number;
+}
+
+export interface TrainSummary {
+  stopped: 'done' | 'cancelled' | 'non-finite';
+  message?: string;
+  steps: number;
+  seconds: number;
+  finalLoss?: number;
+  heldOutAccuracy?: number;
+}
+
+export type Column = 'anchor' | 'augment' | 'composed';
+
+export interface GenerateSettings {
+  prompt: string;
+  column: Column;
+  maxTokens: number;
+  temperature?: number; // 0 = greedy (default)
+}
+
+export interface TokenEvent {
+  text: string;
+  prob: number; // probability of this token under the model
+}
+
+export type TableRow = 'kv-subs' | 'num-arith' | 'kv-arith';
+export interface EvaluationTable {
+  table: Record<TableRow, Record<Column, number>>;
+  chance: Record<TableRow, number>;
+  n: number;
+}
+
+export interface AttentionMap {
+  tokens: string[]; // the prompt's tokens (same for both models)
+  heads: number;
+  weights: number[][][]; // [h][T anchor][S augmenting]
+}
+
+export interface BundleFiles {
+  composition: string; // composition.json
+  bridge: ArrayBuffer; // bridge.safetensors (transferred)
+}
+
+/** Every call rejects with an Error whose message is one line, fit to show the person. */
+export interface CalmWorkerApi {
+  /** Picks the backend (probing WebGPU vs WebAssembly on `auto`) and loads the built-in model list. */
+  init(opts: { backend: BackendChoice; modelsUrl: string }): Promise<BackendReport>;
+  listModels(): Promise<ModelCard[]>;
+  /** Builds (or rebuilds) the composition with fresh bridges; loads models as needed. */
+  compose(settings: CompositionSettings): Promise<CompositionInfo>;
+  train(settings: TrainSettings, onEvent: (e: TrainEvent) => void): Promise<TrainSummary>;
+  /** Cancels training or evaluation in progress; the bridges keep the last finished step. */
+  stop(): void;
+  evaluate(opts: { n: number; seed: number }, onProgress?: (done: number, total: number) => void): Promise<EvaluationTable>;
+  generate(settings: GenerateSettings, onToken: (t: TokenEvent) => void): Promise<{ text: string }>;
+  attention(opts: { prompt: string; connection: number }): Promise<AttentionMap>;
+  /** Bridges switched off at inference (ablation), by connection index. */
+  setDisabled(connections: number[]): Promise<void>;
+  exportBundle(): Promise<BundleFiles>;
+  importBundle(files: BundleFiles): Promise<CompositionSettings>;
+}
