@@ -1,4 +1,30 @@
 import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+
+// How Debian's Chromium is launched for WebGPU on SwiftShader (DESIGN §5); scripts/bench-browser.ts
+// launches it the same way. Only --enable-unsafe-webgpu is needed for an adapter here (without it
+// requestAdapter() gives null); the SwiftShader flags pin the software adapter where a real GPU
+// exists too, so that figures stay comparable.
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--headless=new',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--enable-features=Vulkan',
+  '--use-angle=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
+];
+
+/** COOP/COEP: cross-origin isolation, which WASM threads need (DESIGN §5). */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
 
 export default defineConfig({
   test: {
@@ -11,6 +37,26 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',
+        },
+      },
+      {
+        // WGSL kernels against their references in Debian's Chromium, WebGPU on SwiftShader (DESIGN §4).
+        server: { headers: ISOLATION_HEADERS },
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false, // the pages have no UI; a screenshot shows nothing
+            provider: playwright({
+              launchOptions: { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
         },
       },
       {

@@ -47,8 +47,28 @@ export class Composition {
    * layer → [B, T, D_g]. Runs only the blocks it needs.
    */
   augmentStates(ids: tf.Tensor2D): Map<number, tf.Tensor3D> {
+    const taps = this.augmentTaps();
+    return this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps, to: Math.max(0, ...taps) + 1, noHead: true })));
+  }
+
+  /** The block outputs to tap: layer N (after the final LayerNorm) is computed from block N-1. */
+  augmentTaps(): number[] {
+    const N = this.augment.config.nLayer;
+    return [...new Set(this.augmentLayers.map((g) => (g === N ? N - 1 : g)))];
+  }
+
+  /** Adds layer N = finalNorm(block N-1) when a bridge reads it; drops block N-1 if none does. */
+  withFinalNorm(states: Map<number, tf.Tensor3D>): Map<number, tf.Tensor3D> {
+    const N = this.augment.config.nLayer;
     const layers = this.augmentLayers;
-    return takeHidden(this.augment.forward(ids, { taps: layers, to: Math.max(0, ...layers) + 1, noHead: true }));
+    if (!layers.includes(N)) return states;
+    const last = states.get(N - 1)!;
+    states.set(N, this.augment.finalNorm(last));
+    if (!layers.includes(N - 1)) {
+      last.dispose();
+      states.delete(N - 1);
+    }
+    return states;
   }
 
   /** The anchor's stream after block `firstAnchorLayer`, before any bridge adds: [B, T, D_a]. */
@@ -135,11 +155,11 @@ export function composedDecoder(comp: Composition, B: number): Decoder {
   const augCache: KVCache = emptyCache(comp.augment, B);
   const anchorCache: KVCache = emptyCache(comp.anchor, B);
   let bridgeKV: (KV | null)[] = comp.spec.connections.map(() => null);
-  const layers = comp.augmentLayers;
+  const taps = comp.augmentTaps();
   return {
     feed(ids) {
       const x = tf.tensor2d(ids, [B, ids[0].length], 'int32');
-      const states = takeHidden(comp.augment.forward(x, { taps: layers, noHead: true }, augCache));
+      const states = comp.withFinalNorm(takeHidden(comp.augment.forward(x, { taps, noHead: true }, augCache)));
       const fresh = comp.spec.connections.map(([, g], i) => bridgeKeysValues(comp.bridges[i], states.get(g)!, comp.spec.numHeads));
       states.forEach((t) => t.dispose());
       bridgeKV = bridgeKV.map((old, i) => {

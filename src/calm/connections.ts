@@ -1,11 +1,13 @@
 // Connection lists (DESIGN §1): which anchor layer each bridge writes to and which
 // augmenting layer it reads. Layer i = the residual stream after block i; -1 = the
-// embedding output (the input of block 0), allowed on either side.
+// embedding output (the input of block 0), allowed on either side; on the augmenting side,
+// N (its block count) = its last block's output after the final LayerNorm (what Hugging Face
+// returns as the last hidden state), written `f`.
 
 import type { Connection } from './types';
 import { CompositionError } from './errors';
 
-const EXAMPLE = 'write anchor:augment pairs like 0:1,3:3 (-1 or e for the embedding output), or uniform:N or every:K';
+const EXAMPLE = 'write anchor:augment pairs like 0:1,3:3 (-1 or e for the embedding output; f on the augmenting side for its final LayerNorm output), or uniform:N or every:K';
 
 /**
  * `uniform(n)`: zip(linspace(0, N_anchor-1, n), linspace(0, N_aug-1, n)) rounded down, as
@@ -81,11 +83,11 @@ export function parseConnections(text: string, anchorLayers: number, augmentLaye
     if (piece === '') {
       throw new CompositionError('bad-syntax', `connection ${i + 1} of ${JSON.stringify(s)} is empty: ${EXAMPLE}`);
     }
-    const m = /^(-?\d+|e)\s*:\s*(-?\d+|e)$/i.exec(piece);
+    const m = /^(-?\d+|e)\s*:\s*(-?\d+|e|f)$/i.exec(piece);
     if (!m) {
       throw new CompositionError('bad-syntax', `cannot read ${JSON.stringify(piece)} as a connection: ${EXAMPLE}`);
     }
-    return [layerOf(m[1]), layerOf(m[2])];
+    return [layerOf(m[1]), m[2].toLowerCase() === 'f' ? augmentLayers : layerOf(m[2])];
   });
   validateConnections(out, anchorLayers, augmentLayers);
   return out;
@@ -123,9 +125,14 @@ export function validateConnections(
       ['anchor', a, anchorLayers],
       ['augment', g, augmentLayers],
     ] as const) {
-      if (layer < -1 || layer >= blocks) {
+      // the augmenting side also offers N: the final LayerNorm's output
+      const top = side === 'augment' ? blocks : blocks - 1;
+      if (layer < -1 || layer > top) {
         const model = side === 'anchor' ? 'the anchor' : 'the augmenting model';
-        const range = `(0–${blocks - 1}, or -1 for the embedding output)`;
+        const range =
+          side === 'anchor'
+            ? `(0–${blocks - 1}, or -1 for the embedding output)`
+            : `(0–${blocks - 1}, -1 for the embedding output, or ${blocks} for the final LayerNorm output)`;
         const msg =
           file === undefined
             ? `${side} layer ${layer} is out of range: ${model} has ${blocks} blocks ${range}`

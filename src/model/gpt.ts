@@ -196,6 +196,12 @@ export class GPT {
     });
   }
 
+  /** The final LayerNorm alone: [B, T, D] → [B, T, D] (Hugging Face's last hidden state). */
+  finalNorm(x: tf.Tensor3D): tf.Tensor3D {
+    const { lnF } = this.weights;
+    return layerNorm(x, lnF.gamma, lnF.beta, this.config.layerNormEpsilon) as tf.Tensor3D;
+  }
+
   /** Final LayerNorm and LM head (tied to wte unless lm_head.weight was given). [B, T, D] → [B, T, V] */
   head(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {

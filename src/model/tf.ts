@@ -1,7 +1,10 @@
 // The one place tfjs is imported from. `@tensorflow/tfjs` (not only tfjs-core) because it
-// registers the gradient functions that training needs; the wasm backend is added beside it.
+// registers the gradient functions that training needs; the wasm backend is added beside it,
+// and the WebGPU one, which registers itself only where navigator.gpu exists (a no-op in Node).
+// The fused WGSL kernels in src/kernels run on it.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu';
 
 export { tf };
 

@@ -1,14 +1,26 @@
-// The one app store, built from slices; actions are plain module functions (no hook needed).
-import { create } from 'zustand';
-import { createModelsSlice, fetchBuiltinModels, type ModelsSlice } from './models';
+// The store's public face: the hook, the state's types, and every user action.
+export { getState, initialState, setState, useAppStore, type AppState } from './app';
+export { DEFAULT_CONFIG, configFromHash, configToHash, type Config } from './config';
+export { compositionSettings, ensureComposed, isComposedNow, modelSizes, scheduleFirstCompose } from './compose';
+export { loadBuiltinModels, restartAfterCrash, startSession, whenModelsLoaded, whenSessionReady } from './session-control';
+export { startUrlSync, applyHash } from './url';
+export { COLUMNS } from './compare';
+export { isTraining } from './training';
+export { headWeights } from './attention';
+export { expectedAnswer, heldOutExamples } from './examples';
 
-export type AppState = ModelsSlice;
-
-export const useAppStore = create<AppState>()((...a) => ({
-  ...createModelsSlice(...a),
-}));
-
-/** Loads models/index.json and each built-in model's config.json into the store. */
-export function loadBuiltinModels(): Promise<void> {
-  return fetchBuiltinModels(useAppStore);
-}
+export { addConnection } from './actions/addConnection';
+export { applyPreset, type Preset } from './actions/applyPreset';
+export { chooseModel } from './actions/chooseModel';
+export { compare, setPrompt } from './actions/compare';
+export { cancelPendingChange, confirmPendingChange } from './actions/confirmChange';
+export { restoreDefaultExamples, setExamplesText } from './actions/editExamples';
+export { evaluate } from './actions/evaluate';
+export { openComposition } from './actions/openComposition';
+export { removeConnection } from './actions/removeConnection';
+export { setBridgeHeads, setBridgeOutput } from './actions/setBridgeOptions';
+export { setHyperparameter, type Hyperparameter } from './actions/setHyperparameter';
+export { chooseAttentionConnection, chooseAttentionHead, showAttention } from './actions/showAttention';
+export { stop } from './actions/stop';
+export { toggleBridge } from './actions/toggleBridge';
+export { examplesProblem, train } from './actions/train';

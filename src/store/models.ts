@@ -3,10 +3,10 @@
 import type { StateCreator, StoreApi } from 'zustand';
 // zod/mini, not zod: the full build adds ~300 kB to the page, the mini one ~15 kB.
 import * as z from 'zod/mini';
-import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
+import { parseBuiltinIndex, type BuiltinComposition, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { issueMessage } from '../io/errors';
 
-export type { BuiltinModel, ModelRole } from '../io/builtin';
+export type { BuiltinComposition, BuiltinModel, ModelRole } from '../io/builtin';
 
 // The HF GPT-2 config fields the list shows; other fields are ignored here (the worker's
 // loader checks the whole config before any weights are read).
@@ -18,6 +18,7 @@ const configSummarySchema = z.object({
   n_head: count(),
   n_positions: count(),
   vocab_size: count(),
+  n_inner: z.optional(z.nullable(count())), // the MLP width; null or absent = 4 · n_embd
 });
 
 export interface ModelConfigSummary {
@@ -26,6 +27,8 @@ export interface ModelConfigSummary {
   nHead: number;
   nPositions: number;
   vocabSize: number;
+  /** The MLP width when config.json sets it (n_inner); 4 · nEmbd otherwise. */
+  nInner?: number;
 }
 
 /** Something fetched: not asked for yet, on its way, here, or failed with a message for people. */
@@ -40,17 +43,28 @@ export interface ModelsSlice {
   builtinModels: Loadable<BuiltinModel[]>;
   /** config.json summaries by model id. */
   builtinConfigs: Record<string, Loadable<ModelConfigSummary>>;
+  /** Compositions trained ahead and shipped with the app (index.json `compositions`). */
+  builtinCompositions: BuiltinComposition[];
+  /** README.md model cards by model id; a missing card is not an error, just absent. */
+  modelCards: Record<string, string>;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> = () => ({
   builtinModels: { status: 'idle' },
   builtinConfigs: {},
+  builtinCompositions: [],
+  modelCards: {},
 });
 
 export const BUILTIN_INDEX_PATH = 'models/index.json';
 
 export function builtinConfigPath(model: BuiltinModel): string {
-  return `models/${model.path.replace(/^\/+|\/+$/g, '')}/config.json`;
+  return builtinFilePath(model, 'config.json');
+}
+
+/** `models/<folder>/<file>` for a model's or a shipped composition's folder. */
+export function builtinFilePath(entry: { path: string }, file: string): string {
+  return `models/${entry.path.replace(/^\/+|\/+$/g, '')}/${file}`;
 }
 
 export interface FetchOptions {
@@ -72,7 +86,7 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
   const mine = ++generation;
   const current = () => mine === generation;
 
-  store.setState({ builtinModels: { status: 'loading' }, builtinConfigs: {} });
+  store.setState({ builtinModels: { status: 'loading' }, builtinConfigs: {}, builtinCompositions: [], modelCards: {} });
   let index: BuiltinIndex;
   try {
     index = parseBuiltinIndex(await fetchJson(doFetch, baseUrl, BUILTIN_INDEX_PATH), BUILTIN_INDEX_PATH);
@@ -86,8 +100,17 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
   if (!current()) return;
   store.setState({
     builtinModels: { status: 'ready', value: index.models },
+    builtinCompositions: index.compositions ?? [],
     builtinConfigs: Object.fromEntries(index.models.map((m) => [m.id, { status: 'loading' } as const])),
   });
+
+  // Model cards are extra: fetched beside the configs, silently absent when missing.
+  const cards = Promise.all(
+    index.models.map(async (model) => {
+      const card = await fetchText(doFetch, baseUrl, builtinFilePath(model, 'README.md')).catch(() => null);
+      if (card !== null && current()) store.setState((s) => ({ modelCards: { ...s.modelCards, [model.id]: card } }));
+    }),
+  );
 
   await Promise.all(
     index.models.map(async (model) => {
@@ -103,17 +126,11 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
       }
     }),
   );
+  await cards;
 }
 
 async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
-  const response = await doFetch(joinUrl(baseUrl, path));
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  // Servers with an SPA fallback (vite preview among them) answer a missing file with the
-  // app's own index.html and status 200.
-  if (response.headers.get('content-type')?.includes('text/html')) {
-    throw new Error('not found (the server sent an HTML page instead)');
-  }
-  const text = await response.text();
+  const text = await fetchText(doFetch, baseUrl, path);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -121,7 +138,23 @@ async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): 
   }
 }
 
-function joinUrl(baseUrl: string, path: string): string {
+/** The response of a file that must exist; throws `HTTP 404`, `not found (...)`, ... */
+export async function fetchFile(doFetch: typeof fetch, baseUrl: string, path: string): Promise<Response> {
+  const response = await doFetch(joinUrl(baseUrl, path));
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  // Servers with an SPA fallback (vite preview among them) answer a missing file with the
+  // app's own index.html and status 200.
+  if (response.headers.get('content-type')?.includes('text/html')) {
+    throw new Error('not found (the server sent an HTML page instead)');
+  }
+  return response;
+}
+
+async function fetchText(doFetch: typeof fetch, baseUrl: string, path: string): Promise<string> {
+  return (await fetchFile(doFetch, baseUrl, path)).text();
+}
+
+export function joinUrl(baseUrl: string, path: string): string {
   return baseUrl.endsWith('/') ? baseUrl + path : `${baseUrl}/${path}`;
 }
 
@@ -129,7 +162,15 @@ function summarizeConfig(json: unknown, file: string): ModelConfigSummary {
   const parsed = z.safeParse(configSummarySchema, json);
   if (!parsed.success) throw new Error(issueMessage(file, parsed.error.issues[0], json).message);
   const c = parsed.data;
-  return { nLayer: c.n_layer, nEmbd: c.n_embd, nHead: c.n_head, nPositions: c.n_positions, vocabSize: c.vocab_size };
+  const summary: ModelConfigSummary = {
+    nLayer: c.n_layer,
+    nEmbd: c.n_embd,
+    nHead: c.n_head,
+    nPositions: c.n_positions,
+    vocabSize: c.vocab_size,
+  };
+  if (c.n_inner != null) summary.nInner = c.n_inner;
+  return summary;
 }
 
 /** The error's message, without a leading `file: ` that the caller already shows. */

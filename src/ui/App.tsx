@@ -1,4 +1,12 @@
-import { ModelList } from './ModelList';
+import { ComparePanel } from './ComparePanel';
+import { EvaluationTable } from './EvaluationTable';
+import { ExamplesEditor } from './ExamplesEditor';
+import { InsidePanel } from './InsidePanel';
+import { LinkNotices } from './LinkNotices';
+import { MappingPanel } from './MappingPanel';
+import { ModelPicker } from './ModelPicker';
+import { StatusLine } from './StatusLine';
+import { TrainPanel } from './TrainPanel';
 
 export function App() {
   return (
@@ -6,11 +14,19 @@ export function App() {
       <header>
         <h1>CALM Playground</h1>
         <p className="lede">
-          Compose two frozen language models with CALM: an <em>anchor</em> model, whose output you read, and an{' '}
-          <em>augmenting</em> model, whose hidden states it learns to read through small cross-attention bridges.
+          Compose two frozen language models with CALM: an <em>anchor</em> model, whose output you read, and an <em>augmenting</em> model,
+          whose hidden states it learns to read through small cross-attention bridges. Only the bridges train. Everything runs in your browser.
         </p>
+        <StatusLine />
+        <LinkNotices />
       </header>
-      <ModelList />
+      <ModelPicker />
+      <MappingPanel />
+      <ExamplesEditor />
+      <TrainPanel />
+      <ComparePanel />
+      <EvaluationTable />
+      <InsidePanel />
     </main>
   );
 }

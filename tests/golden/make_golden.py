@@ -125,9 +125,9 @@ def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std)
                           {"format": "pt"})
     comp = {
         "format": ref.COMPOSITION_FORMAT,
-        "anchor": {"name": "gpt2-tiny", "n_layer": anchor.L, "n_embd": anchor.D,
+        "anchor": {"path": "../../gpt2-tiny", "n_layer": anchor.L, "n_embd": anchor.D,
                    "vocab_size": anchor.V},
-        "augment": {"name": "gpt2-tiny-aug", "n_layer": augment.L, "n_embd": augment.D,
+        "augment": {"path": "../../gpt2-tiny-aug", "n_layer": augment.L, "n_embd": augment.D,
                     "vocab_size": augment.V},
         "connections": [list(c) for c in connections],
         "num_heads": num_heads,

@@ -16,6 +16,10 @@ import { nodeFolderSource } from '../../src/io/node-source';
 import { parseBuiltinIndex } from '../../src/io/builtin';
 import { GPT } from '../../src/model/gpt';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, Tokenizer } from '../../src/tokenizer';
+import { f32, UsageError } from '../../src/cli/output';
+import { parseIds } from '../../src/cli/commands/logits';
+import { intOption, numberOption } from '../../src/cli/command';
+import { makeRng } from '../../src/tasks';
 import { GOLDEN_DIR, maxAbsDiff, type Golden } from './helpers/golden';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -50,6 +54,37 @@ function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
   expect(lines[0]).toMatch(pattern);
   expect(r.stderr).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
 }
+
+describe('helpers (in this process)', () => {
+  it('f32 gives the shortest decimal that reads back as the same float32', () => {
+    const rng = makeRng(1);
+    for (let i = 0; i < 2000; i++) {
+      const x = Math.fround((rng.next() - 0.5) * 10 ** rng.int(-8, 8));
+      const y = f32(x);
+      expect(Math.fround(y)).toBe(x);
+      // one digit fewer does not read back
+      const digits = y.toExponential().replace(/^-/, '').split('e')[0].replace('.', '').length;
+      if (digits > 1) expect(Math.fround(Number(x.toPrecision(digits - 1)))).not.toBe(x);
+    }
+    expect(f32(0.1)).toBe(0.1);
+    expect(f32(Math.fround(0.1))).toBe(0.1);
+  });
+
+  it('parseIds reads rows of token ids and refuses anything else', () => {
+    expect(parseIds('3,1,4')).toEqual({ rows: [[3, 1, 4]], batched: false });
+    expect(parseIds('3, 1;2 ,7')).toEqual({ rows: [[3, 1], [2, 7]], batched: true });
+    for (const bad of ['', '3,,4', '1.5', '-1', 'a', '1,2;3']) expect(() => parseIds(bad)).toThrow(UsageError);
+  });
+
+  it('option values are checked and named', () => {
+    expect(intOption({ n: '12' }, 'n', 5, 1)).toBe(12);
+    expect(intOption({}, 'n', 5, 1)).toBe(5);
+    expect(() => intOption({ n: '1.5' }, 'n', 5)).toThrow('--n must be an integer, got "1.5"');
+    expect(() => intOption({ n: '0' }, 'n', 5, 1)).toThrow('--n must be at least 1, got 0');
+    expect(numberOption({ temperature: '0.7' }, 'temperature', 0, 0)).toBe(0.7);
+    expect(() => numberOption({ temperature: 'hot' }, 'temperature', 0, 0)).toThrow(UsageError);
+  });
+});
 
 describe('logits', () => {
   it('on a GPT-2 folder matches PyTorch (tests/golden/gpt2-tiny) within 1e-4', async () => {

@@ -54,7 +54,7 @@ export const command: Command = {
         decoder.dispose();
       }
       const seconds = (performance.now() - t0) / 1000;
-      progress(`${m.name}: ${out.ids.length} tokens in ${seconds.toFixed(2)} s`);
+      progress(`${m.name}: ${out.ids.length} token${out.ids.length === 1 ? '' : 's'} in ${seconds.toFixed(2)} s`);
       if (json) {
         printJson({
           model: m.name,

@@ -5,5 +5,7 @@ import { command as models } from './models';
 import { command as generate } from './generate';
 import { command as evaluate } from './eval';
 import { command as logits } from './logits';
+import { command as compose } from './compose';
+import { command as repro } from './repro';
 
-export const COMMANDS: Command[] = [models, generate, evaluate, logits];
+export const COMMANDS: Command[] = [models, generate, evaluate, logits, compose, repro];

@@ -1,7 +1,8 @@
 // `calm logits`: the raw next-token logits of a model for given token ids (no tokenizer
 // involved), e.g. to compare with PyTorch (tests/golden/calm_ref.py prints the same shape).
 import { tf } from '../../model/tf';
-import { requiredString, type Command } from '../command';
+import { requiredString, stringOption, type Command } from '../command';
+import { loadBundle } from '../bundle-io';
 import { f32, printJson, printText, UsageError } from '../output';
 import { resolveModel } from '../resolve';
 
@@ -26,23 +27,29 @@ export function parseIds(text: string): { rows: number[][]; batched: boolean } {
 
 export const command: Command = {
   name: 'logits',
-  summary: 'raw next-token logits for token ids',
+  summary: 'raw next-token logits for token ids, of one model or of a composition',
   options: {
-    model: { type: 'string', value: 'ID|DIR', description: 'a built-in model id or a model folder', required: true },
+    model: { type: 'string', value: 'ID|DIR', description: 'a built-in model id or a model folder' },
+    bundle: { type: 'string', value: 'DIR', description: 'a composition bundle: the composed logits' },
     ids: { type: 'string', value: '3,1,4[;2,7,1]', description: 'token ids; rows separated by ; give a batch', required: true },
   },
-  examples: ['logits --model tests/golden/gpt2-tiny --ids 3,1,4 --json'],
+  examples: ['logits --model tests/golden/gpt2-tiny --ids 3,1,4 --json', 'logits --bundle out/kv --ids 3,1,4 --json'],
   async run({ values, json, backend }) {
-    const id = requiredString(values, 'model', 'logits');
+    const id = stringOption(values, 'model');
+    const bundleDir = stringOption(values, 'bundle');
+    if ((id === undefined) === (bundleDir === undefined)) throw new UsageError('logits needs exactly one of --model ID|DIR and --bundle DIR');
     const { rows, batched } = parseIds(requiredString(values, 'ids', 'logits'));
-    const m = await resolveModel(id, { backend, tokenizer: 'optional' });
+    const bundle = bundleDir === undefined ? undefined : await loadBundle(bundleDir, backend, 'optional');
+    const m = bundle ? bundle.anchor : await resolveModel(id!, { backend, tokenizer: 'optional' });
+    const forward = (x: tf.Tensor2D) => (bundle ? bundle.comp.forward(x) : m.gpt.forward(x).logits!);
     try {
       const { vocabSize: V, nPositions: P } = m.config;
       const bad = rows.flat().find((t) => t >= V);
       if (bad !== undefined) throw new UsageError(`--ids: token id ${bad} is out of range; ${m.name} has ${V} ids (0–${V - 1})`);
       const T = rows[0].length;
-      if (T > P) throw new UsageError(`--ids: ${T} tokens is longer than the context of ${m.name} (${P})`);
-      const logits = tf.tidy(() => m.gpt.forward(tf.tensor2d(rows, [rows.length, T], 'int32')).logits!);
+      const context = bundle ? Math.min(P, bundle.augment.config.nPositions) : P;
+      if (T > context) throw new UsageError(`--ids: ${T} tokens is longer than the context of ${m.name} (${context})`);
+      const logits = tf.tidy(() => forward(tf.tensor2d(rows, [rows.length, T], 'int32')));
       const data = logits.dataSync() as Float32Array;
       logits.dispose();
       // [B][T][V] as nested arrays of shortest-exact float32 numbers
@@ -65,7 +72,8 @@ export const command: Command = {
       });
       printText(lines.join('\n'));
     } finally {
-      m.dispose();
+      if (bundle) bundle.dispose();
+      else m.dispose();
     }
   },
 };

@@ -1,0 +1,71 @@
+// npm run bench:browser -- [--json] [--repeats N] [--quick]
+//
+// In headless Chromium with WebGPU (SwiftShader here, DESIGN §5), measured in one run:
+// - cross_attention_fused_speedup: the fused WGSL cross-attention (src/kernels) vs the reference
+//   tfjs ops, both on WebGPU, forward + backward (loss and dQ, dK, dV), at T = S = 64, 256 and
+//   D_a = 128, 256 with 4 heads, batch 1; the smallest speedup over those sizes;
+// - webgpu_vs_wasm_train_step: one bridge-training step (a pair of random 2-block GPT-2s of
+//   width 128, batch 2, T 32) on WASM time / on WebGPU time (> 1: WebGPU is faster).
+// Serves tests/browser/bench/ with a vite dev server and drives the page with playwright-core.
+import { parseArgs } from 'node:util';
+import { createServer } from 'vite';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATION_HEADERS } from '../vitest.config';
+import type { BenchOptions } from '../tests/browser/bench/bench-page';
+
+const { values } = parseArgs({
+  options: { json: { type: 'boolean' }, repeats: { type: 'string', default: '5' }, quick: { type: 'boolean' } },
+});
+const log = (s: string) => process.stderr.write(s + '\n');
+
+const options: BenchOptions = {
+  repeats: Number(values.repeats),
+  sizes: values.quick
+    ? [[64, 128]]
+    : [
+        [64, 128],
+        [64, 256],
+        [256, 128],
+        [256, 256],
+      ],
+  heads: 4,
+  train: { B: 2, T: 32, width: 128, layers: 2, heads: 4 },
+};
+
+async function main(): Promise<void> {
+  const server = await createServer({
+    configFile: false,
+    root: process.cwd(),
+    logLevel: 'error',
+    server: { port: 0, host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  });
+  await server.listen();
+  const address = server.httpServer?.address();
+  if (!address || typeof address === 'string') throw new Error('the vite server has no port');
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') log(`page: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => log(`page error: ${e.message}`));
+    await page.goto(`http://127.0.0.1:${address.port}/tests/browser/bench/index.html`);
+    await page.waitForFunction(() => window.calmBench !== undefined, undefined, { timeout: 120_000 });
+    log(`bench: sizes ${JSON.stringify(options.sizes)} [T, D_a], ${options.heads} heads, ${options.repeats} repeats`);
+    const report = await page.evaluate((o) => window.calmBench!(o), options);
+    report.cross_attention.forEach((r) =>
+      log(`  T ${r.T} D_a ${r.D_a}: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}× (forward only ${r.fwd_speedup.toFixed(2)}×)`),
+    );
+    log(`  train step: webgpu ${report.train_step.webgpu_ms.toFixed(1)} ms, wasm ${report.train_step.wasm_ms.toFixed(1)} ms`);
+    if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else log(`cross_attention_fused_speedup ${report.ratios.cross_attention_fused_speedup.toFixed(2)}×, webgpu_vs_wasm_train_step ${report.ratios.webgpu_vs_wasm_train_step.toFixed(2)}×`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:browser: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+// Composition bundles on disk (DESIGN §2): a folder with composition.json and
+// bridge.safetensors. A bundle names its models by built-in id or folder path.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+import { ModelLoadError } from '../io/errors';
+import { Composition } from '../calm/compose';
+import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, exportBundle, parseBundle, readBundleManifest, type BundleMeta, type ModelRef } from '../calm/bundle';
+import type { ModelHandle } from '../calm/experiment';
+import type { CliBackend } from './command';
+import { displayPath, resolveModel, type ResolvedModel } from './resolve';
+
+/** A model as a bundle names it: the built-in id, or the folder relative to the bundle. */
+export function modelRef(m: ResolvedModel, bundleDir: string): ModelRef {
+  const base = { n_layer: m.config.nLayer, n_embd: m.config.nEmbd, vocab_size: m.config.vocabSize };
+  if (m.builtin) return { id: m.builtin.id, ...base };
+  return { path: relative(resolvePath(bundleDir), m.dir) || '.', ...base };
+}
+
+export function handleOf(m: ResolvedModel): ModelHandle {
+  if (!m.tokenizer) throw new Error(`${m.name} has no tokenizer.json; composing needs both models' tokenizers`);
+  return { name: m.name, model: m.gpt, tokenizer: m.tokenizer };
+}
+
+export async function writeBundle(dir: string, comp: Composition, meta: BundleMeta): Promise<void> {
+  const files = exportBundle(comp.spec, comp.bridges, meta);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, COMPOSITION_FILE), files[COMPOSITION_FILE]);
+  await writeFile(join(dir, BRIDGE_FILE), files[BRIDGE_FILE]);
+}
+
+export interface LoadedBundle {
+  comp: Composition;
+  anchor: ResolvedModel;
+  augment: ResolvedModel;
+  dispose(): void;
+}
+
+async function readFileOf(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ModelLoadError('missing-file', `${displayPath(join(dir, name))} not found: a bundle folder holds ${COMPOSITION_FILE} and ${BRIDGE_FILE}`);
+    }
+    throw e;
+  }
+}
+
+/** Reads a bundle folder, loads the models it names and rebuilds the composition. */
+export async function loadBundle(dir: string, backend: CliBackend, tokenizer: 'required' | 'optional' = 'required'): Promise<LoadedBundle> {
+  const compositionText = (await readFileOf(dir, COMPOSITION_FILE)).toString('utf8');
+  const manifest = readBundleManifest(compositionText);
+  const bridgeBytes = await readFileOf(dir, BRIDGE_FILE);
+  const where = (ref: ModelRef) => {
+    if (ref.id) return ref.id;
+    const p = ref.path!;
+    return isAbsolute(p) ? p : join(dir, p);
+  };
+  const anchor = await resolveModel(where(manifest.anchor), { backend, tokenizer, command: 'compose' });
+  let augment: ResolvedModel | undefined;
+  try {
+    augment = await resolveModel(where(manifest.augment), { backend, tokenizer, command: 'compose' });
+    const parsed = parseBundle(
+      { composition: compositionText, bridge: new Uint8Array(bridgeBytes.buffer, bridgeBytes.byteOffset, bridgeBytes.byteLength) },
+      { anchor: anchor.config, augment: augment.config },
+    );
+    const comp = new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges));
+    const aug = augment;
+    return {
+      comp,
+      anchor,
+      augment: aug,
+      dispose() {
+        comp.bridges.forEach((b) => Object.values(b).forEach((v) => v?.dispose()));
+        anchor.dispose();
+        aug.dispose();
+      },
+    };
+  } catch (e) {
+    anchor.dispose();
+    augment?.dispose();
+    throw e;
+  }
+}

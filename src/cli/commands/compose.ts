@@ -1,0 +1,209 @@
+// `calm compose train|eval|generate`: train CALM bridges between two models and use them.
+import { readFile } from 'node:fs/promises';
+import { cachedDecoder, generate, type Decoder } from '../../model/sampling';
+import { composedDecoder } from '../../calm/compose';
+import { bridgeVariables } from '../../calm/bridge';
+import { composeModels, codecOf, evaluateColumn, type Column } from '../../calm/experiment';
+import { compositionEstimate } from '../../calm/estimate';
+import { formatConnections } from '../../calm/connections';
+import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
+import { KV_RECIPE, compositionExamples } from '../../tasks/recipe';
+import { parseExamplesStrict } from '../../tasks/parse';
+import { encodeExamples } from '../../train/batch';
+import { trainComposition } from '../../train/compose-train';
+import { choiceOption, intOption, numberOption, requiredString, stringOption, type Command, type CommandArgs } from '../command';
+import { compactCount, percent, printJson, printText, progress, round, UsageError } from '../output';
+import { resolveModel, type ResolvedModel } from '../resolve';
+import { handleOf, loadBundle, modelRef, writeBundle } from '../bundle-io';
+
+const COLUMNS: readonly Column[] = ['anchor', 'augment', 'composed'];
+
+export const command: Command = {
+  name: 'compose',
+  summary: 'train CALM bridges between an anchor and an augmenting model, evaluate and generate with them',
+  positionals: 'train|eval|generate',
+  options: {
+    anchor: { type: 'string', value: 'ID|DIR', description: 'train: the anchor model' },
+    augment: { type: 'string', value: 'ID|DIR', description: 'train: the augmenting model' },
+    connections: { type: 'string', value: 'uniform:N|every:K|0:1,3:3', description: `train: anchor:augment layer pairs (-1 = embedding output; default ${KV_RECIPE.connections})` },
+    heads: { type: 'string', value: 'H', description: "train: cross-attention heads (default: the anchor's)" },
+    output: { type: 'string', value: 'zero-init|rmsnorm', description: `train: the bridge output variant (default ${KV_RECIPE.output})` },
+    task: { type: 'string', value: TASKS.join('|'), description: 'train: built-in training data over the composition keys; eval: the task' },
+    data: { type: 'string', value: 'FILE', description: 'train: examples, one "prompt => completion" per line or JSONL' },
+    steps: { type: 'string', value: 'N', description: `train: optimizer steps (default ${KV_RECIPE.steps})` },
+    lr: { type: 'string', value: 'X', description: `train: peak learning rate (default ${KV_RECIPE.lr})` },
+    batch: { type: 'string', value: 'B', description: `train: batch size (default ${KV_RECIPE.batch})` },
+    seed: { type: 'string', value: 'S', description: 'seed of bridges, batches and examples (default 1)' },
+    out: { type: 'string', value: 'DIR', description: 'train: where to write the bundle' },
+    bundle: { type: 'string', value: 'DIR', description: 'eval, generate: a bundle folder' },
+    n: { type: 'string', value: 'N', description: 'eval: examples (default 200)' },
+    keys: { type: 'string', value: KEY_SETS.join('|'), description: 'eval: keys of the examples (default held-out)' },
+    prompt: { type: 'string', value: 'TEXT', description: 'generate: the prompt' },
+    only: { type: 'string', value: COLUMNS.join('|'), description: 'generate: one column instead of all three' },
+    'max-tokens': { type: 'string', value: 'N', description: 'generate: new tokens at most (default 16)' },
+  },
+  examples: [
+    'compose train --anchor arith-tiny --augment kv-tiny --connections -1:2,0:2,1:2 --task kv-arith --out out/kv',
+    'compose train --anchor arith-tiny --augment kv-tiny --connections uniform:2 --data examples.txt --steps 200 --out out/mine',
+    'compose eval --bundle out/kv --task kv-arith --json',
+    'compose generate --bundle out/kv --prompt "abc+qdx-kkr="',
+  ],
+  async run(args) {
+    const [sub, ...extra] = args.positionals;
+    if (extra.length) throw new UsageError(`compose: unexpected ${JSON.stringify(extra.join(' '))}`);
+    if (sub === 'train') return train(args);
+    if (sub === 'eval') return evaluate(args);
+    if (sub === 'generate') return generateAll(args);
+    throw new UsageError(`compose needs train, eval or generate${sub ? `, not '${sub}'` : ''} (calm compose --help)`);
+  },
+};
+
+function need(values: CommandArgs['values'], name: string, sub: string): string {
+  return requiredString(values, name, `compose ${sub}`);
+}
+
+async function readExamples(file: string): Promise<Example[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  try {
+    return parseExamplesStrict(text);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
+async function train({ values, json, backend }: CommandArgs): Promise<void> {
+  const out = need(values, 'out', 'train');
+  const anchorId = need(values, 'anchor', 'train');
+  const augmentId = need(values, 'augment', 'train');
+  const taskText = stringOption(values, 'task');
+  const dataFile = stringOption(values, 'data');
+  if ((taskText === undefined) === (dataFile === undefined)) throw new UsageError('compose train needs exactly one of --task T and --data FILE');
+  if (taskText !== undefined && !(TASKS as readonly string[]).includes(taskText)) {
+    throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(taskText)}`);
+  }
+  const seed = intOption(values, 'seed', 1);
+  const steps = intOption(values, 'steps', KV_RECIPE.steps, 1);
+  const lr = numberOption(values, 'lr', KV_RECIPE.lr, 0);
+  const batch = intOption(values, 'batch', KV_RECIPE.batch, 1);
+  const output = choiceOption(values, 'output', ['zero-init', 'rmsnorm'] as const, KV_RECIPE.output);
+  const heads = stringOption(values, 'heads') === undefined ? undefined : intOption(values, 'heads', 1, 1);
+  const connections = stringOption(values, 'connections') ?? KV_RECIPE.connections;
+
+  // Read the data before loading anything: a bad line fails at once.
+  const table = makeKeyTable(KV_SPEC);
+  const examples: Example[] = dataFile
+    ? await readExamples(dataFile)
+    : taskText === 'kv-arith'
+      ? compositionExamples(table, KV_RECIPE, seed)
+      : makeExamples(taskText as TaskName, KV_RECIPE.kvArith, { seed: seed + 11, table, keys: 'composition' });
+
+  const anchor = await resolveModel(anchorId, { backend, tokenizer: 'required', command: 'compose train' });
+  let augment: ResolvedModel | undefined;
+  try {
+    augment = await resolveModel(augmentId, { backend, tokenizer: 'required', command: 'compose train' });
+    const comp = composeModels(handleOf(anchor), handleOf(augment), { connections, numHeads: heads, output, seed });
+    const maxLength = Math.min(anchor.config.nPositions, augment.config.nPositions);
+    const data = encodeExamples(codecOf(anchor.tokenizer!), examples, maxLength);
+    const est = compositionEstimate(comp.spec, anchor.config, augment.config, { batch, T: maxLength, numExamples: data.length });
+    progress(
+      `${anchor.name} ← ${augment.name}: ${comp.bridges.length} bridges at ${formatConnections(comp.spec.connections)}, ` +
+        `${compactCount(est.trainableParameters)} trainable parameters; ${data.length} examples, ${steps} steps`,
+    );
+    const r = await trainComposition(comp, data, {
+      steps,
+      lr,
+      batchSize: batch,
+      seed,
+      padId: anchor.tokenizer!.padId ?? 0,
+      progressEvery: 25,
+      onCacheProgress: (d, t) => d === t && progress(`cached the frozen work of ${t} examples`),
+      onProgress: (p) => progress(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${p.etaSeconds.toFixed(0)} s`),
+    });
+    if (r.stopped === 'non-finite') throw new Error(r.message);
+    const metrics: Record<string, number> = { final_loss: round(r.losses.at(-1) ?? NaN) };
+    if (taskText === 'kv-arith') {
+      const heldOut = makeExamples('kv-arith', 200, { seed: seed + 9001, table, keys: 'held-out' });
+      metrics['kv-arith_held_out'] = evaluateColumn(comp, anchor.tokenizer!, 'composed', heldOut);
+    }
+    await writeBundle(out, comp, {
+      anchor: modelRef(anchor, out),
+      augment: modelRef(augment, out),
+      training: { steps: r.steps, lr, batch, seed, ...(taskText ? { task: taskText } : { data: dataFile }), seconds: round(r.seconds + r.cacheSeconds, 1) },
+      metrics,
+    });
+    const report = {
+      bundle: out,
+      connections: comp.spec.connections,
+      num_heads: comp.spec.numHeads,
+      output,
+      trainable_parameters: est.trainableParameters,
+      steps: r.steps,
+      seconds: round(r.seconds + r.cacheSeconds, 2),
+      cache_seconds: round(r.cacheSeconds, 2),
+      metrics,
+    };
+    if (json) printJson(report);
+    else printText(`wrote ${out} (${r.steps} steps in ${report.seconds} s; ${JSON.stringify(metrics)})`);
+    comp.bridges.flatMap(bridgeVariables).forEach((v) => v.dispose());
+  } finally {
+    anchor.dispose();
+    augment?.dispose();
+  }
+}
+
+async function evaluate({ values, json, backend }: CommandArgs): Promise<void> {
+  const dir = need(values, 'bundle', 'eval');
+  const taskText = need(values, 'task', 'eval');
+  if (!(TASKS as readonly string[]).includes(taskText)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(taskText)}`);
+  const n = intOption(values, 'n', 200, 1, 100_000);
+  const keys = choiceOption<KeySet>(values, 'keys', KEY_SETS, 'held-out');
+  const seed = intOption(values, 'seed', 0);
+  const b = await loadBundle(dir, backend);
+  try {
+    const examples = makeExamples(taskText as TaskName, n, { seed, table: makeKeyTable(KV_SPEC), keys });
+    const result: Record<Column, number> = { anchor: 0, augment: 0, composed: 0 };
+    for (const c of COLUMNS) {
+      progress(`${c}: ${n} ${taskText} examples (keys ${keys})`);
+      result[c] = evaluateColumn(b.comp, b.anchor.tokenizer!, c, examples);
+    }
+    const chance = answerChance(examples).share;
+    if (json) printJson({ bundle: dir, task: taskText, keys, n, seed, accuracy: result.composed, columns: result, chance });
+    else printText(`${taskText} (keys ${keys}, n ${n}): composed ${percent(result.composed)}, anchor ${percent(result.anchor)}, augmenting ${percent(result.augment)}; chance ${percent(chance)}`);
+  } finally {
+    b.dispose();
+  }
+}
+
+async function generateAll({ values, json, backend }: CommandArgs): Promise<void> {
+  const dir = need(values, 'bundle', 'generate');
+  const prompt = need(values, 'prompt', 'generate');
+  const only = stringOption(values, 'only');
+  if (only !== undefined && !(COLUMNS as readonly string[]).includes(only)) throw new UsageError(`--only must be one of ${COLUMNS.join(', ')}, got ${JSON.stringify(only)}`);
+  const maxTokens = intOption(values, 'max-tokens', 16, 0);
+  const b = await loadBundle(dir, backend);
+  try {
+    const tokenizer = b.anchor.tokenizer!;
+    const ids = tokenizer.encode(prompt);
+    const context = Math.min(b.anchor.config.nPositions, b.augment.config.nPositions);
+    if (ids.length >= context) throw new Error(`the prompt is ${ids.length} tokens but the context is ${context}`);
+    const columns = only ? [only as Column] : COLUMNS;
+    const outputs: Partial<Record<Column, string>> = {};
+    for (const c of columns) {
+      const decoder: Decoder = c === 'anchor' ? cachedDecoder(b.comp.anchor, 1) : c === 'augment' ? cachedDecoder(b.comp.augment, 1) : composedDecoder(b.comp, 1);
+      try {
+        outputs[c] = generate(decoder, ids, { maxTokens, eosId: tokenizer.eosId, maxLength: context, decode: (t) => tokenizer.decode(t) }).text;
+      } finally {
+        decoder.dispose();
+      }
+    }
+    if (json) printJson({ bundle: dir, prompt, outputs });
+    else printText(columns.map((c) => `${(c === 'augment' ? 'augmenting' : c).padEnd(10)} ${outputs[c]}`).join('\n'));
+  } finally {
+    b.dispose();
+  }
+}

@@ -1,0 +1,82 @@
+// `calm repro kv`: the paper's key-value experiment at toy scale, from the built-in models.
+import { bridgeVariables } from '../../calm/bridge';
+import { runKVRepro, TABLE_ROWS, type Column } from '../../calm/experiment';
+import { KV_RECIPE } from '../../tasks/recipe';
+import { intOption, numberOption, stringOption, type Command } from '../command';
+import { percent, printJson, printText, progress, round, UsageError } from '../output';
+import { resolveModel, type ResolvedModel } from '../resolve';
+import { handleOf, modelRef, writeBundle } from '../bundle-io';
+
+const PAPER: Record<string, Record<Column, number>> = {
+  'kv-subs': { anchor: 0.0, augment: 0.981, composed: 0.929 },
+  'num-arith': { anchor: 0.737, augment: 0.042, composed: 0.72 },
+  'kv-arith': { anchor: 0.0, augment: 0.007, composed: 0.843 },
+};
+
+export const command: Command = {
+  name: 'repro',
+  summary: "the paper's key-value experiment (Table 1) at toy scale, from the built-in models",
+  positionals: 'kv',
+  options: {
+    seed: { type: 'string', value: 'S', description: 'seed of bridges, data and batches (default 1)' },
+    steps: { type: 'string', value: 'N', description: `bridge training steps (default ${KV_RECIPE.steps})` },
+    lr: { type: 'string', value: 'X', description: `peak learning rate (default ${KV_RECIPE.lr})` },
+    n: { type: 'string', value: 'N', description: `examples per cell of the table (default ${KV_RECIPE.evalN})` },
+    anchor: { type: 'string', value: 'ID|DIR', description: 'the anchor (default arith-tiny)' },
+    augment: { type: 'string', value: 'ID|DIR', description: 'the augmenting model (default kv-tiny)' },
+    out: { type: 'string', value: 'DIR', description: 'also write the trained composition as a bundle' },
+  },
+  examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --out public/models/compositions/kv-default'],
+  async run({ values, positionals, json, backend }) {
+    if (positionals.length !== 1 || positionals[0] !== 'kv') throw new UsageError('repro knows one experiment: calm repro kv');
+    const seed = intOption(values, 'seed', 1);
+    const recipe = {
+      ...KV_RECIPE,
+      steps: intOption(values, 'steps', KV_RECIPE.steps, 1),
+      lr: numberOption(values, 'lr', KV_RECIPE.lr, 0),
+      evalN: intOption(values, 'n', KV_RECIPE.evalN, 1),
+    };
+    const t0 = performance.now();
+    const anchor = await resolveModel(stringOption(values, 'anchor') ?? 'arith-tiny', { backend, tokenizer: 'required', command: 'repro' });
+    let augment: ResolvedModel | undefined;
+    try {
+      augment = await resolveModel(stringOption(values, 'augment') ?? 'kv-tiny', { backend, tokenizer: 'required', command: 'repro' });
+      const r = await runKVRepro(handleOf(anchor), handleOf(augment), {
+        recipe,
+        seed,
+        onStage: (s) => progress(s),
+        onProgress: (p) => progress(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${p.etaSeconds.toFixed(0)} s`),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const out = stringOption(values, 'out');
+      if (out) {
+        await writeBundle(out, r.composition, {
+          anchor: modelRef(anchor, out),
+          augment: modelRef(augment, out),
+          training: { steps: r.training.steps, lr: recipe.lr, batch: recipe.batch, seed, task: 'kv-arith', seconds: round(r.trainSeconds, 1), recipe },
+          metrics: { table: r.table, chance: r.chance },
+        });
+        progress(`wrote ${out}`);
+      }
+      r.composition.bridges.flatMap(bridgeVariables).forEach((v) => v.dispose());
+      if (json) {
+        printJson({ table: r.table, chance: r.chance, seconds: round(seconds, 1), train_seconds: round(r.trainSeconds, 1), config: r.config, paper: PAPER });
+        return;
+      }
+      const lines = [
+        `Table 1 at toy scale (exact match; kv-subs and kv-arith on held-out keys), seed ${seed}:`,
+        `${'task'.padEnd(10)} ${'anchor'.padStart(8)} ${'augmenting'.padStart(11)} ${'composed'.padStart(9)}   chance   paper (anchor/aug/CALM)`,
+        ...TABLE_ROWS.map(({ task }) => {
+          const row = r.table[task];
+          const p = PAPER[task];
+          return `${task.padEnd(10)} ${percent(row.anchor).padStart(8)} ${percent(row.augment).padStart(11)} ${percent(row.composed).padStart(9)}   ${percent(r.chance[task]).padStart(6)}   ${percent(p.anchor)} / ${percent(p.augment)} / ${percent(p.composed)}`;
+        }),
+        `bridge training ${r.trainSeconds.toFixed(0)} s; whole run ${seconds.toFixed(0)} s`,
+      ];
+      printText(lines.join('\n'));
+    } finally {
+      anchor.dispose();
+      augment?.dispose();
+    }
+  },
+};

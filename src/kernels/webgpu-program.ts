@@ -1,0 +1,31 @@
+// Running our own WGSL programs on tfjs's WebGPU backend. Only types come from
+// @tensorflow/tfjs-backend-webgpu here, so this module loads (and does nothing) in Node.
+import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { tf } from '../model/tf';
+
+export type { WebGPUProgram };
+
+/** A program-defined uniform, appended after the shapes tfjs passes (see `uniforms` in a program). */
+export interface ProgramUniform {
+  type: 'int32' | 'float32';
+  data: number[];
+}
+
+/** The WebGPU backend when it is the active one, else null (the caller then uses its reference). */
+export function activeWebGPUBackend(): WebGPUBackend | null {
+  return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebGPUBackend) : null;
+}
+
+/** Runs `program` on `inputs` (bound in `program.variableNames` order) → a float32 tensor of `program.outputShape`. */
+export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, inputs: tf.Tensor[], uniforms: ProgramUniform[]): tf.Tensor {
+  const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** Invocations per workgroup for the flat one-row-per-invocation programs. */
+export const ROW_WORKGROUP = 64;
+
+/** A flat dispatch of one invocation per row; tfjs reshapes it when it exceeds a dimension's limit. */
+export function flatDispatch(rows: number, workgroup = ROW_WORKGROUP): [number, number, number] {
+  return [Math.ceil(rows / workgroup), 1, 1];
+}

@@ -1,0 +1,102 @@
+// User action: Train. Fresh bridges (Train retrains from scratch), then the worker's training
+// loop; its events drive the progress bar and the chart.
+import type { TrainEvent, TrainSettings } from '../../worker/protocol';
+import { beginActivity } from '../activity';
+import { getState, setState } from '../app';
+import { idleOutputs } from '../compare';
+import { ensureComposed, patchComposition, serial } from '../compose';
+import { heldOutExamples } from '../examples';
+import { isTraining, type TrainingState } from '../training';
+import { api, messageOf, proxyCallback } from '../worker';
+
+/** Why Train cannot start with the examples as they are, or null. */
+export function examplesProblem(): string | null {
+  const { parsed, errors } = getState().examples;
+  if (errors.length > 0) {
+    const n = errors.length;
+    return `Fix the example${n === 1 ? '' : 's'} on line${n === 1 ? '' : 's'} ${errors
+      .slice(0, 3)
+      .map((e) => e.line)
+      .join(', ')}${n > 3 ? ', …' : ''} first.`;
+  }
+  if (parsed.length === 0) return 'Paste at least one example first.';
+  return null;
+}
+
+function patchTraining(patch: Partial<TrainingState>): void {
+  setState((s) => ({ training: { ...s.training, ...patch } }));
+}
+
+export async function train(): Promise<void> {
+  const s = getState();
+  if (isTraining(s.training)) return;
+  const problem = examplesProblem();
+  if (problem) {
+    setState({ training: { status: 'error', step: 0, steps: s.config.steps, losses: [], accuracy: [], error: problem } });
+    return;
+  }
+  const { config } = s;
+  const settings: TrainSettings = {
+    examples: s.examples.parsed,
+    heldOut: heldOutExamples(config.heldOut),
+    steps: config.steps,
+    lr: config.lr,
+    batch: config.batch,
+    seed: config.seed,
+    evalEvery: Math.max(1, Math.ceil(config.steps / 10)),
+  };
+  setState((st) => ({
+    training: { status: 'starting', step: 0, steps: config.steps, losses: [], accuracy: [] },
+    compare: { ...st.compare, outputs: { ...st.compare.outputs, composed: idleOutputs().composed } },
+    evaluation: { status: 'idle', done: 0, total: 0 },
+    attention: { ...st.attention, status: 'idle', map: undefined, shown: undefined, error: undefined },
+  }));
+  const activity = beginActivity('Training the bridges');
+  try {
+    await ensureComposed({ fresh: true });
+    const summary = await serial(() => api().train(settings, proxyCallback(onEvent)));
+    const status = summary.stopped === 'done' ? 'done' : summary.stopped === 'cancelled' ? 'stopped' : 'error';
+    patchTraining({
+      status,
+      summary,
+      step: summary.steps,
+      error: summary.stopped === 'non-finite' ? (summary.message ?? 'The loss stopped being a finite number.') : undefined,
+    });
+    if (summary.steps > 0) patchComposition({ trained: true, source: { kind: 'training' } });
+  } catch (e) {
+    if (isTraining(getState().training)) patchTraining({ status: 'error', error: messageOf(e) });
+  } finally {
+    activity.end();
+  }
+
+  function onEvent(e: TrainEvent): void {
+    if (!isTraining(getState().training)) return; // a late event after a crash or an error
+    const stage = e.stage === 'done' ? 'evaluating' : e.stage;
+    if (e.stage === 'caching' && e.cacheTotal) activity.update(e.cacheDone ?? 0, e.cacheTotal, 'Caching the frozen models\' work');
+    if (e.stage === 'training') activity.update(e.step, e.steps, 'Training the bridges');
+    if (e.step > 0) patchComposition({ trained: true, source: { kind: 'training' } });
+    setState((st) => {
+      const t = st.training;
+      const losses = e.loss !== undefined && Number.isFinite(e.loss) && t.losses.at(-1)?.[0] !== e.step ? [...t.losses, [e.step, e.loss] as [number, number]] : t.losses;
+      const accuracy =
+        e.heldOutAccuracy !== undefined && t.accuracy.at(-1)?.[0] !== e.step
+          ? [...t.accuracy, [e.step, e.heldOutAccuracy] as [number, number]]
+          : t.accuracy;
+      return {
+        training: {
+          ...t,
+          status: stage,
+          step: e.step,
+          steps: e.steps,
+          loss: e.loss ?? t.loss,
+          stepsPerSecond: e.stepsPerSecond ?? t.stepsPerSecond,
+          etaSeconds: e.etaSeconds ?? t.etaSeconds,
+          cacheDone: e.cacheDone ?? t.cacheDone,
+          cacheTotal: e.cacheTotal ?? t.cacheTotal,
+          losses,
+          accuracy,
+        },
+      };
+    });
+  }
+}

@@ -1,0 +1,59 @@
+// Changes that mean fresh bridges (models, mapping, heads, output, a shipped composition).
+// When the bridges are trained, the change waits for the person's answer (ConfirmDialog).
+import { openCompositionNow } from './actions/openComposition';
+import { getState, setState } from './app';
+import { idleOutputs } from './compare';
+import { scheduleCompose } from './compose';
+import type { CompositionPatch, PendingChange } from './composition';
+import { fitConfig } from './fit';
+import { isTraining } from './training';
+
+/** Applies `change` now, or holds it for confirmation when trained bridges would be lost. */
+export function requestChange(change: PendingChange): 'applied' | 'asked' | 'refused' {
+  const s = getState();
+  if (isTraining(s.training)) return 'refused'; // the controls are disabled meanwhile
+  if (s.composition.trained) {
+    setState({ pendingChange: change });
+    return 'asked';
+  }
+  void performChange(change);
+  return 'applied';
+}
+
+export function confirmPendingChange(): void {
+  const change = getState().pendingChange;
+  setState({ pendingChange: null });
+  if (change) void performChange(change);
+}
+
+export function cancelPendingChange(): void {
+  setState({ pendingChange: null });
+}
+
+async function performChange(change: PendingChange): Promise<void> {
+  if (change.kind === 'config') applyConfigPatch(change.patch);
+  else await openCompositionNow(change.composition);
+}
+
+/** Sets the composition part of the configuration, forgets what the old bridges produced, recomposes soon. */
+export function applyConfigPatch(patch: CompositionPatch): void {
+  setState((s) => {
+    const { config, dropped } = fitConfig({ ...s.config, ...patch }, s);
+    return {
+      config,
+      linkErrors: dropped.length > 0 ? dropped : s.linkErrors,
+      composition: { ...s.composition, trained: false, source: undefined, disabled: [] },
+      compare: { ...s.compare, outputs: { ...s.compare.outputs, composed: idleOutputs().composed } },
+      evaluation: { status: 'idle', done: 0, total: 0 },
+      attention: {
+        ...s.attention,
+        connection: Math.min(s.attention.connection, Math.max(0, config.connections.length - 1)),
+        status: 'idle',
+        map: undefined,
+        shown: undefined,
+        error: undefined,
+      },
+    };
+  });
+  scheduleCompose();
+}

@@ -1,0 +1,128 @@
+// Keeping the worker's composition in step with the configuration: the settings the
+// configuration means, a serial queue for calls that replace the bridges, and compose on
+// demand (actions await it) or shortly after an edit (so sizes and errors show early).
+import type { CompositionSettings } from '../worker/protocol';
+import { beginActivity } from './activity';
+import { getState, setState, type AppState } from './app';
+import { settingsKey, type CompositionState } from './composition';
+import type { ModelConfigSummary } from './models';
+import { whenModelsLoaded, whenSessionReady } from './session-control';
+import { api, messageOf } from './worker';
+
+/** A model's config.json summary when it has loaded. */
+export function modelSizes(s: Pick<AppState, 'builtinConfigs'>, id: string): ModelConfigSummary | undefined {
+  const c = s.builtinConfigs[id];
+  return c?.status === 'ready' ? c.value : undefined;
+}
+
+/** What the configuration asks the worker to build, or why it cannot. */
+export function compositionSettings(s: AppState): { settings: CompositionSettings } | { error: string } {
+  const { config } = s;
+  for (const id of [config.anchor, config.augment]) {
+    const c = s.builtinConfigs[id];
+    if (s.builtinModels.status === 'ready' && !s.builtinModels.value.some((m) => m.id === id)) {
+      return { error: `there is no built-in model "${id}"` };
+    }
+    if (c?.status === 'error') return { error: c.error };
+  }
+  const anchor = modelSizes(s, config.anchor);
+  if (!anchor || !modelSizes(s, config.augment)) return { error: 'the models are still loading' };
+  if (config.connections.length === 0) return { error: 'add at least one connection on the map' };
+  return {
+    settings: {
+      anchor: config.anchor,
+      augment: config.augment,
+      connections: config.connections.map(([a, g]) => [a, g]),
+      numHeads: config.numHeads || anchor.nHead,
+      output: config.output,
+      seed: config.seed,
+    },
+  };
+}
+
+/** Whether the worker holds fresh or trained bridges for exactly this configuration. */
+export function isComposedNow(s: AppState): boolean {
+  const r = compositionSettings(s);
+  return 'settings' in r && s.composition.status === 'ready' && s.composition.key === settingsKey(r.settings);
+}
+
+export function patchComposition(patch: Partial<CompositionState>): void {
+  setState((s) => ({ composition: { ...s.composition, ...patch } }));
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `f` after every call queued before it: compose, train and import replace the bridges. */
+export function serial<T>(f: () => Promise<T>): Promise<T> {
+  const run = queue.then(f, f);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+let pending: { key: string; promise: Promise<void> } | null = null;
+
+/**
+ * Makes the worker hold bridges for the current configuration and returns its settings.
+ * `fresh` builds new bridges even when the current ones match (Train starts from scratch).
+ * Rejects with a message for people.
+ */
+export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<CompositionSettings> {
+  await whenSessionReady();
+  await whenModelsLoaded();
+  const r = compositionSettings(getState());
+  if ('error' in r) {
+    patchComposition({ status: 'error', error: r.error, key: undefined, info: undefined });
+    throw new Error(r.error);
+  }
+  const { settings } = r;
+  const key = settingsKey(settings);
+  if (!opts.fresh) {
+    const c = getState().composition;
+    if (c.status === 'ready' && c.key === key) return settings;
+    if (pending?.key === key) {
+      await pending.promise;
+      return settings;
+    }
+  }
+  const promise = serial(async () => {
+    patchComposition({ status: 'building', key, error: undefined, info: undefined, trained: false, source: undefined, disabled: [] });
+    const n = settings.connections.length;
+    const activity = beginActivity(`Loading ${settings.anchor} and ${settings.augment}, building ${n} bridge${n === 1 ? '' : 's'}`);
+    try {
+      const info = await api().compose(settings);
+      if (getState().composition.key === key) patchComposition({ status: 'ready', info });
+    } catch (e) {
+      if (getState().composition.key === key) patchComposition({ status: 'error', error: messageOf(e) });
+      throw e;
+    } finally {
+      activity.end();
+    }
+  });
+  pending = { key, promise };
+  try {
+    await promise;
+  } finally {
+    if (pending?.promise === promise) pending = null;
+  }
+  return settings;
+}
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+/** Delay between an edit and the compose it causes, so a burst of edits composes once. */
+export const COMPOSE_DELAY_MS = 300;
+
+/** Composes shortly, once edits settle; errors land in the store. */
+export function scheduleCompose(delay = COMPOSE_DELAY_MS): void {
+  clearTimeout(timer);
+  timer = setTimeout(() => void ensureComposed().catch(() => undefined), delay);
+}
+
+/** Cancels a scheduled compose (tests, and a worker restart). */
+export function cancelScheduledCompose(): void {
+  clearTimeout(timer);
+}
+
+/** The page's first compose: the default (or linked) pair, as soon as the worker is up. */
+export function scheduleFirstCompose(): void {
+  scheduleCompose(0);
+}

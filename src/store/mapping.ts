@@ -1,0 +1,98 @@
+// Connection lists for the mapping editor (DESIGN §1): [anchorLayer, augmentLayer], layer i =
+// the output of block i, -1 = the embedding output. The same preset math as
+// src/calm/connections.ts, which the UI thread may not import (ESLint: no calm/ on this
+// side of the worker); tests/unit/store.test.ts checks that both agree.
+import type { Connection } from '../worker/protocol';
+
+export type Side = 'anchor' | 'augment';
+
+/** `embedding` for -1, `block i` otherwise. */
+export function layerName(layer: number): string {
+  return layer === -1 ? 'embedding' : `block ${layer}`;
+}
+
+/** The one name of a connection, used by the Connections list and every control on it. */
+export function connectionLabel([a, g]: Connection): string {
+  return `anchor ${layerName(a)} ← augmenting ${layerName(g)}`;
+}
+
+export function sameConnection(x: Connection, y: Connection): boolean {
+  return x[0] === y[0] && x[1] === y[1];
+}
+
+/** By anchor layer, then augmenting layer: the order a newly edited list takes. */
+export function sortConnections(list: readonly Connection[]): Connection[] {
+  return [...list].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+}
+
+/** `list` with `c` added (sorted); unchanged when it is already there. */
+export function addConnection(list: readonly Connection[], c: Connection): Connection[] {
+  if (list.some((x) => sameConnection(x, c))) return [...list];
+  return sortConnections([...list, c]);
+}
+
+export function removeConnection(list: readonly Connection[], c: Connection): Connection[] {
+  return list.filter((x) => !sameConnection(x, c));
+}
+
+/** Reads `-1:2,0:2,1:2` (anchor:augment, `e` also means -1). Throws an Error naming the bad piece. */
+export function parseConnectionList(text: string): Connection[] {
+  const s = text.trim();
+  if (s === '') return [];
+  const out: Connection[] = [];
+  for (const piece of s.split(',')) {
+    const m = /^\s*(-1|\d+|e)\s*:\s*(-1|\d+|e)\s*$/i.exec(piece);
+    if (!m) throw new Error(`cannot read "${piece.trim()}" as a connection (write anchor:augment pairs like -1:2,0:2)`);
+    const c: Connection = [layerOf(m[1]), layerOf(m[2])];
+    if (out.some((x) => sameConnection(x, c))) throw new Error(`connection ${c[0]}:${c[1]} is listed twice`);
+    out.push(c);
+  }
+  return out;
+}
+
+export function formatConnectionList(list: readonly Connection[]): string {
+  return list.map(([a, g]) => `${a}:${g}`).join(',');
+}
+
+/** Whether every layer lies in -1 … blocks-1 on its side. */
+export function fitsModels(c: Connection, anchorLayers: number, augmentLayers: number): boolean {
+  return c[0] >= -1 && c[0] < anchorLayers && c[1] >= -1 && c[1] < augmentLayers;
+}
+
+/**
+ * `uniform(n)`: zip(linspace(0, N_anchor-1, n), linspace(0, N_aug-1, n)) rounded down, as the
+ * official google-deepmind/calm code computes it; a pair that rounding repeats is kept once.
+ */
+export function uniformPreset(n: number, anchorLayers: number, augmentLayers: number): Connection[] {
+  const a = linspaceFloor(anchorLayers - 1, n);
+  const g = linspaceFloor(augmentLayers - 1, n);
+  const out: Connection[] = [];
+  a.forEach((ai, i) => {
+    const c: Connection = [ai, g[i]];
+    if (!out.some((x) => sameConnection(x, c))) out.push(c);
+  });
+  return out;
+}
+
+/** `every(k)`: layers k-1, 2k-1, ... on both sides, paired in order, cut to the shorter list. */
+export function everyPreset(k: number, anchorLayers: number, augmentLayers: number): Connection[] {
+  const out: Connection[] = [];
+  for (let l = k - 1; l < anchorLayers && l < augmentLayers; l += k) out.push([l, l]);
+  return out;
+}
+
+/** The largest N for uniform N and K for every K, as the CLI allows them. */
+export function presetLimits(anchorLayers: number, augmentLayers: number): { uniform: number; every: number } {
+  return { uniform: Math.max(anchorLayers, augmentLayers), every: Math.min(anchorLayers, augmentLayers) };
+}
+
+function layerOf(s: string): number {
+  return s.toLowerCase() === 'e' ? -1 : Number(s);
+}
+
+// floor(np.linspace(0, stop, n)) with numpy's float operations (last point exactly stop).
+function linspaceFloor(stop: number, n: number): number[] {
+  if (n === 1) return [0];
+  const step = stop / (n - 1);
+  return Array.from({ length: n }, (_, i) => Math.floor(i === n - 1 ? stop : i * step));
+}

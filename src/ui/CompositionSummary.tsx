@@ -1,0 +1,76 @@
+// What the mapping costs: trainable parameters and memory, updated as the mapping changes
+// (the same formulas as the worker's CompositionInfo), and the bridges' heads and output.
+import { useMemo } from 'react';
+import { modelSizes, useAppStore } from '../store';
+import { estimateComposition } from '../store/estimate';
+import { formatBytes, formatCount, plural } from './format';
+
+export function CompositionSummary() {
+  const anchor = useAppStore((s) => modelSizes(s, s.config.anchor));
+  const augment = useAppStore((s) => modelSizes(s, s.config.augment));
+  const connections = useAppStore((s) => s.config.connections);
+  const numHeads = useAppStore((s) => s.config.numHeads);
+  const output = useAppStore((s) => s.config.output);
+  const batch = useAppStore((s) => s.config.batch);
+  const status = useAppStore((s) => s.composition.status);
+  const source = useAppStore((s) => s.composition.source);
+
+  const estimate = useMemo(() => {
+    if (!anchor || !augment) return null;
+    const T = Math.min(anchor.nPositions, augment.nPositions);
+    const heads = numHeads || anchor.nHead;
+    return { T, heads, info: estimateComposition({ anchor, augment, connections, numHeads: heads, output, batch, T }) };
+  }, [anchor, augment, connections, numHeads, output, batch]);
+  if (!estimate) return null;
+  const { info, T, heads } = estimate;
+
+  return (
+    <div className="summary" aria-label="Composition size" role="group">
+      <dl className="sizes">
+        <div>
+          <dt>Bridges</dt>
+          <dd>{formatCount(connections.length)}</dd>
+        </div>
+        <div>
+          <dt>Trainable parameters</dt>
+          <dd>{formatCount(info.trainableParameters)}</dd>
+        </div>
+        <div>
+          <dt>Heads</dt>
+          <dd>{heads}</dd>
+        </div>
+        <div>
+          <dt>Output</dt>
+          <dd>{output}</dd>
+        </div>
+        <div>
+          <dt>Bridge weights</dt>
+          <dd>{formatBytes(info.memory.bridges)}</dd>
+        </div>
+        <div>
+          <dt>Adam state</dt>
+          <dd>{formatBytes(info.memory.optimizer)}</dd>
+        </div>
+        <div>
+          <dt title={`batch ${batch}, ${T} tokens`}>Activations a step</dt>
+          <dd>≤ {formatBytes(info.memory.activationsPerStep)}</dd>
+        </div>
+        <div>
+          <dt title="the frozen models' work, computed once per example">Cache an example</dt>
+          <dd>≤ {formatBytes(info.memory.cachePerExample)}</dd>
+        </div>
+      </dl>
+      <p className="muted small">
+        {statusText(status, source?.kind)} Memory at batch {batch} and {plural(T, 'token')} (the shorter context); the two frozen models are not counted.
+      </p>
+    </div>
+  );
+}
+
+function statusText(status: string, source: 'training' | 'bundle' | undefined): string {
+  if (status === 'building') return 'Building the bridges…';
+  if (status === 'ready' && source === 'training') return 'The bridges are trained.';
+  if (status === 'ready' && source === 'bundle') return 'The bridges come from a shipped composition.';
+  if (status === 'ready') return 'Fresh bridges are built (untrained).';
+  return '';
+}

@@ -1,0 +1,278 @@
+// The layer map: the anchor's blocks in one column, the augmenting model's in the other,
+// each with an `embedding` row at the bottom (layer -1). Drag from a layer to a layer of the
+// other model, or click (Enter) one then the other, to add a connection; click a link, or
+// its Remove button in the Connections list, to remove it. Arrow keys move between layers.
+import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
+import { addConnection, isTraining, modelSizes, removeConnection, useAppStore } from '../store';
+import { connectionLabel, layerName, sameConnection, type Side } from '../store/mapping';
+import type { Connection } from '../worker/protocol';
+
+interface LayerRef {
+  side: Side;
+  layer: number;
+}
+
+const ROW = 44; // px between two layers of the taller column
+const SIDE_NAME: Record<Side, string> = { anchor: 'Anchor', augment: 'Augmenting' };
+
+/** The vertical centre of `layer` in a column of `layers` blocks (+ embedding), in a map `height` tall. */
+function layerY(layer: number, layers: number, height: number): number {
+  const slot = height / (layers + 1);
+  return height - (layer + 1.5) * slot; // layer -1 (embedding) sits at the bottom
+}
+
+function toConnection(a: LayerRef, b: LayerRef): Connection {
+  return a.side === 'anchor' ? [a.layer, b.layer] : [b.layer, a.layer];
+}
+
+function layerOfElement(el: Element | null | undefined): LayerRef | null {
+  const node = el?.closest?.('[data-layer]');
+  if (!node) return null;
+  const side = node.getAttribute('data-side');
+  const layer = Number(node.getAttribute('data-layer'));
+  return (side === 'anchor' || side === 'augment') && Number.isInteger(layer) ? { side, layer } : null;
+}
+
+export function MappingEditor() {
+  const anchorId = useAppStore((s) => s.config.anchor);
+  const augmentId = useAppStore((s) => s.config.augment);
+  const connections = useAppStore((s) => s.config.connections);
+  const anchor = useAppStore((s) => modelSizes(s, s.config.anchor));
+  const augment = useAppStore((s) => modelSizes(s, s.config.augment));
+  const busy = useAppStore((s) => isTraining(s.training));
+
+  if (!anchor || !augment) {
+    return <p className="muted">The map appears when both models' sizes have loaded.</p>;
+  }
+  return (
+    <div className="mapping">
+      <LayerMap
+        anchorId={anchorId}
+        augmentId={augmentId}
+        anchorLayers={anchor.nLayer}
+        augmentLayers={augment.nLayer}
+        connections={connections}
+        disabled={busy}
+      />
+      <ConnectionList connections={connections} disabled={busy} />
+    </div>
+  );
+}
+
+interface MapProps {
+  anchorId: string;
+  augmentId: string;
+  anchorLayers: number;
+  augmentLayers: number;
+  connections: Connection[];
+  disabled: boolean;
+}
+
+export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, connections, disabled }: MapProps) {
+  const [selected, setSelected] = useState<LayerRef | null>(null);
+  const [drag, setDrag] = useState<{ from: LayerRef; x: number; y: number } | null>(null);
+  const [note, setNote] = useState('');
+  const svgRef = useRef<SVGSVGElement>(null);
+  const mapRef = useRef<HTMLDivElement>(null);
+  const height = ROW * (Math.max(anchorLayers, augmentLayers) + 1);
+  const layersOf = (side: Side) => (side === 'anchor' ? anchorLayers : augmentLayers);
+  const yOf = (r: LayerRef) => layerY(r.layer, layersOf(r.side), height);
+
+  const link = (a: LayerRef, b: LayerRef) => {
+    const c = toConnection(a, b);
+    if (connections.some((x) => sameConnection(x, c))) setNote(`${connectionLabel(c)} is already linked.`);
+    else {
+      addConnection(c);
+      setNote(`Linked ${connectionLabel(c)}.`);
+    }
+  };
+
+  const pick = (r: LayerRef) => {
+    if (disabled) return;
+    if (!selected || selected.side === r.side) {
+      const same = selected?.side === r.side && selected.layer === r.layer;
+      setSelected(same ? null : r);
+      setNote(same ? '' : `${SIDE_NAME[r.side]} ${layerName(r.layer)} chosen: now choose a layer of the ${r.side === 'anchor' ? 'augmenting model' : 'anchor'} (Escape cancels).`);
+      return;
+    }
+    link(selected, r);
+    setSelected(null);
+  };
+
+  // Dragging: the pointer's position in the SVG's coordinates (x 0…100, y in px).
+  const pointerAt = (clientX: number, clientY: number) => {
+    const box = svgRef.current?.getBoundingClientRect();
+    if (!box || box.width === 0) return { x: 50, y: 0 };
+    return { x: Math.min(100, Math.max(0, ((clientX - box.left) / box.width) * 100)), y: clientY - box.top };
+  };
+  const dragging = drag !== null;
+  const from = drag?.from;
+  useEffect(() => {
+    if (!dragging || !from) return;
+    const move = (e: PointerEvent) => setDrag((d) => (d ? { ...d, ...pointerAt(e.clientX, e.clientY) } : d));
+    const up = (e: PointerEvent) => {
+      setDrag(null);
+      // Touch pointers stay captured by the layer they started on: ask what lies under the pointer.
+      const under = typeof document.elementFromPoint === 'function' ? document.elementFromPoint(e.clientX, e.clientY) : null;
+      const target = layerOfElement(under) ?? layerOfElement(e.target as Element | null);
+      if (target && target.side !== from.side) {
+        link(from, target);
+        setSelected(null);
+      }
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+    window.addEventListener('pointercancel', up);
+    return () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', up);
+    };
+    // Re-bound when the connections change, so `link` sees the current list.
+  }, [dragging, from?.side, from?.layer, connections]);
+
+  const startDrag = (r: LayerRef, e: ReactPointerEvent) => {
+    if (disabled || e.button !== 0) return;
+    setDrag({ from: r, ...pointerAt(e.clientX, e.clientY) });
+  };
+
+  const onKeyDown = (r: LayerRef, e: KeyboardEvent) => {
+    if (e.key === 'Escape') {
+      setSelected(null);
+      setNote('');
+      return;
+    }
+    const moves: Record<string, LayerRef | undefined> = {
+      ArrowUp: r.layer + 1 < layersOf(r.side) ? { side: r.side, layer: r.layer + 1 } : undefined,
+      ArrowDown: r.layer > -1 ? { side: r.side, layer: r.layer - 1 } : undefined,
+      ArrowRight: r.side === 'anchor' ? { side: 'augment', layer: Math.min(r.layer, augmentLayers - 1) } : undefined,
+      ArrowLeft: r.side === 'augment' ? { side: 'anchor', layer: Math.min(r.layer, anchorLayers - 1) } : undefined,
+    };
+    if (!(e.key in moves)) return;
+    e.preventDefault();
+    const to = moves[e.key];
+    if (to) mapRef.current?.querySelector<HTMLButtonElement>(`[data-side="${to.side}"][data-layer="${to.layer}"]`)?.focus();
+  };
+
+  const column = (side: Side, modelId: string) => {
+    const layers = layersOf(side);
+    const all = Array.from({ length: layers + 1 }, (_, i) => layers - 1 - i); // top block first, embedding last
+    const name = side === 'anchor' ? 'Anchor layers' : 'Augmenting layers';
+    return (
+      <div className={`column column-${side}`}>
+        <p className="column-head">
+          {side === 'anchor' ? 'Anchor' : 'Augmenting'} <code>{modelId}</code>
+        </p>
+        <ul aria-label={name} className="layers" style={{ height }}>
+          {all.map((layer) => {
+            const r = { side, layer };
+            const isSelected = selected?.side === side && selected.layer === layer;
+            const links = connections.filter((c) => (side === 'anchor' ? c[0] : c[1]) === layer).length;
+            return (
+              <li key={layer} style={{ top: yOf(r) }}>
+                <button
+                  type="button"
+                  className={`layer${isSelected ? ' selected' : ''}${links > 0 ? ' linked' : ''}${layer === -1 ? ' embedding' : ''}`}
+                  data-side={side}
+                  data-layer={layer}
+                  aria-label={`${SIDE_NAME[side]} ${layerName(layer)}`}
+                  aria-pressed={isSelected}
+                  disabled={disabled}
+                  onClick={() => pick(r)}
+                  onPointerDown={(e) => startDrag(r, e)}
+                  onKeyDown={(e) => onKeyDown(r, e)}
+                >
+                  {layerName(layer)}
+                  {links > 0 && <span className="link-count" aria-hidden="true">{links}</span>}
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      </div>
+    );
+  };
+
+  return (
+    <div className="layer-map-wrap">
+      <div ref={mapRef} className={`layer-map${drag ? ' dragging' : ''}`}>
+        {column('anchor', anchorId)}
+        <div className="links-cell">
+          <p className="column-head" aria-hidden="true">
+            bridges
+          </p>
+          <svg ref={svgRef} className="links" viewBox={`0 0 100 ${height}`} preserveAspectRatio="none" width="100%" height={height} role="group" aria-label="Links">
+            {connections.map((c) => {
+              const label = connectionLabel(c);
+              const y1 = yOf({ side: 'anchor', layer: c[0] });
+              const y2 = yOf({ side: 'augment', layer: c[1] });
+              const remove = () => {
+                if (!disabled) removeConnection(c);
+              };
+              return (
+                <g
+                  key={`${c[0]}:${c[1]}`}
+                  className="link"
+                  role="button"
+                  tabIndex={disabled ? -1 : 0}
+                  aria-label={`Remove link ${label}`}
+                  aria-disabled={disabled}
+                  onClick={remove}
+                  onKeyDown={(e) => {
+                    if (['Enter', ' ', 'Delete', 'Backspace'].includes(e.key)) {
+                      e.preventDefault();
+                      remove();
+                    }
+                  }}
+                >
+                  <title>{`${label} (click to remove)`}</title>
+                  <line className="link-hit" x1={0} y1={y1} x2={100} y2={y2} vectorEffect="non-scaling-stroke" />
+                  <line className="link-line" x1={0} y1={y1} x2={100} y2={y2} vectorEffect="non-scaling-stroke" />
+                </g>
+              );
+            })}
+            {drag && (
+              <line
+                className="link-draft"
+                x1={drag.from.side === 'anchor' ? 0 : 100}
+                y1={yOf(drag.from)}
+                x2={drag.x}
+                y2={drag.y}
+                vectorEffect="non-scaling-stroke"
+              />
+            )}
+          </svg>
+        </div>
+        {column('augment', augmentId)}
+      </div>
+      <p className="hint muted small" aria-live="polite">
+        {note || 'Drag from a layer to a layer of the other model, or click one then the other. Click a link to remove it.'}
+      </p>
+    </div>
+  );
+}
+
+export function ConnectionList({ connections, disabled }: { connections: Connection[]; disabled: boolean }) {
+  return (
+    <div className="connections">
+      <h3 id="connections-heading">Connections</h3>
+      {connections.length === 0 ? (
+        <p className="muted">No connections: add at least one on the map.</p>
+      ) : (
+        <ol aria-label="Connections">
+          {connections.map((c, i) => {
+            const label = connectionLabel(c);
+            return (
+              <li key={`${c[0]}:${c[1]}`}>
+                <span className="bridge-index">bridge {i}</span> <span>{label}</span>{' '}
+                <button type="button" className="small-button" aria-label={`Remove ${label}`} disabled={disabled} onClick={() => removeConnection(c)}>
+                  Remove
+                </button>
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
+  );
+}

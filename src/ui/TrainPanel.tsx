@@ -1,0 +1,108 @@
+// Training: steps, learning rate, batch; Train and Stop; a progress bar with steps/s and ETA.
+import { examplesProblem, isTraining, setHyperparameter, stop, train, useAppStore } from '../store';
+import type { TrainingState } from '../store/training';
+import { formatCount, formatDuration, formatNumber, formatPercent } from './format';
+import { LossChart } from './LossChart';
+import { NumberField } from './NumberField';
+import { ShippedCompositions } from './ShippedCompositions';
+
+export function TrainPanel() {
+  const config = useAppStore((s) => s.config);
+  const training = useAppStore((s) => s.training);
+  const examples = useAppStore((s) => s.examples);
+  const running = isTraining(training);
+  const problem = examples.errors.length > 0 || examples.parsed.length === 0 ? examplesProblem() : null;
+
+  return (
+    <section aria-labelledby="train-heading" className="panel">
+      <h2 id="train-heading">4. Train the bridges</h2>
+      <p className="muted small">Only the bridges learn; both models stay frozen. Train starts from fresh bridges each time.</p>
+      <div className="fields">
+        <NumberField label="Steps" value={config.steps} min={1} max={100_000} onCommit={(v) => setHyperparameter('steps', v)} disabled={running} />
+        <NumberField
+          label="Learning rate"
+          value={config.lr}
+          min={1e-6}
+          max={1}
+          step="any"
+          integer={false}
+          onCommit={(v) => setHyperparameter('lr', v)}
+          disabled={running}
+        />
+        <NumberField label="Batch" value={config.batch} min={1} max={4096} onCommit={(v) => setHyperparameter('batch', v)} disabled={running} />
+        <NumberField
+          label="Held-out examples"
+          value={config.heldOut}
+          min={0}
+          max={200}
+          hint="kv-arith examples over held-out keys, scored while training (0: none)"
+          onCommit={(v) => setHyperparameter('heldOut', v)}
+          disabled={running}
+        />
+        <NumberField label="Seed" value={config.seed} min={0} max={2 ** 31 - 1} onCommit={(v) => setHyperparameter('seed', v)} disabled={running} />
+      </div>
+      <div className="buttons">
+        <button type="button" className="primary" onClick={() => void train()} disabled={running || problem !== null}>
+          Train
+        </button>
+        <button type="button" onClick={stop} disabled={!running}>
+          Stop
+        </button>
+        {problem && <span className="error-text">{problem}</span>}
+      </div>
+      <TrainProgress training={training} />
+      <LossChart losses={training.losses} accuracy={training.accuracy} />
+      <ShippedCompositions />
+    </section>
+  );
+}
+
+function TrainProgress({ training: t }: { training: TrainingState }) {
+  const caching = t.status === 'caching' && t.cacheTotal !== undefined && t.cacheTotal > 0;
+  return (
+    <div className="train-progress">
+      <progress aria-label="Training progress" max={Math.max(1, t.steps)} value={t.step} />
+      <p role="status" aria-label="Training status" className="small">
+        {describe(t, caching)}
+      </p>
+      {t.status === 'error' && t.error && (
+        <p role="alert" className="error">
+          {t.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function describe(t: TrainingState, caching: boolean): string {
+  const parts: string[] = [];
+  switch (t.status) {
+    case 'idle':
+      return 'Not trained yet.';
+    case 'starting':
+      return 'Building fresh bridges…';
+    case 'caching':
+      return caching ? `Caching the frozen models' work: ${formatCount(t.cacheDone ?? 0)} / ${formatCount(t.cacheTotal ?? 0)} examples…` : "Caching the frozen models' work…";
+    case 'evaluating':
+      parts.push(`Scoring the held-out examples at step ${formatCount(t.step)}…`);
+      break;
+    case 'done':
+      parts.push(`Done: ${formatCount(t.step)} steps${t.summary ? ` in ${formatDuration(t.summary.seconds)}` : ''}.`);
+      break;
+    case 'stopped':
+      parts.push(`Stopped after ${formatCount(t.step)} steps; the bridges keep the last one.`);
+      break;
+    case 'error':
+      parts.push(t.step > 0 ? `Stopped at step ${formatCount(t.step)}.` : 'Training did not run.');
+      break;
+    case 'training':
+      parts.push(`Step ${formatCount(t.step)} / ${formatCount(t.steps)}`);
+      if (t.stepsPerSecond !== undefined) parts.push(`${formatNumber(t.stepsPerSecond)} steps/s`);
+      if (t.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(t.etaSeconds)}`);
+      break;
+  }
+  if (t.loss !== undefined) parts.push(`loss ${formatNumber(t.loss)}`);
+  const acc = t.summary?.heldOutAccuracy ?? t.accuracy.at(-1)?.[1];
+  if (acc !== undefined) parts.push(`held-out accuracy ${formatPercent(acc)}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,126 @@
+// Which TensorFlow.js backend runs the models: WebGPU when the browser gives an adapter,
+// WebAssembly otherwise, the plain-JS CPU backend last. On `auto`, both WebGPU and
+// WebAssembly are timed on the same small forward pass and the faster wins, since a
+// software adapter (SwiftShader) has WebGPU but runs it far slower than WebAssembly.
+// No DOM here: `navigator.gpu` is reached through globalThis, so this loads in Node too.
+import type { AdapterInfo, BackendChoice, BackendKind, BackendReport } from './protocol';
+
+export const NO_WEBGPU = 'WebGPU is not available in this browser (navigator.gpu has no adapter)';
+
+/** Adapter limits worth showing: the ones the kernels and the tfjs WebGPU backend depend on. */
+const LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+] as const;
+
+/** The part of `navigator.gpu` used here (structural, so a test can hand in a fake). */
+export interface GpuLike {
+  requestAdapter(): Promise<GPUAdapter | null>;
+}
+
+/** `navigator.gpu` of this thread (window or worker), or undefined (Node, old browsers). */
+export function navigatorGpu(): GpuLike | undefined {
+  const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator;
+  return nav?.gpu ?? undefined;
+}
+
+/**
+ * The WebGPU adapter's description, or a reason why there is none. Never throws: a browser
+ * without WebGPU is an ordinary case, not an error.
+ */
+export async function describeAdapter(gpu: GpuLike | undefined = navigatorGpu()): Promise<{ info: AdapterInfo } | { why: string }> {
+  if (!gpu) return { why: 'navigator.gpu is missing' };
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    return { why: `requestAdapter failed (${e instanceof Error ? e.message : String(e)})` };
+  }
+  if (!adapter) return { why: 'navigator.gpu has no adapter' };
+  // Chrome ≥ 114 has adapter.info; older versions only requestAdapterInfo().
+  const legacy = adapter as unknown as { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
+  const raw: Partial<GPUAdapterInfo> =
+    adapter.info ?? (legacy.requestAdapterInfo ? await legacy.requestAdapterInfo().catch(() => ({})) : {});
+  const limits: Record<string, number> = {};
+  for (const name of LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof v === 'number') limits[name] = v;
+  }
+  return {
+    info: {
+      vendor: raw.vendor ?? '',
+      architecture: raw.architecture ?? '',
+      description: raw.description ?? '',
+      limits,
+      features: [...adapter.features].map(String).sort(),
+    },
+  };
+}
+
+export interface BackendDeps {
+  gpu?: GpuLike;
+  /** Makes `kind` the active tfjs backend; false when it cannot start. */
+  activate(kind: BackendKind): Promise<boolean>;
+  /** Milliseconds per probe forward pass on the active backend. */
+  probe(): Promise<number>;
+}
+
+const LABEL: Record<BackendKind, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly', cpu: 'CPU' };
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/**
+ * Activates the backend for `choice` and says why. An explicit choice is honoured or fails
+ * with a one-line Error; `auto` probes WebGPU (when there is an adapter) and WebAssembly and
+ * keeps the faster, falling back to CPU when neither starts.
+ */
+export async function chooseBackend(choice: BackendChoice, deps: BackendDeps): Promise<BackendReport> {
+  const described = await describeAdapter(deps.gpu ?? navigatorGpu());
+  const adapter = 'info' in described ? described.info : undefined;
+
+  if (choice !== 'auto') {
+    if (choice === 'webgpu' && !adapter) throw new Error(NO_WEBGPU);
+    if (!(await deps.activate(choice))) {
+      throw new Error(`the ${LABEL[choice]} backend could not be started in this browser`);
+    }
+    const ms = await deps.probe();
+    return { backend: choice, adapter, probe: { [choice]: round(ms) }, reason: 'chosen by you' };
+  }
+
+  const candidates: BackendKind[] = adapter ? ['webgpu', 'wasm'] : ['wasm'];
+  const probe: Partial<Record<BackendKind, number>> = {};
+  const failed: string[] = [];
+  let active: BackendKind | undefined;
+  for (const kind of candidates) {
+    try {
+      if (!(await deps.activate(kind))) {
+        failed.push(`${LABEL[kind]} did not start`);
+        continue;
+      }
+      active = kind;
+      probe[kind] = round(await deps.probe());
+    } catch (e) {
+      failed.push(`${LABEL[kind]} failed (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  const timed = (Object.entries(probe) as [BackendKind, number][]).sort((a, b) => a[1] - b[1]);
+  const notes = [adapter ? '' : `WebGPU unavailable: ${'why' in described ? described.why : ''}`, ...failed].filter(Boolean);
+  const suffix = notes.length ? `; ${notes.join('; ')}` : '';
+
+  if (timed.length === 0) {
+    if (!(await deps.activate('cpu'))) throw new Error(`no TensorFlow.js backend could be started${suffix}`);
+    probe.cpu = round(await deps.probe());
+    return { backend: 'cpu', adapter, probe, reason: `CPU, the last resort${suffix}` };
+  }
+  const [best] = timed[0];
+  // The probe ran the candidates in turn: make the winner active again.
+  if (active !== best) {
+    if (!(await deps.activate(best))) throw new Error(`the ${LABEL[best]} backend could not be restarted`);
+  }
+  const figures = `${timed.map(([k, ms]) => `${LABEL[k]} ${ms} ms`).join(', ')} per forward pass`;
+  const reason = timed.length > 1 ? `fastest in the probe (${figures})${suffix}` : [...notes, figures].join('; ');
+  return { backend: best, adapter, probe, reason };
+}

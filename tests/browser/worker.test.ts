@@ -1,0 +1,170 @@
+// The worker round trip in Chromium (DESIGN §4): a real module Worker started by
+// createCalmClient, Comlink calls and proxied callbacks, the built-in models fetched from the
+// dev server, WebGPU through SwiftShader. This page never imports tfjs: only the client.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createCalmClient, proxyCallback, transferBundle, WorkerGoneError, type CalmClient } from '../../src/worker/client';
+import type { Column, CompositionSettings, TokenEvent, TrainEvent } from '../../src/worker/protocol';
+
+// Vite serves public/ at the root of the dev server that vitest's browser mode runs on.
+const MODELS_URL = new URL('/models', location.href).href;
+
+const SETTINGS: CompositionSettings = {
+  anchor: 'arith-tiny',
+  augment: 'kv-tiny',
+  connections: [
+    [-1, 2],
+    [0, 2],
+    [1, 2],
+  ], // KV_RECIPE.connections ('-1:2,0:2,1:2'), spelled out so this page loads no core module
+  numHeads: 4,
+  output: 'zero-init',
+  seed: 1,
+};
+
+// kv-arith over composition keys and numeric examples, in the formats of src/tasks/kv.ts.
+const EXAMPLES = [
+  { prompt: '004+007-003=', completion: '8' },
+  { prompt: '001+002=', completion: '3' },
+  { prompt: '009-004=', completion: '5' },
+  { prompt: '005+005-002=', completion: '8' },
+  { prompt: 'abc+def=', completion: '7' },
+  { prompt: 'ghi-abc=', completion: '1' },
+  { prompt: 'def+ghi-abc=', completion: '9' },
+  { prompt: 'jkl+mno=', completion: '12' },
+];
+
+const clients: CalmClient[] = [];
+function client(): CalmClient {
+  const c = createCalmClient();
+  const crashes: string[] = [];
+  c.onCrash((m) => crashes.push(m));
+  clients.push(c);
+  return c;
+}
+
+afterAll(() => clients.forEach((c) => c.terminate()));
+
+async function generate(c: CalmClient, column: Column, prompt: string, maxTokens = 4) {
+  const tokens: TokenEvent[] = [];
+  const { text } = await c.api.generate({ prompt, column, maxTokens }, proxyCallback((t: TokenEvent) => void tokens.push(t)));
+  return { text, tokens };
+}
+
+describe('the CALM worker in Chromium', () => {
+  it('has a WebGPU adapter (Chromium must run with --enable-unsafe-webgpu)', async () => {
+    const adapter = await navigator.gpu?.requestAdapter();
+    expect(adapter, 'navigator.gpu gave no adapter: this run cannot test WebGPU').toBeTruthy();
+  });
+
+  const c = client();
+
+  it('init auto probes WebGPU and WebAssembly and reports the adapter', async () => {
+    const report = await c.api.init({ backend: 'auto', modelsUrl: MODELS_URL });
+    console.log('backend report (auto):', JSON.stringify(report));
+    expect(report.adapter, 'the worker saw no WebGPU adapter').toBeDefined();
+    expect(typeof report.adapter!.vendor).toBe('string');
+    expect(report.adapter!.limits.maxComputeWorkgroupStorageSize).toBeGreaterThan(0);
+    expect(['webgpu', 'wasm']).toContain(report.backend);
+    expect(report.probe?.webgpu).toBeGreaterThan(0);
+    expect(report.probe?.wasm).toBeGreaterThan(0);
+    expect(report.reason).toMatch(/^fastest in the probe/);
+    const faster = report.probe!.webgpu! <= report.probe!.wasm! ? 'webgpu' : 'wasm';
+    expect(report.backend).toBe(faster);
+  });
+
+  it('lists the models and composes the default pair', async () => {
+    const cards = await c.api.listModels();
+    expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-tiny']);
+    const info = await c.api.compose(SETTINGS);
+    expect(info.trainableParameters).toBe(3 * (96 * 128 + 128 + 4 * (128 * 128 + 128)));
+  });
+
+  it('trains 3 steps, with the events arriving through a proxied callback before the result', async () => {
+    const events: TrainEvent[] = [];
+    const summary = await c.api.train(
+      { examples: EXAMPLES, heldOut: EXAMPLES.slice(0, 4), steps: 3, lr: 2e-3, batch: 4, seed: 1, evalEvery: 3 },
+      proxyCallback((e: TrainEvent) => void events.push(e)),
+    );
+    expect(summary).toMatchObject({ stopped: 'done', steps: 3 });
+    expect(events[0].stage).toBe('caching');
+    expect(events.filter((e) => e.stage === 'training').map((e) => e.step)).toEqual([1, 2, 3]);
+    expect(events.some((e) => e.stage === 'evaluating')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ stage: 'done', step: 3 });
+  });
+
+  it('stop() reaches the worker between training steps', async () => {
+    let stopAt = 0;
+    const summary = await c.api.train(
+      { examples: EXAMPLES, heldOut: [], steps: 2000, lr: 1e-3, batch: 4, seed: 2, evalEvery: 0 },
+      proxyCallback((e: TrainEvent) => {
+        if (e.stage === 'training' && e.step === 2 && !stopAt) {
+          stopAt = e.step;
+          void c.api.stop();
+        }
+      }),
+    );
+    expect(stopAt).toBe(2);
+    expect(summary.stopped).toBe('cancelled');
+    expect(summary.steps).toBeLessThan(50); // the stop message waited for at most a few steps
+  });
+
+  it('generates from all three columns', async () => {
+    const anchor = await generate(c, 'anchor', '004+007-003=');
+    expect(anchor.text).toBe('8');
+    const augment = await generate(c, 'augment', 'abc+');
+    const composed = await generate(c, 'composed', '004+007-003=');
+    for (const r of [anchor, augment, composed]) {
+      expect(r.tokens.map((t) => t.text).join('')).toBe(r.text);
+      expect(r.tokens.every((t) => t.prob > 0 && t.prob <= 1)).toBe(true);
+    }
+    expect(augment.text.length).toBeGreaterThan(0);
+  });
+
+  it('moves a bundle both ways as a transferred ArrayBuffer', async () => {
+    const before = await generate(c, 'composed', 'abc+def=');
+    const bundle = await c.api.exportBundle();
+    expect(bundle.bridge).toBeInstanceOf(ArrayBuffer);
+    expect(JSON.parse(bundle.composition).format).toBe('calm-playground/composition@1');
+    await c.api.compose({ ...SETTINGS, output: 'rmsnorm', seed: 5 });
+    const bytes = bundle.bridge.byteLength;
+    const settings = await c.api.importBundle(transferBundle(bundle));
+    expect(bundle.bridge.byteLength, 'transferred, so detached here').toBe(0);
+    expect(bytes).toBeGreaterThan(0);
+    expect(settings).toEqual(SETTINGS);
+    expect(await generate(c, 'composed', 'abc+def=')).toEqual(before);
+  });
+
+  it('errors arrive as one-line messages', async () => {
+    await expect(c.api.compose({ ...SETTINGS, numHeads: 3 })).rejects.toThrow(/^num_heads 3 does not divide the anchor width 128/);
+  });
+
+  it('restart() rejects a pending call and gives a fresh worker', async () => {
+    const pending = c.api.train(
+      { examples: EXAMPLES, heldOut: [], steps: 5000, lr: 1e-3, batch: 4, seed: 3, evalEvery: 0 },
+      proxyCallback(() => {}),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    c.restart();
+    await expect(pending).rejects.toBeInstanceOf(WorkerGoneError);
+    await expect(c.api.listModels()).rejects.toThrow(/call init first/);
+  });
+
+  it('runs the composition on WebGPU when asked to: same greedy answers as WebAssembly', async () => {
+    const g = client();
+    const report = await g.api.init({ backend: 'webgpu', modelsUrl: MODELS_URL });
+    console.log('backend report (webgpu):', JSON.stringify(report));
+    expect(report).toMatchObject({ backend: 'webgpu', reason: 'chosen by you' });
+    await g.api.compose(SETTINGS);
+    console.log('composed');
+    expect((await generate(g, 'anchor', '004+007-003=')).text).toBe('8');
+    console.log('generated');
+    const summary = await g.api.train(
+      { examples: EXAMPLES, heldOut: [], steps: 2, lr: 2e-3, batch: 4, seed: 1, evalEvery: 0 },
+      proxyCallback(() => {}),
+    );
+    expect(summary).toMatchObject({ stopped: 'done', steps: 2 });
+    expect(Number.isFinite(summary.finalLoss)).toBe(true);
+    const composed = await generate(g, 'composed', '004+007-003=', 2);
+    expect(composed.tokens.length).toBeGreaterThan(0);
+  });
+});
