@@ -4,6 +4,8 @@
 // - cross_attention_fused_speedup: the fused WGSL cross-attention (src/kernels) vs the reference
 //   tfjs ops, both on WebGPU, forward + backward (loss and dQ, dK, dV), at T = S = 64, 256 and
 //   D_a = 128, 256 with 4 heads, batch 1; the smallest speedup over those sizes;
+// - linear_fused_speedup: the WGSL linear (x·W + b, src/kernels/linear.ts) vs tfjs's matMul + add,
+//   both on WebGPU, forward + backward (dx, dW, db), at bridge sizes; the smallest speedup;
 // - webgpu_vs_wasm_train_step: one bridge-training step (a pair of random 2-block GPT-2s of
 //   width 128, batch 2, T 32) on WASM time / on WebGPU time (> 1: WebGPU is faster).
 // Serves tests/browser/bench/ with a vite dev server and drives the page with playwright-core.
@@ -29,6 +31,13 @@ const options: BenchOptions = {
         [256, 256],
       ],
   heads: 4,
+  linearSizes: values.quick
+    ? [[64, 128, 128]]
+    : [
+        [64, 128, 128],
+        [256, 256, 256],
+        [64, 128, 512],
+      ],
   train: { B: 2, T: 32, width: 128, layers: 2, heads: 4 },
 };
 
@@ -56,9 +65,13 @@ async function main(): Promise<void> {
     report.cross_attention.forEach((r) =>
       log(`  T ${r.T} D_a ${r.D_a}: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}× (forward only ${r.fwd_speedup.toFixed(2)}×)`),
     );
+    report.linear.forEach((r) => log(`  linear [${r.M}, ${r.K}]·[${r.K}, ${r.N}]: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}×`));
     log(`  train step: webgpu ${report.train_step.webgpu_ms.toFixed(1)} ms, wasm ${report.train_step.wasm_ms.toFixed(1)} ms`);
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else log(`cross_attention_fused_speedup ${report.ratios.cross_attention_fused_speedup.toFixed(2)}×, webgpu_vs_wasm_train_step ${report.ratios.webgpu_vs_wasm_train_step.toFixed(2)}×`);
+    else {
+      const r = report.ratios;
+      log(`cross_attention_fused_speedup ${r.cross_attention_fused_speedup.toFixed(2)}×, linear_fused_speedup ${r.linear_fused_speedup.toFixed(2)}×, webgpu_vs_wasm_train_step ${r.webgpu_vs_wasm_train_step.toFixed(3)}×`);
+    }
   } finally {
     await browser.close();
     await server.close();

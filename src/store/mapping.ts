@@ -1,19 +1,28 @@
 // Connection lists for the mapping editor (DESIGN §1): [anchorLayer, augmentLayer], layer i =
-// the output of block i, -1 = the embedding output. The same preset math as
+// the output of block i, -1 = the embedding output; on the augmenting side N (its block
+// count, written `f`) = its last block's output after the final LayerNorm. The same preset math as
 // src/calm/connections.ts, which the UI thread may not import (ESLint: no calm/ on this
 // side of the worker); tests/unit/store.test.ts checks that both agree.
 import type { Connection } from '../worker/protocol';
 
 export type Side = 'anchor' | 'augment';
 
-/** `embedding` for -1, `block i` otherwise. */
-export function layerName(layer: number): string {
-  return layer === -1 ? 'embedding' : `block ${layer}`;
+/**
+ * Stands for `f` (the augmenting model's final LayerNorm output, layer N) until the model's
+ * block count is known; fitConfig (fit.ts) replaces it with N.
+ */
+export const PENDING_FINAL = Number.MAX_SAFE_INTEGER;
+
+/** `embedding` for -1, `final LayerNorm` for the augmenting side's layer N (`finalLayer`), `block i` otherwise. */
+export function layerName(layer: number, finalLayer?: number): string {
+  if (layer === -1) return 'embedding';
+  if (layer === PENDING_FINAL || (finalLayer !== undefined && layer === finalLayer)) return 'final LayerNorm';
+  return `block ${layer}`;
 }
 
 /** The one name of a connection, used by the Connections list and every control on it. */
-export function connectionLabel([a, g]: Connection): string {
-  return `anchor ${layerName(a)} ← augmenting ${layerName(g)}`;
+export function connectionLabel([a, g]: Connection, augmentLayers?: number): string {
+  return `anchor ${layerName(a)} ← augmenting ${layerName(g, augmentLayers)}`;
 }
 
 export function sameConnection(x: Connection, y: Connection): boolean {
@@ -35,15 +44,18 @@ export function removeConnection(list: readonly Connection[], c: Connection): Co
   return list.filter((x) => !sameConnection(x, c));
 }
 
-/** Reads `-1:2,0:2,1:2` (anchor:augment, `e` also means -1). Throws an Error naming the bad piece. */
+/**
+ * Reads `-1:2,0:2,1:f` (anchor:augment, `e` also means -1, `f` on the augmenting side its final
+ * LayerNorm output). Throws an Error naming the bad piece.
+ */
 export function parseConnectionList(text: string): Connection[] {
   const s = text.trim();
   if (s === '') return [];
   const out: Connection[] = [];
   for (const piece of s.split(',')) {
-    const m = /^\s*(-1|\d+|e)\s*:\s*(-1|\d+|e)\s*$/i.exec(piece);
+    const m = /^\s*(-1|\d+|e)\s*:\s*(-1|\d+|e|f)\s*$/i.exec(piece);
     if (!m) throw new Error(`cannot read "${piece.trim()}" as a connection (write anchor:augment pairs like -1:2,0:2)`);
-    const c: Connection = [layerOf(m[1]), layerOf(m[2])];
+    const c: Connection = [layerOf(m[1]), m[2].toLowerCase() === 'f' ? PENDING_FINAL : layerOf(m[2])];
     if (out.some((x) => sameConnection(x, c))) throw new Error(`connection ${c[0]}:${c[1]} is listed twice`);
     out.push(c);
   }
@@ -51,12 +63,12 @@ export function parseConnectionList(text: string): Connection[] {
 }
 
 export function formatConnectionList(list: readonly Connection[]): string {
-  return list.map(([a, g]) => `${a}:${g}`).join(',');
+  return list.map(([a, g]) => `${a}:${g === PENDING_FINAL ? 'f' : g}`).join(',');
 }
 
-/** Whether every layer lies in -1 … blocks-1 on its side. */
+/** Whether the anchor layer lies in -1 … N_anchor-1 and the augmenting one in -1 … N_aug (final LayerNorm). */
 export function fitsModels(c: Connection, anchorLayers: number, augmentLayers: number): boolean {
-  return c[0] >= -1 && c[0] < anchorLayers && c[1] >= -1 && c[1] < augmentLayers;
+  return c[0] >= -1 && c[0] < anchorLayers && c[1] >= -1 && c[1] <= augmentLayers;
 }
 
 /**

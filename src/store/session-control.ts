@@ -29,58 +29,105 @@ export function whenModelsLoaded(): Promise<void> {
 
 let session: Promise<void> | null = null;
 let crashHooked = false;
+/** Bumped by each worker start, so a call to a worker that is gone cannot touch the state. */
+let generation = 0;
+let restarts = 0;
+let restarting = false;
+/** Automatic restarts per page; past them a worker that keeps dying is left for a reload. */
+export const MAX_RESTARTS = 2;
 
 /** Starts the worker and picks the backend (once); composing waits for it. */
 export function startSession(): Promise<void> {
   if (!crashHooked) {
     crashHooked = true;
-    getClient().onCrash((e?: unknown) => void restartAfterCrash(e));
+    getClient().onCrash((message) => crashReported(message));
   }
-  return (session ??= initWorker());
+  return (session ??= initWorker(++generation));
 }
 
 export function whenSessionReady(): Promise<void> {
   return startSession();
 }
 
-async function initWorker(): Promise<void> {
-  setState((s) => ({ session: { ...s.session, phase: 'starting', error: undefined } }));
+async function initWorker(gen: number): Promise<void> {
+  setState((s) => ({ session: { ...s.session, phase: 'starting' } }));
   const activity = beginActivity('Starting the worker and choosing a backend (WebGPU or WebAssembly)');
   try {
     const backend = await serial(() => getClient().api.init({ backend: getState().config.backend, modelsUrl: defaultModelsUrl() }));
-    setState((s) => ({ session: { ...s.session, phase: 'ready', backend } }));
+    if (gen === generation) setState((s) => ({ session: { ...s.session, phase: 'ready', backend } }));
   } catch (e) {
     const error = `The worker could not start: ${messageOf(e)}`;
-    setState((s) => ({ session: { ...s.session, phase: 'error', error } }));
-    session = null; // the next action tries again
+    if (gen === generation) {
+      setState((s) => ({ session: { ...s.session, phase: 'error', error } }));
+      session = null; // the next action tries again
+    }
     throw new Error(error, { cause: e });
   } finally {
     activity.end();
   }
 }
 
-/** The worker died (out of memory, a GPU loss, a bug): say so, start a new one, rebuild the bridges. */
+let crashTimer: ReturnType<typeof setTimeout> | undefined;
+/** Gathers the burst of errors one crash reports (a worker and its own threads) into one restart. */
+export const CRASH_SETTLE_MS = 250;
+
+function crashReported(message: string): void {
+  if (crashTimer !== undefined) return;
+  crashTimer = setTimeout(() => {
+    crashTimer = undefined;
+    void restartAfterCrash(message);
+  }, CRASH_SETTLE_MS);
+}
+
+/**
+ * The worker died (out of memory, a GPU loss, a bug): say so, start a new one and rebuild the
+ * bridges — at most MAX_RESTARTS times a page, so a worker that cannot start does not loop.
+ */
 export async function restartAfterCrash(e?: unknown): Promise<void> {
-  cancelScheduledCompose();
-  clearActivities();
+  if (restarting) return; // one crash often reports several errors
   const why = e === undefined ? 'it stopped' : messageOf(e);
   const lost = 'The worker stopped';
+  cancelScheduledCompose();
+  clearActivities();
+  const giveUp = restarts >= MAX_RESTARTS;
   setState((s) => ({
-    session: { ...s.session, phase: 'starting', error: `${lost} (${why}); starting a new one. Trained bridges were lost.` },
+    session: {
+      ...s.session,
+      phase: giveUp ? 'error' : 'starting',
+      backend: undefined,
+      error: giveUp
+        ? `${lost} again (${why}). Reload the page to try once more.`
+        : `${lost} (${why}); starting a new one. Trained bridges were lost.`,
+    },
     composition: { status: 'idle', trained: false, disabled: [] },
     training: isTraining(s.training) ? { ...s.training, status: 'error', error: `${lost} while training (${why}).` } : s.training,
     compare: { ...s.compare, running: false },
     evaluation: s.evaluation.status === 'running' ? { ...s.evaluation, status: 'error', error: `${lost} (${why}).` } : s.evaluation,
   }));
   session = null;
+  generation++;
+  if (giveUp) {
+    getClient().terminate();
+    return;
+  }
+  restarts++;
+  restarting = true;
+  let mine = -1;
   try {
-    await getClient().restart();
+    getClient().restart();
     const note = getState().session.error;
-    await startSession();
+    restarting = false; // crashes of the new worker count again
+    const started = startSession();
+    mine = generation;
+    await started;
     setState((s) => ({ session: { ...s.session, error: note } }));
     scheduleCompose(0);
   } catch (err) {
-    setState((s) => ({ session: { ...s.session, phase: 'error', error: `The worker could not be restarted: ${messageOf(err)}` } }));
+    restarting = false;
+    // A newer crash has taken over when the generation moved on.
+    if (mine === -1 || mine === generation) {
+      setState((s) => ({ session: { ...s.session, phase: 'error', error: `The worker could not be restarted: ${messageOf(err)}` } }));
+    }
   }
 }
 
@@ -89,6 +136,10 @@ export function resetSessionForTests(): void {
   models = null;
   session = null;
   crashHooked = false;
+  restarts = 0;
+  restarting = false;
+  clearTimeout(crashTimer);
+  crashTimer = undefined;
   clearActivities();
   cancelScheduledCompose();
   setState({ training: IDLE_TRAINING });

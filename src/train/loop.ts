@@ -85,7 +85,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       const { value, grads } = tf.variableGrads(() => o.loss(indices), o.params);
       const ordered = o.params.map((p) => grads[p.name]);
       const clipped = clipByGlobalNorm(ordered, o.clip ?? 1);
-      const [lossValue, norm] = [value.dataSync()[0], clipped.norm.dataSync()[0]];
+      // Asynchronous reads: WebGPU has no real synchronous readback (tfjs goes through a canvas,
+      // which is slow and, on SwiftShader in a worker, reads zeros and then loses the device).
+      const [lossData, normData] = await Promise.all([value.data(), clipped.norm.data()]);
+      const [lossValue, norm] = [lossData[0], normData[0]];
       if (!Number.isFinite(lossValue) || !Number.isFinite(norm)) {
         stopped = 'non-finite';
         message = `the loss became ${Number.isFinite(lossValue) ? 'finite but its gradient ' + norm : lossValue} at step ${step + 1}: the learning rate (${o.lr}) is probably too high; the weights are those of step ${step}`;

@@ -1,13 +1,14 @@
 // Inside a bridge: which augmenting positions each anchor position reads (cross-attention
 // weights [T anchor][S augmenting], one head or their mean), for one connection and the
 // Compare prompt. The mask is causal, so the upper triangle stays empty.
-import { chooseAttentionConnection, chooseAttentionHead, headWeights, isTraining, showAttention, useAppStore } from '../store';
+import { chooseAttentionConnection, chooseAttentionHead, headWeights, isTraining, modelSizes, showAttention, useAppStore } from '../store';
 import { connectionLabel } from '../store/mapping';
 
 export function AttentionHeatmap() {
   const attention = useAppStore((s) => s.attention);
   const connections = useAppStore((s) => s.config.connections);
   const training = useAppStore((s) => isTraining(s.training));
+  const augmentLayers = useAppStore((s) => modelSizes(s, s.config.augment)?.nLayer);
   const { map, head, shown } = attention;
   const weights = map ? headWeights(map, head) : [];
 
@@ -20,7 +21,7 @@ export function AttentionHeatmap() {
           <select id="attention-connection" value={attention.connection} onChange={(e) => chooseAttentionConnection(Number(e.target.value))}>
             {connections.map((c, i) => (
               <option key={`${c[0]}:${c[1]}`} value={i}>
-                bridge {i}: {connectionLabel(c)}
+                bridge {i}: {connectionLabel(c, augmentLayers)}
               </option>
             ))}
           </select>
@@ -49,7 +50,7 @@ export function AttentionHeatmap() {
         <>
           <p className="muted small">
             Prompt <code>{shown.prompt}</code>, bridge {shown.connection}
-            {connections[shown.connection] ? ` (${connectionLabel(connections[shown.connection])})` : ''}. Rows: anchor positions; columns:
+            {connections[shown.connection] ? ` (${connectionLabel(connections[shown.connection], augmentLayers)})` : ''}. Rows: anchor positions; columns:
             the augmenting positions they read. Darker = more weight.
           </p>
           <div className="heatmap-scroll">

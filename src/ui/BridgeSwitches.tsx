@@ -1,12 +1,13 @@
 // Ablation: a switch per bridge turns it off at inference; Compare and Evaluate then show
 // what that bridge contributed.
-import { toggleBridge, useAppStore } from '../store';
+import { modelSizes, toggleBridge, useAppStore } from '../store';
 import { connectionLabel } from '../store/mapping';
 
 export function BridgeSwitches() {
   const connections = useAppStore((s) => s.config.connections);
   const disabled = useAppStore((s) => s.composition.disabled);
   const ready = useAppStore((s) => s.composition.status === 'ready');
+  const augmentLayers = useAppStore((s) => modelSizes(s, s.config.augment)?.nLayer);
 
   return (
     <div className="switches">
@@ -19,7 +20,7 @@ export function BridgeSwitches() {
             <li key={`${c[0]}:${c[1]}`}>
               <label>
                 <input type="checkbox" role="switch" checked={on} disabled={!ready} onChange={() => void toggleBridge(i)} /> bridge {i}:{' '}
-                {connectionLabel(c)} <span className="muted small">({on ? 'on' : 'off'})</span>
+                {connectionLabel(c, augmentLayers)} <span className="muted small">({on ? 'on' : 'off'})</span>
               </label>
             </li>
           );

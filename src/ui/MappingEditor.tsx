@@ -1,5 +1,6 @@
 // The layer map: the anchor's blocks in one column, the augmenting model's in the other,
-// each with an `embedding` row at the bottom (layer -1). Drag from a layer to a layer of the
+// each with an `embedding` row at the bottom (layer -1); the augmenting column also offers
+// its final LayerNorm output (layer N) at the top. Drag from a layer to a layer of the
 // other model, or click (Enter) one then the other, to add a connection; click a link, or
 // its Remove button in the Connections list, to remove it. Arrow keys move between layers.
 import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
@@ -15,9 +16,9 @@ interface LayerRef {
 const ROW = 44; // px between two layers of the taller column
 const SIDE_NAME: Record<Side, string> = { anchor: 'Anchor', augment: 'Augmenting' };
 
-/** The vertical centre of `layer` in a column of `layers` blocks (+ embedding), in a map `height` tall. */
-function layerY(layer: number, layers: number, height: number): number {
-  const slot = height / (layers + 1);
+/** The vertical centre of `layer` in a column of `rows` rows (from layer -1 up), in a map `height` tall. */
+function layerY(layer: number, rows: number, height: number): number {
+  const slot = height / rows;
   return height - (layer + 1.5) * slot; // layer -1 (embedding) sits at the bottom
 }
 
@@ -54,7 +55,7 @@ export function MappingEditor() {
         connections={connections}
         disabled={busy}
       />
-      <ConnectionList connections={connections} disabled={busy} />
+      <ConnectionList connections={connections} augmentLayers={augment.nLayer} disabled={busy} />
     </div>
   );
 }
@@ -74,16 +75,20 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   const [note, setNote] = useState('');
   const svgRef = useRef<SVGSVGElement>(null);
   const mapRef = useRef<HTMLDivElement>(null);
-  const height = ROW * (Math.max(anchorLayers, augmentLayers) + 1);
-  const layersOf = (side: Side) => (side === 'anchor' ? anchorLayers : augmentLayers);
-  const yOf = (r: LayerRef) => layerY(r.layer, layersOf(r.side), height);
+  // The highest layer each column shows: the anchor's last block; the augmenting final LayerNorm.
+  const topOf = (side: Side) => (side === 'anchor' ? anchorLayers - 1 : augmentLayers);
+  const rows = (side: Side) => topOf(side) + 2;
+  const height = ROW * Math.max(rows('anchor'), rows('augment'));
+  const yOf = (r: LayerRef) => layerY(r.layer, rows(r.side), height);
+  const nameOf = (r: LayerRef) => layerName(r.layer, r.side === 'augment' ? augmentLayers : undefined);
+  const label = (c: Connection) => connectionLabel(c, augmentLayers);
 
   const link = (a: LayerRef, b: LayerRef) => {
     const c = toConnection(a, b);
-    if (connections.some((x) => sameConnection(x, c))) setNote(`${connectionLabel(c)} is already linked.`);
+    if (connections.some((x) => sameConnection(x, c))) setNote(`${label(c)} is already linked.`);
     else {
       addConnection(c);
-      setNote(`Linked ${connectionLabel(c)}.`);
+      setNote(`Linked ${label(c)}.`);
     }
   };
 
@@ -92,7 +97,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
     if (!selected || selected.side === r.side) {
       const same = selected?.side === r.side && selected.layer === r.layer;
       setSelected(same ? null : r);
-      setNote(same ? '' : `${SIDE_NAME[r.side]} ${layerName(r.layer)} chosen: now choose a layer of the ${r.side === 'anchor' ? 'augmenting model' : 'anchor'} (Escape cancels).`);
+      setNote(same ? '' : `${SIDE_NAME[r.side]} ${nameOf(r)} chosen: now choose a layer of the ${r.side === 'anchor' ? 'augmenting model' : 'anchor'} (Escape cancels).`);
       return;
     }
     link(selected, r);
@@ -143,10 +148,10 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
       return;
     }
     const moves: Record<string, LayerRef | undefined> = {
-      ArrowUp: r.layer + 1 < layersOf(r.side) ? { side: r.side, layer: r.layer + 1 } : undefined,
+      ArrowUp: r.layer < topOf(r.side) ? { side: r.side, layer: r.layer + 1 } : undefined,
       ArrowDown: r.layer > -1 ? { side: r.side, layer: r.layer - 1 } : undefined,
-      ArrowRight: r.side === 'anchor' ? { side: 'augment', layer: Math.min(r.layer, augmentLayers - 1) } : undefined,
-      ArrowLeft: r.side === 'augment' ? { side: 'anchor', layer: Math.min(r.layer, anchorLayers - 1) } : undefined,
+      ArrowRight: r.side === 'anchor' ? { side: 'augment', layer: Math.min(r.layer, topOf('augment')) } : undefined,
+      ArrowLeft: r.side === 'augment' ? { side: 'anchor', layer: Math.min(r.layer, topOf('anchor')) } : undefined,
     };
     if (!(e.key in moves)) return;
     e.preventDefault();
@@ -155,8 +160,8 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   };
 
   const column = (side: Side, modelId: string) => {
-    const layers = layersOf(side);
-    const all = Array.from({ length: layers + 1 }, (_, i) => layers - 1 - i); // top block first, embedding last
+    const top = topOf(side);
+    const all = Array.from({ length: top + 2 }, (_, i) => top - i); // top layer first, embedding last
     const name = side === 'anchor' ? 'Anchor layers' : 'Augmenting layers';
     return (
       <div className={`column column-${side}`}>
@@ -172,17 +177,17 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
               <li key={layer} style={{ top: yOf(r) }}>
                 <button
                   type="button"
-                  className={`layer${isSelected ? ' selected' : ''}${links > 0 ? ' linked' : ''}${layer === -1 ? ' embedding' : ''}`}
+                  className={`layer${isSelected ? ' selected' : ''}${links > 0 ? ' linked' : ''}${layer === -1 || (side === 'augment' && layer === augmentLayers) ? ' special' : ''}`}
                   data-side={side}
                   data-layer={layer}
-                  aria-label={`${SIDE_NAME[side]} ${layerName(layer)}`}
+                  aria-label={`${SIDE_NAME[side]} ${nameOf(r)}`}
                   aria-pressed={isSelected}
                   disabled={disabled}
                   onClick={() => pick(r)}
                   onPointerDown={(e) => startDrag(r, e)}
                   onKeyDown={(e) => onKeyDown(r, e)}
                 >
-                  {layerName(layer)}
+                  {nameOf(r)}
                   {links > 0 && <span className="link-count" aria-hidden="true">{links}</span>}
                 </button>
               </li>
@@ -203,7 +208,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
           </p>
           <svg ref={svgRef} className="links" viewBox={`0 0 100 ${height}`} preserveAspectRatio="none" width="100%" height={height} role="group" aria-label="Links">
             {connections.map((c) => {
-              const label = connectionLabel(c);
+              const text = label(c);
               const y1 = yOf({ side: 'anchor', layer: c[0] });
               const y2 = yOf({ side: 'augment', layer: c[1] });
               const remove = () => {
@@ -215,7 +220,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                   className="link"
                   role="button"
                   tabIndex={disabled ? -1 : 0}
-                  aria-label={`Remove link ${label}`}
+                  aria-label={`Remove link ${text}`}
                   aria-disabled={disabled}
                   onClick={remove}
                   onKeyDown={(e) => {
@@ -225,7 +230,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                     }
                   }}
                 >
-                  <title>{`${label} (click to remove)`}</title>
+                  <title>{`${text} (click to remove)`}</title>
                   <line className="link-hit" x1={0} y1={y1} x2={100} y2={y2} vectorEffect="non-scaling-stroke" />
                   <line className="link-line" x1={0} y1={y1} x2={100} y2={y2} vectorEffect="non-scaling-stroke" />
                 </g>
@@ -252,7 +257,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   );
 }
 
-export function ConnectionList({ connections, disabled }: { connections: Connection[]; disabled: boolean }) {
+export function ConnectionList({ connections, augmentLayers, disabled }: { connections: Connection[]; augmentLayers: number; disabled: boolean }) {
   return (
     <div className="connections">
       <h3 id="connections-heading">Connections</h3>
@@ -261,7 +266,7 @@ export function ConnectionList({ connections, disabled }: { connections: Connect
       ) : (
         <ol aria-label="Connections">
           {connections.map((c, i) => {
-            const label = connectionLabel(c);
+            const label = connectionLabel(c, augmentLayers);
             return (
               <li key={`${c[0]}:${c[1]}`}>
                 <span className="bridge-index">bridge {i}</span> <span>{label}</span>{' '}

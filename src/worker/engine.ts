@@ -17,7 +17,7 @@ import { disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder
 import { urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
-import { initBridge } from '../calm/bridge';
+import { bridgeVariables, initBridge } from '../calm/bridge';
 import { validateConnections, validateHeads } from '../calm/connections';
 import { compositionEstimate } from '../calm/estimate';
 import {
@@ -30,12 +30,11 @@ import {
   type ModelRef,
   type TrainingInfo,
 } from '../calm/bundle';
-import { codecOf, evaluateColumn, TABLE_ROWS } from '../calm/experiment';
+import { codecOf, TABLE_ROWS } from '../calm/experiment';
 import type { CompositionSpec } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
 import { encodeExamples } from '../train/batch';
 import { trainComposition } from '../train/compose-train';
-import { exactMatch } from '../train/evaluate';
 import { answerChance, KV_SPEC, makeExamples, makeKeyTable, type KeyTable } from '../tasks/kv';
 import { chooseBackend, type GpuLike } from './backend-choice';
 import type {
@@ -86,8 +85,6 @@ const PROBE_CONFIG: GPTConfig = {
 };
 const PROBE_SHAPE: [number, number] = [8, 16];
 const PROBE_PASSES = 3;
-/** Evaluation works in chunks this large, yielding between them so stop() gets through. */
-const EVAL_CHUNK = 128;
 
 type JobKind = 'init' | 'compose' | 'import' | 'training' | 'evaluation' | 'generation';
 const ACTION: Record<JobKind, string> = {
@@ -154,6 +151,74 @@ function notify<T>(cb: ((v: T) => unknown) | undefined, value: T): void {
   } catch {
     // a listener's failure must not stop the work it listens to
   }
+}
+
+/**
+ * Exact-match accuracy as train/evaluate.ts's exactMatch computes it (greedy, batched by prompt
+ * length, one token past the longest answer), but reading each step's argmax asynchronously
+ * and yielding between batches: WebGPU has no usable synchronous readback, and stop() needs a
+ * gap to arrive in. Returns the number of exact matches; throws an AbortError when `signal` fires.
+ */
+async function exactMatchAsync(
+  makeDecoder: (B: number) => Decoder,
+  codec: { encode(text: string): number[]; decode(ids: number[]): string; eosId: number },
+  examples: { prompt: string; completion: string }[],
+  opts: { maxLength: number; signal?: AbortSignal; onBatch?: (size: number) => void; batchSize?: number },
+): Promise<number> {
+  const batchSize = opts.batchSize ?? 64;
+  const byLength = new Map<number, number[]>();
+  const prompts = examples.map((e) => codec.encode(e.prompt));
+  const answers = examples.map((e) => codec.encode(e.completion).length);
+  prompts.forEach((p, i) => {
+    const group = byLength.get(p.length);
+    if (group) group.push(i);
+    else byLength.set(p.length, [i]);
+  });
+  let correct = 0;
+  for (const group of byLength.values()) {
+    for (let s = 0; s < group.length; s += batchSize) {
+      if (opts.signal?.aborted) throw abortError('evaluation cancelled');
+      const chunk = group.slice(s, s + batchSize);
+      const B = chunk.length;
+      const maxNew = Math.max(...chunk.map((i) => answers[i])) + 1;
+      const out: number[][] = chunk.map(() => []);
+      const done = new Array<boolean>(B).fill(false);
+      const decoder = makeDecoder(B);
+      try {
+        let next = chunk.map((i) => prompts[i]);
+        let fed = 0;
+        for (let step = 0; step < maxNew && fed + next[0].length <= opts.maxLength; step++) {
+          const logits = decoder.feed(next); // [B, V]
+          const argmax = tf.argMax(logits, -1);
+          logits.dispose();
+          let ids: Int32Array;
+          try {
+            ids = (await argmax.data()) as Int32Array;
+          } finally {
+            argmax.dispose();
+          }
+          fed += next[0].length;
+          next = [];
+          for (let b = 0; b < B; b++) {
+            if (!done[b]) {
+              if (ids[b] === codec.eosId) done[b] = true;
+              else out[b].push(ids[b]);
+            }
+            next.push([ids[b]]);
+          }
+          if (done.every(Boolean)) break;
+        }
+      } finally {
+        decoder.dispose();
+      }
+      chunk.forEach((i, j) => {
+        if (codec.decode(out[j]) === examples[i].completion) correct += 1;
+      });
+      opts.onBatch?.(B);
+      await nextTick();
+    }
+  }
+  return correct;
 }
 
 /** GPT-2's parameter count from its config, with the head tied to wte (the usual case). */
@@ -289,12 +354,18 @@ export class CalmEngine implements CalmWorkerApi {
           progressEvery: 1,
           onCacheProgress: (done, total) => emit({ stage: 'caching', step: 0, steps, cacheDone: done, cacheTotal: total }),
           evalEvery: heldOut.length > 0 ? evalEvery : 0,
-          evaluate: (step): Record<string, number> => {
+          evaluate: async (step): Promise<Record<string, number>> => {
             if (signal.aborted) return {};
             emit({ stage: 'evaluating', step, steps });
-            const r = exactMatch((B) => composedDecoder(comp, B), codec, heldOut, { maxLength, signal });
-            heldOutAccuracy = r.accuracy;
-            return { heldOut: r.accuracy };
+            let correct: number;
+            try {
+              correct = await exactMatchAsync((B) => composedDecoder(comp, B), codec, heldOut, { maxLength, signal });
+            } catch (e) {
+              if (isAbort(e)) return {}; // stopped mid-evaluation: the loop ends before the next step
+              throw e;
+            }
+            heldOutAccuracy = correct / heldOut.length;
+            return { heldOut: heldOutAccuracy };
           },
           onProgress: (p) =>
             emit({
@@ -308,7 +379,7 @@ export class CalmEngine implements CalmWorkerApi {
             }),
         });
       } catch (e) {
-        if (!isAbort(e)) throw e; // an abort while caching or evaluating: nothing was lost
+        if (!isAbort(e)) throw e; // stopped while caching: no step was taken
       } finally {
         this.applyDisabled();
       }
@@ -357,6 +428,7 @@ export class CalmEngine implements CalmWorkerApi {
       const seed = requireInteger('the seed', opts.seed, 0);
       const table = (this.keyTable ??= makeKeyTable(KV_SPEC));
       const columns: Column[] = ['anchor', 'augment', 'composed'];
+      const codec = codecOf(cur.anchor.tokenizer);
       const total = TABLE_ROWS.length * columns.length * n;
       const out = {} as EvaluationTable['table'];
       const chance = {} as EvaluationTable['chance'];
@@ -370,15 +442,14 @@ export class CalmEngine implements CalmWorkerApi {
         chance[task] = answerChance(examples).share;
         out[task] = { anchor: 0, augment: 0, composed: 0 };
         for (const column of columns) {
-          let correct = 0;
-          for (let s = 0; s < examples.length; s += EVAL_CHUNK) {
-            if (signal.aborted) throw abortError('evaluation cancelled');
-            const chunk = examples.slice(s, s + EVAL_CHUNK);
-            correct += Math.round(evaluateColumn(cur.comp, cur.anchor.tokenizer, column, chunk) * chunk.length);
-            done += chunk.length;
-            progress();
-            await nextTick();
-          }
+          const correct = await exactMatchAsync(this.decoders(cur, column), codec, examples, {
+            maxLength: this.context(cur),
+            signal,
+            onBatch: (size) => {
+              done += size;
+              progress();
+            },
+          });
           out[task][column] = correct / n;
         }
       }
@@ -410,12 +481,7 @@ export class CalmEngine implements CalmWorkerApi {
       if (prompt.length > maxLength) {
         throw new Error(`the prompt is ${prompt.length} tokens but the ${column === 'composed' ? "models'" : 'model\'s'} context is ${maxLength}`);
       }
-      const decoder: Decoder =
-        column === 'anchor'
-          ? cachedDecoder(cur.anchor.gpt, 1)
-          : column === 'augment'
-            ? cachedDecoder(cur.augment.gpt, 1)
-            : composedDecoder(cur.comp, 1);
+      const decoder = this.decoders(cur, column)(1);
       const ids: number[] = [];
       try {
         let next = prompt;
@@ -477,6 +543,9 @@ export class CalmEngine implements CalmWorkerApi {
   exportBundle(): Promise<BundleFiles> {
     return this.guard(async () => {
       const cur = this.requireComposition();
+      // exportBundle reads with dataSync; reading first caches the values, so that read is free
+      // (WebGPU has no usable synchronous readback).
+      await Promise.all(cur.comp.bridges.flatMap(bridgeVariables).map((v) => v.data()));
       const ref = (m: LoadedModel): ModelRef => ({
         id: m.entry.id,
         n_layer: m.gpt.config.nLayer,
@@ -801,6 +870,13 @@ export class CalmEngine implements CalmWorkerApi {
     validateConnections(connections, anchor.nLayer, augment.nLayer);
     validateHeads(s.numHeads, anchor.nEmbd);
     return { connections, numHeads: s.numHeads, output: s.output };
+  }
+
+  /** Decoders of one column: a model alone (KV cache) or the composition (caches + bridge K/V). */
+  private decoders(cur: Current, column: Column): (B: number) => Decoder {
+    if (column === 'anchor') return (B) => cachedDecoder(cur.anchor.gpt, B);
+    if (column === 'augment') return (B) => cachedDecoder(cur.augment.gpt, B);
+    return (B) => composedDecoder(cur.comp, B);
   }
 
   /** The shorter context of the two models: composed sequences must fit both. */

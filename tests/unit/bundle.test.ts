@@ -182,7 +182,7 @@ describe('golden bundles (PyTorch)', () => {
   it('parse with the dims of gpt2-tiny / gpt2-tiny-aug', () => {
     const zero = parseBundle(golden('bundle-zero'), DIMS);
     expect(zero.spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init' });
-    expect(zero.manifest.anchor.name).toBe('gpt2-tiny');
+    expect(zero.manifest.anchor.path).toBe('../../gpt2-tiny');
     expect(zero.bridges[2].normW).toBeUndefined();
     expect(zero.bridges[0].projW.shape).toEqual([40, 48]);
 

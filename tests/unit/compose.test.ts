@@ -251,6 +251,24 @@ describe('composition semantics', () => {
     expect(checked).toBe(2 * params.length);
   });
 
+  it('reads the augmenting final LayerNorm output at layer N, cached and incrementally alike', () => {
+    const comp = make('rmsnorm', [[0, 3], [2, 1]]); // the augmenting model has 3 blocks
+    randomize(comp, 19);
+    const inp = ids(x);
+    const states = comp.augmentStates(inp);
+    const last = comp.augment.forward(inp, { taps: [2], noHead: true }).hidden.get(2)!;
+    expect(tf.max(tf.abs(tf.sub(states.get(3)!, comp.augment.finalNorm(last)))).dataSync()[0]).toBe(0);
+    expect([...states.keys()].sort()).toEqual([1, 3]); // block 2 itself is not kept
+    const full = comp.forward(inp);
+    const cached = comp.forwardFromCache(comp.anchorPrefix(inp), states);
+    expect(tf.max(tf.abs(tf.sub(full, cached))).dataSync()[0]).toBeLessThan(1e-5);
+    const d1 = composedDecoder(comp, 2);
+    const d2 = composedRecomputeDecoder(comp, 2);
+    expect(greedyDecode(d1, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 })).toEqual(greedyDecode(d2, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 }));
+    d1.dispose();
+    d2.dispose();
+  });
+
   it('bundle export → import gives identical logits', () => {
     const comp = make('rmsnorm', [[0, 1], [2, 2]]);
     randomize(comp, 13);

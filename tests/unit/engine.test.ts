@@ -10,6 +10,13 @@ import { bridgeParameterCount } from '../../src/calm/estimate';
 import { parseConnections } from '../../src/calm/connections';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../../src/tasks/kv';
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
+import { codecOf, TABLE_ROWS } from '../../src/calm/experiment';
+import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';
+import { nodeFolderSource } from '../../src/io/node-source';
+import { GPT } from '../../src/model/gpt';
+import { cachedDecoder } from '../../src/model/sampling';
+import { Tokenizer } from '../../src/tokenizer';
+import { exactMatch } from '../../src/train/evaluate';
 import { CalmEngine } from '../../src/worker/engine';
 import { NO_WEBGPU } from '../../src/worker/backend-choice';
 import type { CompositionSettings, TokenEvent, TrainEvent } from '../../src/worker/protocol';
@@ -151,6 +158,18 @@ describe('CalmEngine', () => {
     expect(Math.max(...steps)).toBe(summary.steps);
   });
 
+  it('stop() during a held-out evaluation ends the training after that step', async () => {
+    let stopAt = 0;
+    const summary = await engine.train({ examples: trainingExamples, heldOut, steps: 100, lr: 1e-3, batch: 16, seed: 4, evalEvery: 1 }, (e) => {
+      if (e.stage === 'evaluating' && e.step === 2 && !stopAt) {
+        stopAt = e.step;
+        setTimeout(() => engine.stop(), 0); // lands between two held-out batches
+      }
+    });
+    expect(stopAt).toBe(2);
+    expect(summary).toMatchObject({ stopped: 'cancelled', steps: 2 });
+  });
+
   it('generates from all three columns, streaming tokens, without leaking tensors', async () => {
     const before = tf.memory().numTensors;
     const anchor = await generate('anchor', '004+007-003=');
@@ -179,6 +198,19 @@ describe('CalmEngine', () => {
     expect(result.table['kv-subs'].augment).toBeGreaterThanOrEqual(0.8);
     expect(result.chance['kv-arith']).toBeGreaterThan(0);
     expect(progress.at(-1)).toEqual([90, 90]);
+    // the same figures as the core's synchronous exactMatch on the same examples
+    const loaded = await loadModelFolder(nodeFolderSource(join(MODELS_DIR, 'arith-tiny')));
+    try {
+      const gpt = new GPT(loaded.config, loaded.weights);
+      const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
+      for (const row of TABLE_ROWS) {
+        const examples = makeExamples(row.task, 10, { seed: 1 + 9001, table, keys: row.keys });
+        const r = exactMatch((B) => cachedDecoder(gpt, B), codecOf(tokenizer), examples, { maxLength: 32 });
+        expect(result.table[row.task as 'kv-subs'].anchor).toBe(r.accuracy);
+      }
+    } finally {
+      disposeWeights(loaded.weights);
+    }
 
     const cancelled = engine.evaluate({ n: 300, seed: 1 }, (done) => {
       if (done > 0) setTimeout(() => engine.stop(), 0);
@@ -219,8 +251,8 @@ describe('CalmEngine', () => {
     const manifest = JSON.parse(bundle.composition);
     expect(manifest.anchor).toEqual({ id: 'arith-tiny', n_layer: 3, n_embd: 128, vocab_size: 98 });
     expect(manifest.augment).toEqual({ id: 'kv-tiny', n_layer: 3, n_embd: 96, vocab_size: 98 });
-    expect(manifest.training).toMatchObject({ init_seed: 1, lr: 1e-3, batch: 16, seed: 2 }); // the last training's settings
-    expect([5, 6]).toContain(manifest.training.steps); // 3 + the cancelled run's 2 (or 3)
+    expect(manifest.training).toMatchObject({ init_seed: 1, lr: 1e-3, batch: 16, seed: 4 }); // the last training's settings
+    expect([7, 8]).toContain(manifest.training.steps); // 3 + the cancelled runs' 2 (or 3) + 2
     const bytes = new Uint8Array(bundle.bridge).slice();
 
     await engine.compose({ ...settings, output: 'rmsnorm', seed: 9 }); // something else in between

@@ -1,13 +1,18 @@
 // The in-browser half of `npm run bench:browser` (scripts/bench-browser.ts serves this page and
 // calls window.calmBench). Measures, in one run:
 // - the fused WGSL cross-attention vs the reference tfjs ops, both on WebGPU, forward + backward;
+// - the WGSL linear (x·W + b) vs tfjs's matMul + add, both on WebGPU, forward + backward;
 // - one bridge-training step on WebGPU vs on WASM.
+// Every timed kernel's answer is also checked against its reference once (a kernel that failed
+// to run would otherwise look fast).
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { tf, useBackend } from '../../../src/model/tf';
 import { crossAttentionFused, crossAttentionReference, type CrossAttentionOptions } from '../../../src/kernels/cross-attention';
+import { linearFused, linearReference } from '../../../src/kernels/linear';
+import { activeWebGPUBackend } from '../../../src/kernels/webgpu-program';
 import { GPT } from '../../../src/model/gpt';
 import type { GPTConfig } from '../../../src/model/config';
 import { initWeights, weightList } from '../../../src/model/init';
@@ -29,6 +34,8 @@ export interface BenchOptions {
   /** [T, D_a] pairs; S = T, B = 1, h heads. */
   sizes: [number, number][];
   heads: number;
+  /** [M, K, N] of x [M, K] · W [K, N] + b. */
+  linearSizes: [number, number, number][];
   train: { B: number; T: number; width: number; layers: number; heads: number };
 }
 
@@ -37,21 +44,56 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median milliseconds of `repeats` runs of f, after one warm-up (shader compilation); waits for the GPU by reading the outputs back. */
-async function time(f: () => tf.Tensor[], repeats: number): Promise<number> {
-  const once = async () => {
-    const outs = f();
+/**
+ * Runs f and waits until its work is done: by reading its outputs back when `readBack` (or off
+ * WebGPU), else until the GPU has finished everything submitted (a read-back's fixed cost would
+ * blur a kernel ratio). Returns milliseconds.
+ */
+async function run(f: () => tf.Tensor[], readBack: boolean): Promise<number> {
+  const t0 = performance.now();
+  const outs = f();
+  const gpu = activeWebGPUBackend();
+  if (gpu && !readBack) {
+    // close tfjs's open compute pass, submit what it has batched, wait for the queue
+    gpu.ensureCommandEncoderReady();
+    gpu.endComputePassEncoder();
+    gpu.submitQueue();
+    await gpu.queue.onSubmittedWorkDone();
+  } else {
     await Promise.all(outs.map((t) => t.data()));
-    tf.dispose(outs);
-  };
-  await once();
-  const ts: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await once();
-    ts.push(performance.now() - t0);
   }
-  return median(ts);
+  const ms = performance.now() - t0;
+  tf.dispose(outs);
+  return ms;
+}
+
+/**
+ * Median milliseconds of each of fs over `repeats` rounds, after one warm-up round (shader
+ * compilation). Rounds interleave the functions, so that a change of load on the machine
+ * (2 shared cores) falls on all of them alike.
+ */
+async function timeEach(fs: (() => tf.Tensor[])[], repeats: number, readBack = false): Promise<number[]> {
+  for (const f of fs) await run(f, readBack);
+  const ts: number[][] = fs.map(() => []);
+  for (let i = 0; i < repeats; i++) for (let j = 0; j < fs.length; j++) ts[j].push(await run(fs[j], readBack));
+  return ts.map(median);
+}
+
+/** max |a - b| / max |b| over every pair of outputs. */
+async function maxRelativeError(a: tf.Tensor[], b: tf.Tensor[]): Promise<number> {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    const [x, y] = await Promise.all([a[i].data(), b[i].data()]);
+    let diff = 0;
+    let scale = 0;
+    y.forEach((v, j) => {
+      diff = Math.max(diff, Math.abs(x[j] - v));
+      scale = Math.max(scale, Math.abs(v));
+    });
+    worst = Math.max(worst, scale > 0 ? diff / scale : diff);
+  }
+  tf.dispose([...a, ...b]);
+  return worst;
 }
 
 type Attention = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions) => tf.Tensor4D;
@@ -70,10 +112,16 @@ async function benchAttention(o: BenchOptions) {
     const hd = Da / o.heads;
     const shape: [number, number, number, number] = [1, o.heads, T, hd];
     const [q, k, v, w] = [1, 2, 3, 4].map((s) => tf.randomNormal(shape, 0, 1, 'float32', s) as tf.Tensor4D);
-    const fusedMs = await time(() => forwardBackward(crossAttentionFused, q, k, v, w), o.repeats);
-    const referenceMs = await time(() => forwardBackward(crossAttentionReference, q, k, v, w), o.repeats);
-    const fusedForwardMs = await time(() => [crossAttentionFused(q, k, v)], o.repeats);
-    const referenceForwardMs = await time(() => [crossAttentionReference(q, k, v)], o.repeats);
+    const error = await maxRelativeError(forwardBackward(crossAttentionFused, q, k, v, w), forwardBackward(crossAttentionReference, q, k, v, w));
+    const [fusedMs, referenceMs, fusedForwardMs, referenceForwardMs] = await timeEach(
+      [
+        () => forwardBackward(crossAttentionFused, q, k, v, w),
+        () => forwardBackward(crossAttentionReference, q, k, v, w),
+        () => [crossAttentionFused(q, k, v)],
+        () => [crossAttentionReference(q, k, v)],
+      ],
+      o.repeats,
+    );
     tf.dispose([q, k, v, w]);
     rows.push({
       T,
@@ -87,7 +135,27 @@ async function benchAttention(o: BenchOptions) {
       fused_fwd_ms: fusedForwardMs,
       reference_fwd_ms: referenceForwardMs,
       fwd_speedup: referenceForwardMs / fusedForwardMs,
+      max_relative_error: error,
     });
+  }
+  return rows;
+}
+
+async function benchLinear(o: BenchOptions) {
+  const rows = [];
+  for (const [M, K, N] of o.linearSizes) {
+    const x = tf.randomNormal([M, K], 0, 1, 'float32', 11) as tf.Tensor2D;
+    const w = tf.randomNormal([K, N], 0, 1 / Math.sqrt(K), 'float32', 12) as tf.Tensor2D;
+    const b = tf.randomNormal([N], 0, 1, 'float32', 13) as tf.Tensor1D;
+    const r = tf.randomNormal([M, N], 0, 1, 'float32', 14) as tf.Tensor2D;
+    const step = (f: typeof linearFused) => () => {
+      const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) => tf.sum(tf.mul(f(t[0] as tf.Tensor2D, t[1] as tf.Tensor2D, t[2] as tf.Tensor1D), r)))([x, w, b]);
+      return [value, ...grads];
+    };
+    const error = await maxRelativeError(step(linearFused)(), step(linearReference)());
+    const [fusedMs, referenceMs] = await timeEach([step(linearFused), step(linearReference)], o.repeats);
+    tf.dispose([x, w, b, r]);
+    rows.push({ M, K, N, fused_fwd_bwd_ms: fusedMs, reference_fwd_bwd_ms: referenceMs, fwd_bwd_speedup: referenceMs / fusedMs, max_relative_error: error });
   }
   return rows;
 }
@@ -116,15 +184,22 @@ async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<n
   const indices = data.map((_, i) => i);
   const params = comp.bridges.flatMap(bridgeVariables);
   const opt = new AdamW(params);
-  const ms = await time(() => {
-    const { value, grads } = tf.variableGrads(() => compositionLoss(comp, data, indices, 0, o.T), params);
-    opt.apply(
-      params.map((p) => grads[p.name]),
-      1e-4,
-    );
-    tf.dispose(Object.values(grads));
-    return [value];
-  }, repeats);
+  // The loss is read back, as the training loop does every step.
+  const [ms] = await timeEach(
+    [
+      () => {
+        const { value, grads } = tf.variableGrads(() => compositionLoss(comp, data, indices, 0, o.T), params);
+        opt.apply(
+          params.map((p) => grads[p.name]),
+          1e-4,
+        );
+        tf.dispose(Object.values(grads));
+        return [value];
+      },
+    ],
+    repeats,
+    true,
+  );
   opt.dispose();
   comp.bridges.forEach((b) => bridgeVariables(b).forEach((v) => v.dispose()));
   tf.dispose([...weightList(anchor.weights), ...weightList(augment.weights)]);
@@ -154,6 +229,7 @@ async function calmBench(o: BenchOptions) {
   if (!adapter) throw new Error('no WebGPU adapter (is Chromium running with --enable-unsafe-webgpu?)');
   await useBackend('webgpu');
   const attention = await benchAttention(o);
+  const linear = await benchLinear(o);
   const trainWebgpuMs = await trainStepMs(o.train, o.repeats);
   await useBackend('wasm');
   const wasmThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
@@ -165,8 +241,10 @@ async function calmBench(o: BenchOptions) {
       // the smallest over the sizes: the fused kernel must win at every one of them
       cross_attention_fused_speedup: Math.min(...speedups),
       webgpu_vs_wasm_train_step: trainWasmMs / trainWebgpuMs,
+      linear_fused_speedup: Math.min(...linear.map((r) => r.fwd_bwd_speedup)),
     },
     cross_attention: attention,
+    linear,
     train_step: { ...o.train, connections: [[o.train.layers - 1, o.train.layers - 1]], webgpu_ms: trainWebgpuMs, wasm_ms: trainWasmMs, wasm_threads: wasmThreads },
     cross_origin_isolated: crossOriginIsolated,
     repeats: o.repeats,

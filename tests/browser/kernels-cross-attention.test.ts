@@ -1,5 +1,5 @@
-// Every WGSL kernel against its plain-tfjs reference, forward and gradients, in Chromium with
-// WebGPU on SwiftShader (DESIGN §4). Odd sizes on purpose: rows not a multiple of the
+// The fused cross-attention WGSL kernel against crossAttentionReference, forward and gradients,
+// in Chromium with WebGPU on SwiftShader (DESIGN §4). Odd sizes on purpose: rows not a multiple of the
 // workgroup, one head, head widths that are not powers of two (and not multiples of 4), T = 1,
 // S > T with past > 0, padding masks including rows that see only padding. Shapes stay small:
 // SwiftShader runs the shaders on the CPU.
@@ -12,26 +12,7 @@ import {
   fusedCrossAttentionUnsupported,
   type CrossAttentionOptions,
 } from '../../src/kernels/cross-attention';
-
-const TOLERANCE = 1e-4;
-
-/**
- * max |a - b| / max |b|: the error relative to the reference's scale (the absolute error where
- * the reference is exactly 0, as dQ and dK are when a query sees a single key). Reads
- * asynchronously: synchronous reads on WebGPU are slow and not what the app does.
- */
-async function relativeError(a: tf.Tensor, b: tf.Tensor): Promise<number> {
-  expect(a.shape).toEqual(b.shape);
-  const [x, y] = await Promise.all([a.data(), b.data()]);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < y.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(y[i]));
-  }
-  expect(Number.isFinite(diff)).toBe(true);
-  return scale > 0 ? diff / scale : diff;
-}
+import { TOLERANCE, maxAbs, relativeError, requireWebGPU } from './kernels-helpers';
 
 interface Case {
   name: string;
@@ -79,13 +60,7 @@ function forwardAndGrads(f: Attention, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Ten
   return [out, ...grads];
 }
 
-beforeAll(async () => {
-  // No adapter is a failure, not a skip (DESIGN §4).
-  expect(navigator.gpu, 'navigator.gpu: is Chromium running with --enable-unsafe-webgpu?').toBeDefined();
-  const adapter = await navigator.gpu.requestAdapter();
-  expect(adapter, 'no WebGPU adapter').not.toBeNull();
-  expect(await useBackend('webgpu')).toBe('webgpu');
-});
+beforeAll(requireWebGPU);
 
 describe('fused cross-attention (row-wise WGSL) vs crossAttentionReference', () => {
   CASES.forEach((c, n) => {
@@ -100,7 +75,7 @@ describe('fused cross-attention (row-wise WGSL) vs crossAttentionReference', () 
       });
       const errors = await Promise.all(fused.map((t, i) => relativeError(t, ref[i])));
       // the output is never all zeros: a lost device that reads back zeros cannot pass
-      expect(Math.max(...(await ref[0].data()).map(Math.abs))).toBeGreaterThan(0);
+      expect(await maxAbs(ref[0])).toBeGreaterThan(0);
       tf.dispose([...fused, ...ref]);
       console.info(`${c.name}: relative error out ${errors[0].toExponential(2)}, dq ${errors[1].toExponential(2)}, dk ${errors[2].toExponential(2)}, dv ${errors[3].toExponential(2)}`);
       errors.forEach((e) => expect(e).toBeLessThanOrEqual(TOLERANCE));

@@ -1,0 +1,17 @@
+import { createServer } from 'vite';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ISOLATION_HEADERS } from '../vitest.config';
+const [page0, fn] = process.argv.slice(2);
+const server = await createServer({ configFile: false, root: process.cwd(), logLevel: 'error', server: { port: 0, host: '127.0.0.1', headers: ISOLATION_HEADERS } });
+await server.listen();
+const address = server.httpServer!.address() as { port: number };
+const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+const page = await browser.newPage();
+page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') console.error('page:', m.text().slice(0, 400)); });
+await page.setContent(`<script type="module" src="/tests/browser/bench/${page0}"></script>`);
+await page.goto(`http://127.0.0.1:${address.port}/tests/browser/bench/index.html`);
+await page.evaluate(async (p) => { await import(`/tests/browser/bench/${p}`); }, page0);
+await page.waitForFunction((f) => (window as any)[f] !== undefined, fn);
+const r = await page.evaluate((f) => (window as any)[f](), fn);
+console.log(JSON.stringify(r));
+await browser.close(); await server.close();

@@ -1,0 +1,357 @@
+// A person's path through the built app in Debian's Chromium: the default pair, the map (by
+// mouse and by keyboard), a bad example, a few training steps, Compare, Evaluate, a look
+// inside, a shipped composition, and a link that reproduces the setup. Screenshots are kept
+// in artifacts/e2e/.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser';
+import { ROOT } from './helpers/server';
+
+interface IndexEntry {
+  id: string;
+  role: 'anchor' | 'augment';
+  title: string;
+  path: string;
+}
+
+const baseUrl = inject('baseUrl');
+const ARTIFACTS = `${ROOT}/artifacts/e2e`;
+/** Long enough for the worker to start and a few training steps on WebAssembly (2 cores). */
+const SLOW = 90_000;
+let browser: Browser;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  await mkdir(ARTIFACTS, { recursive: true });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function openPage(hash = ''): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(baseUrl + (hash || '#backend=cpu'));
+  return { page, errors };
+}
+
+/** A layer's button on the map ("Anchor block 2"); exact, as link names contain layer names too. */
+const layer = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
+
+const connections = (page: Page) => page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
+
+async function connectionTexts(page: Page): Promise<string[]> {
+  return (await connections(page).allInnerTexts()).map((t) => t.replace(/\s*Remove\s*$/, '').replace(/\s+/g, ' ').trim());
+}
+
+/** Waits until the worker has chosen a backend and built the default bridges. */
+async function waitForWorker(page: Page): Promise<string> {
+  const backend = page.getByRole('status', { name: 'Backend' });
+  await expectText(backend, /WebAssembly|WebGPU|cpu/, SLOW);
+  await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
+  return backend.innerText();
+}
+
+async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): Promise<string> {
+  const t0 = Date.now();
+  let text = '';
+  while (Date.now() - t0 < timeout) {
+    text = (await locator.innerText().catch(() => '')) ?? '';
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${pattern} in "${text.slice(0, 300)}"`);
+}
+
+describe('the playground', () => {
+  it('walks the whole path: default pair, map, examples, training, compare, evaluate, inside', { timeout: 300_000 }, async () => {
+    const { page, errors } = await openPage();
+    expect(await page.title()).toBe('CALM Playground');
+
+    // 1. The built-in pair, the default mapping and examples, before anything is clicked.
+    const anchor = page.getByRole('combobox', { name: 'Anchor model' });
+    const augment = page.getByRole('combobox', { name: 'Augmenting model' });
+    await anchor.waitFor();
+    expect(await anchor.inputValue()).toBe('arith-tiny');
+    expect(await augment.inputValue()).toBe('kv-tiny');
+    await connections(page).first().waitFor();
+    expect(await connectionTexts(page)).toEqual([
+      'bridge 0 anchor embedding ← augmenting block 2',
+      'bridge 1 anchor block 0 ← augmenting block 2',
+      'bridge 2 anchor block 1 ← augmenting block 2',
+    ]);
+    const examples = page.getByRole('textbox', { name: 'Examples' });
+    const text = await examples.inputValue();
+    expect(text.split('\n').filter(Boolean)).toHaveLength(4000);
+    expect(text).toMatch(/^[a-z]{3}[+-][a-z]{3}.*=> -?\d+$/m);
+    await expectText(page.locator('#examples-counts'), /4,000 training examples · 100 held-out examples/);
+
+    // Each model's card: sizes from config.json, parameters, and its README.
+    for (const [role, id] of [
+      ['anchor', 'arith-tiny'],
+      ['augment', 'kv-tiny'],
+    ]) {
+      const config = JSON.parse(await readFile(`${ROOT}/public/models/${id}/config.json`, 'utf8')) as Record<string, number>;
+      const card = page.locator(`#model-${role}-${id}`).locator('xpath=..');
+      const sizes = await card.locator('dl').evaluate((dl) =>
+        Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])),
+      );
+      expect(sizes).toMatchObject({ Layers: String(config.n_layer), Width: String(config.n_embd), Heads: String(config.n_head) });
+      const readme = await readFile(`${ROOT}/public/models/${id}/README.md`, 'utf8');
+      const params = /([\d,]+) parameters/.exec(readme)?.[1];
+      if (params) expect(sizes.Parameters).toBe(params);
+    }
+
+    // The status line names the backend once the worker is up.
+    const backend = await waitForWorker(page);
+    expect(backend).toMatch(/^Backend: (WebAssembly|WebGPU|plain JavaScript)/);
+    await page.screenshot({ path: `${ARTIFACTS}/playground-start.png`, fullPage: true });
+
+    // 2. The map by mouse: drag to add, click the link to remove, click-click to add.
+    await layer(page, 'Anchor block 2').dragTo(layer(page, 'Augmenting block 0'));
+    await expectText(page.getByRole('list', { name: 'Connections' }), /anchor block 2 ← augmenting block 0/);
+    expect(await connections(page).count()).toBe(4);
+    const size = page.getByRole('group', { name: 'Composition size' });
+    const per = 96 * 128 + 128 + 4 * (128 * 128 + 128);
+    await expectText(size, new RegExp((4 * per).toLocaleString('en-US')));
+    await page.getByRole('button', { name: 'Remove link anchor block 2 ← augmenting block 0' }).click();
+    await expectText(size, new RegExp((3 * per).toLocaleString('en-US')));
+    expect(await connections(page).count()).toBe(3);
+    await layer(page, 'Augmenting embedding').click();
+    await layer(page, 'Anchor block 2').click();
+    expect(await connectionTexts(page)).toContain('bridge 3 anchor block 2 ← augmenting embedding');
+    await page.getByRole('button', { name: 'Remove anchor block 2 ← augmenting embedding' }).click();
+
+    // ... and by keyboard: Enter on a layer, arrows to the other column, Enter; Enter on Remove.
+    await layer(page, 'Anchor block 2').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Augmenting block 0');
+    await page.keyboard.press('Enter');
+    expect(await connectionTexts(page)).toContain('bridge 3 anchor block 2 ← augmenting block 0');
+    await page.getByRole('button', { name: 'Remove anchor block 2 ← augmenting block 0' }).focus();
+    await page.keyboard.press('Enter');
+    expect(await connections(page).count()).toBe(3);
+    await page.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' }).focus();
+    await page.keyboard.press('Delete');
+    expect(await connections(page).count()).toBe(2);
+    await layer(page, 'Anchor block 1').press('Enter');
+    await layer(page, 'Augmenting block 2').press('Enter');
+    expect(await connectionTexts(page)).toEqual([
+      'bridge 0 anchor embedding ← augmenting block 2',
+      'bridge 1 anchor block 0 ← augmenting block 2',
+      'bridge 2 anchor block 1 ← augmenting block 2',
+    ]);
+
+    // 3. A bad example: its line number, Train refused, then the defaults back.
+    await examples.fill('abc+abd= => 3\nthis line has no arrow\n004+005= => 9\n');
+    const errorList = page.getByRole('list', { name: 'Example errors' });
+    await errorList.waitFor();
+    expect(await errorList.innerText()).toContain('line 2');
+    await expectText(page.locator('#examples-counts'), /^2 training examples/);
+    expect(await page.getByRole('button', { name: 'Train' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Restore default examples' }).click();
+    await expectText(page.locator('#examples-counts'), /^4,000 training examples/);
+    expect(await errorList.count()).toBe(0);
+
+    // 4. Train a few steps and watch the progress bar move.
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('4');
+    await page.getByRole('spinbutton', { name: 'Batch' }).fill('16');
+    await page.getByRole('spinbutton', { name: 'Held-out examples' }).fill('10');
+    await page.getByRole('spinbutton', { name: 'Learning rate' }).fill('0.003');
+    await page.waitForURL(/steps=4&lr=0\.003&batch=16&seed=0&heldout=10/); // the link follows each edit
+    const bar = page.getByRole('progressbar', { name: 'Training progress' });
+    expect(await bar.evaluate((el) => (el as HTMLProgressElement).value)).toBe(0);
+    await page.getByRole('button', { name: 'Train' }).click();
+    const seen = await bar.evaluate(async (el, timeout) => {
+      const values: number[] = [];
+      const t0 = performance.now();
+      while (performance.now() - t0 < timeout) {
+        const v = (el as HTMLProgressElement).value;
+        if (values.at(-1) !== v) values.push(v);
+        if (document.querySelector('[aria-label="Training status"]')?.textContent?.startsWith('Done')) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return values;
+    }, SLOW * 2);
+    const status = await page.getByRole('status', { name: 'Training status' }).innerText();
+    expect(status).toMatch(/^Done: 4 steps/);
+    expect(seen.at(-1)).toBe(4);
+    expect(seen.some((v) => v > 0 && v < 4)).toBe(true); // it moved through the steps
+    expect([...seen].sort((a, b) => a - b)).toEqual(seen); // and only forward
+    await expectText(page.getByRole('figure', { name: 'Training loss and held-out accuracy' }), /Loss [\d.]+ at step 4/);
+
+    // Changing the mapping now asks first; keeping the bridges changes nothing.
+    await page.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' }).click();
+    const dialog = page.getByRole('alertdialog', { name: 'Throw the trained bridges away?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Keep the trained bridges' }).click();
+    expect(await connections(page).count()).toBe(3);
+
+    // 5. Compare: three columns, each with tokens shaded by probability.
+    const prompt = page.getByRole('textbox', { name: 'Prompt' });
+    expect(await prompt.inputValue()).toMatch(/^[a-z]{3}([+-][a-z]{3})+=$/);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    for (const region of ['Anchor output', 'Augmenting output', 'Composed output']) {
+      const r = page.getByRole('region', { name: region });
+      await r.locator('.token').first().waitFor({ timeout: SLOW });
+    }
+    await page.waitForFunction(() => !document.querySelector('.output[aria-busy="true"]'), undefined, { timeout: SLOW });
+    const outputs = await Promise.all(
+      ['Anchor output', 'Augmenting output', 'Composed output'].map((name) => page.getByRole('region', { name }).locator('.tokens').innerText()),
+    );
+    for (const o of outputs) expect(o.trim().length).toBeGreaterThan(0);
+    const shade = await page.getByRole('region', { name: 'Augmenting output' }).locator('.token').first().evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(shade).toMatch(/^rgba\(47, 111, 219, 0\.\d+\)$/);
+
+    // 6. Evaluate a few examples per task: the table fills.
+    await page.getByRole('spinbutton', { name: 'Examples per task' }).fill('4');
+    await page.getByRole('button', { name: 'Evaluate' }).click();
+    const table = page.getByRole('table', { name: 'Evaluation' });
+    await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Evaluation"] td').length > 0 && ![...document.querySelectorAll('table[aria-label="Evaluation"] tbody td')].some((td) => td.textContent === '—'), undefined, { timeout: SLOW });
+    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent)));
+    expect(rows.map((r) => r[0])).toEqual(['Key-value substitution (kv-subs)', 'Numeric arithmetic (num-arith)', 'Key-value arithmetic (kv-arith)']);
+    for (const r of rows) for (const cell of r.slice(1)) expect(cell).toMatch(/^\d+\.\d %$/);
+    const headers = await table.locator('thead th').allInnerTexts();
+    expect(headers.map((h) => h.replace(/\s+/g, ' ').trim())).toEqual(['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance']);
+
+    // 7. Inside: the attention heatmap, and a bridge switched off for Compare.
+    await page.getByRole('button', { name: 'Show attention' }).click();
+    const heatmap = page.getByRole('table', { name: 'Cross-attention weights' });
+    await heatmap.waitFor({ timeout: SLOW });
+    const promptText = await prompt.inputValue();
+    expect(await heatmap.locator('tbody tr').count()).toBe(promptText.length);
+    await page.getByRole('switch', { name: /bridge 0: anchor embedding ← augmenting block 2/ }).click();
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await expectText(page.getByRole('region', { name: 'Composed output' }), /Bridges switched off: bridge 0\./, SLOW);
+
+    await page.screenshot({ path: `${ARTIFACTS}/playground.png`, fullPage: true });
+
+    // 8. The link reproduces the setup in a new page (not the examples, not the bridges).
+    const link = page.url();
+    expect(link).toMatch(/#anchor=arith-tiny&augment=kv-tiny&connections=-1:2,0:2,1:2&heads=auto&output=zero-init&steps=4&lr=0.003&batch=16/);
+    const again = await openPage(link.slice(link.indexOf('#')));
+    expect(await again.page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('4');
+    expect(await again.page.getByRole('spinbutton', { name: 'Batch' }).inputValue()).toBe('16');
+    await again.page.getByRole('list', { name: 'Connections' }).waitFor();
+    expect(await connectionTexts(again.page)).toEqual(await connectionTexts(page));
+    await again.page.close();
+
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('opens a link with another mapping and says what it could not use', async () => {
+    const { page } = await openPage('#connections=2:0,0:7&heads=3&steps=oops');
+    await connections(page).first().waitFor();
+    expect(await connectionTexts(page)).toEqual(['bridge 0 anchor block 2 ← augmenting block 0']);
+    const notices = await expectText(page.getByRole('status', { name: 'Link notices' }), /steps=oops/);
+    expect(notices).toContain('Dropped anchor block 0 ← augmenting block 7');
+    expect(notices).toContain('3 bridge heads do not divide');
+    expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('600');
+    await page.close();
+  });
+});
+
+describe('a shipped composition', () => {
+  let dir: string;
+  beforeAll(async () => {
+    // A real bundle for the built-in pair, made by the project's own command line (2 steps).
+    dir = await mkdtemp(join(tmpdir(), 'calm-e2e-bundle-'));
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(dir, 'data.txt'), 'abc+abd= => 3\n004+005= => 9\n'));
+    await promisify(execFile)(
+      process.execPath,
+      [`${ROOT}/bin/calm.mjs`, 'compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '1:2,-1:2', '--data', join(dir, 'data.txt'), '--steps', '2', '--batch', '2', '--out', join(dir, 'out'), '--quiet'],
+      { cwd: ROOT },
+    );
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('every composition listed in public/models/index.json has its two files', async () => {
+    const index = JSON.parse(await readFile(`${ROOT}/public/models/index.json`, 'utf8')) as { compositions?: { path: string }[] };
+    for (const c of index.compositions ?? []) {
+      const manifest = JSON.parse(await readFile(`${ROOT}/public/models/${c.path}/composition.json`, 'utf8')) as { format: string };
+      expect(manifest.format).toBe('calm-playground/composition@1');
+      expect((await readFile(`${ROOT}/public/models/${c.path}/bridge.safetensors`)).length).toBeGreaterThan(8);
+    }
+  });
+
+  it('opens with its trained bridges, takes its mapping, and compares at once', { timeout: 240_000 }, async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const index = JSON.parse(await readFile(`${ROOT}/public/models/index.json`, 'utf8')) as { models: IndexEntry[] };
+    const shipped = { id: 'e2e-bundle', title: 'e2e bundle (2 steps)', path: 'compositions/e2e-bundle' };
+    await page.route('**/models/index.json', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...index, compositions: [shipped] }) }),
+    );
+    await page.route('**/models/compositions/e2e-bundle/*', async (route) => {
+      const file = new URL(route.request().url()).pathname.split('/').at(-1)!;
+      return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: await readFile(join(dir, 'out', file)) });
+    });
+    await page.goto(baseUrl);
+    await waitForWorker(page);
+    await page.getByRole('button', { name: 'Open e2e bundle (2 steps)' }).click();
+    await expectText(page.locator('.shipped'), /Opened e2e bundle \(2 steps\) \(trained 2 steps, lr 0.002, batch 2\)/, SLOW);
+    expect(await connectionTexts(page)).toEqual(['bridge 0 anchor block 1 ← augmenting block 2', 'bridge 1 anchor embedding ← augmenting block 2']);
+    await page.waitForURL(/connections=1:2,-1:2/);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await expectText(page.getByRole('region', { name: 'Composed output' }), /trained bridges/);
+    await page.getByRole('region', { name: 'Composed output' }).locator('.token').first().waitFor({ timeout: SLOW });
+    await page.screenshot({ path: `${ARTIFACTS}/shipped-composition.png`, fullPage: true });
+    await page.close();
+  });
+});
+
+describe('the model list', () => {
+  it('shows a per-model config error and the models of both roles in each list (routed fixture)', async () => {
+    const models = [
+      { id: 'arith-tiny', role: 'anchor', title: 'Tiny anchor', description: 'Adds.', path: 'arith-tiny' },
+      { id: 'kv-tiny', role: 'augment', title: 'Tiny augmenting', description: 'Knows values.', path: 'kv-tiny' },
+      { id: 'broken', role: 'augment', title: 'Broken augmenting', description: 'No config.', path: 'broken' },
+    ];
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.route('**/models/index.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ models }) }));
+    await page.route('**/models/broken/config.json', (route) => route.fulfill({ status: 404, body: 'Not Found' }));
+    await page.goto(`${baseUrl}#augment=broken`);
+    const augment = page.getByRole('combobox', { name: 'Augmenting model' });
+    await augment.waitFor();
+    expect(await augment.locator('option').allInnerTexts()).toEqual(['kv-tiny — Tiny augmenting', 'broken — Broken augmenting', 'arith-tiny — Tiny anchor']);
+    const alert = page.getByRole('article', { name: 'Broken augmenting' }).getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.innerText()).toBe('Could not load models/broken/config.json: HTTP 404');
+    await augment.selectOption('kv-tiny');
+    await page.waitForURL(/augment=kv-tiny/);
+    await page.getByRole('article', { name: 'Tiny augmenting' }).locator('dl').waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}/models-fixture.png`, fullPage: true });
+    await page.close();
+  });
+
+  it('says which file failed when models/index.json is missing', async () => {
+    const page = await browser.newPage();
+    await page.route('**/models/index.json', (route) => route.fulfill({ status: 404, body: 'Not Found' }));
+    await page.goto(baseUrl);
+    const alert = page.getByRole('alert').filter({ hasText: 'built-in model list' }).first();
+    await alert.waitFor();
+    expect(await alert.innerText()).toBe('Could not load the built-in model list (models/index.json): HTTP 404');
+    await page.close();
+  });
+
+  it('is served cross-origin isolated (WASM threads)', async () => {
+    const page = await browser.newPage();
+    await page.goto(baseUrl);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
+    await page.close();
+  });
+});
