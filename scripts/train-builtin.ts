@@ -36,6 +36,13 @@ interface Recipe {
   mix: { task: TaskName; share: number }[];
   /** The task its card reports accuracy on, and the tasks it must fail. */
   evalTask: TaskName;
+  /**
+   * A separate LM head (lm_head.weight). With a tied head, the softmax pushes the embeddings
+   * of tokens the model never reads (letters, for the anchor) to large norms (3.1 against
+   * 0.9 for digits), and a bridge then has to cancel them; untied, they stay at their small
+   * initial values.
+   */
+  untiedHead?: boolean;
 }
 
 const base = { modelType: 'gpt2', vocabSize: CHAR_VOCAB_SIZE, nPositions: 32, layerNormEpsilon: 1e-5, activation: 'gelu_new' } as const;
@@ -67,6 +74,7 @@ export const RECIPES: Recipe[] = [
     batch: 128,
     mix: [{ task: 'num-arith', share: 1 }],
     evalTask: 'num-arith',
+    untiedHead: true,
   },
 ];
 
@@ -83,7 +91,7 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, 'char tokenizer');
   const codec = { encode: (s: string) => tokenizer.encode(s), decode: (ids: number[]) => tokenizer.decode(ids), eosId: tokenizer.eosId! };
   const data = encodeExamples(codec, mixture(recipe, seed), recipe.config.nPositions);
-  const weights = initWeights(recipe.config, seed, true);
+  const weights = initWeights(recipe.config, seed, true, { untiedHead: recipe.untiedHead });
   const model = new GPT(recipe.config, weights);
   const params = weightList(weights) as tf.Variable[];
   const table = makeKeyTable(KV_SPEC);
@@ -148,7 +156,7 @@ function modelCard(
 ${r.description}
 
 - Role in CALM: **${r.role === 'anchor' ? 'anchor' : 'augmenting model'}**
-- Architecture: GPT-2, ${c.nLayer} layers, width ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}, ${params.toLocaleString('en')} parameters
+- Architecture: GPT-2, ${c.nLayer} layers, width ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}, ${params.toLocaleString('en')} parameters, LM head ${r.untiedHead ? 'separate (lm_head.weight)' : 'tied to the token embedding'}
 - Tokenizer: one token per printable ASCII character, plus \`<pad>\`, \`<eos>\`, \`<unk>\` (vocabulary ${c.vocabSize})
 - Data: ${r.mix.map((m) => `${Math.round(100 * m.share)} % ${m.task}`).join(', ')}; ${POOL} examples drawn from seed ${seed}; the key table of \`src/tasks/kv.ts\` (${KV_SPEC.numKeys} keys of ${KV_SPEC.keyLength} letters, values ${KV_SPEC.valueMin}–${KV_SPEC.valueMax})
 - Training: ${steps} steps, batch ${r.batch}, AdamW lr ${r.lr} (warm-up, cosine decay), ${seconds.toFixed(0)} s on the wasm backend

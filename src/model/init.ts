@@ -5,9 +5,10 @@ import type { GPTWeights } from './weights';
 /**
  * GPT-2's initialisation: normal(0, 0.02) for weights, zero biases, LayerNorm scale 1, and
  * the residual projections (attn.c_proj, mlp.c_proj) scaled by 1/√(2N) so the stream's
- * variance does not grow with depth. `variables` makes every tensor trainable.
+ * variance does not grow with depth. `variables` makes every tensor trainable. `untiedHead`
+ * gives the LM head its own matrix (lm_head.weight) instead of reusing wte.
  */
-export function initWeights(c: GPTConfig, seed: number, variables = false): GPTWeights {
+export function initWeights(c: GPTConfig, seed: number, variables = false, opts: { untiedHead?: boolean } = {}): GPTWeights {
   let s = seed;
   const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
   const v = <T extends tf.Tensor>(t: T): T => {
@@ -39,6 +40,7 @@ export function initWeights(c: GPTConfig, seed: number, variables = false): GPTW
       },
     })),
     lnF: ln(),
+    ...(opts.untiedHead ? { lmHead: v(normal([c.vocabSize, D], 0.02) as tf.Tensor2D) } : {}),
   };
 }
 

@@ -1,11 +1,9 @@
 // The `calm` command line, run as a child process (bin/calm.mjs) the way a person runs it.
 // Each spawn costs about a second, so the cases share spawns where they can.
-import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/model/tf';
 import type { GPTConfig } from '../../src/model/config';
@@ -22,38 +20,7 @@ import { intOption, numberOption } from '../../src/cli/command';
 import { makeRng } from '../../src/tasks';
 import { GOLDEN_DIR, maxAbsDiff, type Golden } from './helpers/golden';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'calm.mjs');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
-
-function calm(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CALM_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 }));
-  });
-}
-
-/** An error run: the given status, nothing on stdout, exactly one `calm: ...` line on stderr, no stack. */
-function expectOneLineError(r: Run, code: number, pattern: RegExp): void {
-  expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: '' });
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^calm: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at |node_modules|\.ts:\d+/);
-}
+import { ROOT, calm, expectOneLineError } from './helpers/cli';
 
 describe('helpers (in this process)', () => {
   it('f32 gives the shortest decimal that reads back as the same float32', () => {

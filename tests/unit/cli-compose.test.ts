@@ -1,0 +1,71 @@
+// `calm compose train|eval|generate`, `logits --bundle` and their errors, on the built-in
+// pair with a few training steps (the figures of a real run are the reproduction's business).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calm, expectOneLineError } from './helpers/cli';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'calm-compose-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('calm compose', () => {
+  it('a bad line in --data is an error naming its line number, before any model loads', async () => {
+    const data = join(dir, 'bad.txt');
+    await writeFile(data, 'abc+qdx= => 5\n# a comment\nno arrow here\n');
+    const r = await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--data', data, '--out', join(dir, 'x')]);
+    expectOneLineError(r, 1, /line 3/);
+  });
+
+  it('trains from pasted examples, writes a bundle, and eval / generate / logits read it', async () => {
+    const data = join(dir, 'good.txt');
+    await writeFile(data, 'abc+qdx= => 5\n{"prompt": "004+007=", "completion": "11"}\nxyz-abc= => 2\n');
+    const out = join(dir, 'bundle');
+    const train = await calm([
+      'compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '0:f,1:2',
+      '--heads', '2', '--data', data, '--steps', '3', '--batch', '2', '--out', out, '--json', '--quiet',
+    ]);
+    expect(train.code, train.stderr).toBe(0);
+    const report = JSON.parse(train.stdout);
+    expect(report).toMatchObject({ connections: [[0, 3], [1, 2]], num_heads: 2, steps: 3, output: 'zero-init' });
+    const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      format: 'calm-playground/composition@1',
+      anchor: { id: 'arith-tiny' },
+      augment: { id: 'kv-tiny' },
+      connections: [[0, 3], [1, 2]],
+      num_heads: 2,
+    });
+
+    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', '004+007=', '--json', '--quiet']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const outputs = JSON.parse(gen.stdout).outputs;
+    expect(Object.keys(outputs).sort()).toEqual(['anchor', 'augment', 'composed']);
+    expect(outputs.anchor).toBe('11');
+
+    const ev = await calm(['compose', 'eval', '--bundle', out, '--task', 'num-arith', '--n', '20', '--json', '--quiet']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const e = JSON.parse(ev.stdout);
+    expect(e.n).toBe(20);
+    expect(e.columns.anchor).toBeGreaterThan(0.8);
+    expect(e.accuracy).toBe(e.columns.composed);
+
+    const lg = await calm(['logits', '--bundle', out, '--ids', '10,11,12', '--json', '--quiet']);
+    expect(lg.code, lg.stderr).toBe(0);
+    const logits = JSON.parse(lg.stdout).logits as number[][];
+    expect(logits).toHaveLength(3);
+    expect(logits[0]).toHaveLength(98);
+  });
+
+  it('refuses a connection past the models, and a missing subcommand, in one line', async () => {
+    const r1 = await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '7:0', '--task', 'kv-arith', '--out', join(dir, 'y')]);
+    expectOneLineError(r1, 1, /anchor layer 7 is out of range/);
+    const r2 = await calm(['compose']);
+    expectOneLineError(r2, 2, /compose needs train, eval or generate/);
+  });
+});
