@@ -8,15 +8,15 @@
 //
 // Scores are formed exactly as the reference forms them, s = (q·k)·scale + mask, with the
 // same additive mask (-1e9 causal, (1 - keyMask)·-1e9 padding). A row that sees at least one
-// real key only loops over keys j < min(S, past + i + 1): every later key has mask ≤ -1e9 and
-// weight exactly 0 in the reference too. A row that sees no real key at all (only padding
-// before it) is "degenerate": the reference then averages over every key whose mask is the
-// largest, future keys included, so such a row loops over all S keys with the full mask and
-// reproduces that. With keyMask entries 1 for all positions ≥ the first real key this never
-// happens except for rows before the first real key.
+// real key (keyMask exactly 1) only loops over keys j < min(S, past + i + 1): every later key
+// has mask ≤ -1e9 and weight exactly 0 in the reference too. A row that sees no real key (only
+// padding at and before its position: left padding, or an all-padding example) is
+// "degenerate": the reference then spreads its weight over every key whose mask is the largest,
+// future keys included, so such a row loops over all S keys with the full mask and reproduces
+// that. These are the rows i < first real key - past; the dK/dV program finds them the same way.
 //
 // Baked constants (each one in shaderKey): HD (private array sizes, loop bounds), VEC (4 when
-// HD % 4 == 0: q/k/v/dy are read as vec4), and whether a keyMask buffer is bound.
+// HD % 4 == 0: q/k/v/dy are read as vec4), whether a keyMask buffer is bound, the workgroup size.
 // Uniforms: past (i32), scale (f32) after tfjs's own shape uniforms.
 import type { WebGPUProgram } from './webgpu-program';
 import { ROW_WORKGROUP, flatDispatch } from './webgpu-program';

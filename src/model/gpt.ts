@@ -3,8 +3,7 @@
 // (hooks). Legend for shape comments: B batch, T new positions, S = past + T positions,
 // D width, H heads, hd = D / H, V vocabulary.
 import { tf } from './tf';
-import { fusedLinearUnsupported, linearFused } from '../kernels/linear'; // TMP-EXPERIMENT
-import { fusedCrossAttentionUnsupported, crossAttentionFused } from '../kernels/cross-attention'; // TMP-EXPERIMENT
+import { fusedLinearUnsupported, linearFused } from '../kernels/linear';
 import type { GPTConfig } from './config';
 import type { BlockWeights, GPTWeights } from './weights';
 
@@ -114,7 +113,13 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
     const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    const y = fusedLinearUnsupported(x2, w, b) === null ? linearFused(x2, w, b, { weightGrads: w instanceof tf.Variable && w.trainable }) : b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w); // TMP-EXPERIMENT
+    // the WGSL linear on WebGPU (weight gradients only for trainable weights), else plain tfjs
+    const y =
+      fusedLinearUnsupported(x2, w, b) === null
+        ? linearFused(x2, w, b, { weightGrads: w instanceof tf.Variable && w.trainable })
+        : b
+          ? tf.add(matmulWeight(x2, w), b)
+          : matmulWeight(x2, w);
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
   });
 }
@@ -191,7 +196,7 @@ export class GPT {
         tf.mul(matmul(q, swapLast(k)), 1 / Math.sqrt(D / H)), // [B, H, T, S]
         causalMask(T, S, S - T),
       );
-      const y = fusedCrossAttentionUnsupported(q, k, v, { past: S - T }) === null ? (scores.dispose(), mergeHeads(crossAttentionFused(q, k, v, { past: S - T }))) : mergeHeads(matmul(tf.softmax(scores), v) as tf.Tensor4D); // TMP-EXPERIMENT
+      const y = mergeHeads(matmul(tf.softmax(scores), v) as tf.Tensor4D); // [B, T, D]
       const h = tf.add(x, linear(y, w.attn.cProjW, w.attn.cProjB));
       const m = linear(geluNew(linear(layerNorm(h, w.ln2.gamma, w.ln2.beta, eps), w.mlp.cFcW, w.mlp.cFcB)), w.mlp.cProjW, w.mlp.cProjB);
       return { out: tf.add(h, m) as tf.Tensor3D, k, v };

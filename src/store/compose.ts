@@ -91,6 +91,7 @@ export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<Co
     try {
       const info = await api().compose(settings);
       if (getState().composition.key === key) patchComposition({ status: 'ready', info });
+      void measureParameters();
     } catch (e) {
       if (getState().composition.key === key) patchComposition({ status: 'error', error: messageOf(e) });
       throw e;
@@ -105,6 +106,17 @@ export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<Co
     if (pending?.promise === promise) pending = null;
   }
   return settings;
+}
+
+/** The worker's model cards, once it has loaded the weights: their exact parameter counts. */
+async function measureParameters(): Promise<void> {
+  try {
+    const cards = await api().listModels();
+    if (cards.length === 0) return;
+    setState((s) => ({ measuredParameters: { ...s.measuredParameters, ...Object.fromEntries(cards.map((c) => [c.id, c.parameters])) } }));
+  } catch {
+    // Only a refinement: the config.json count stays.
+  }
 }
 
 let timer: ReturnType<typeof setTimeout> | undefined;

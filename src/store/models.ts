@@ -47,6 +47,11 @@ export interface ModelsSlice {
   builtinCompositions: BuiltinComposition[];
   /** README.md model cards by model id; a missing card is not an error, just absent. */
   modelCards: Record<string, string>;
+  /**
+   * Parameter counts the worker measured on loaded weights, by model id: exact where the
+   * config.json formula cannot know (an untied LM head).
+   */
+  measuredParameters: Record<string, number>;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> = () => ({
@@ -54,6 +59,7 @@ export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> =
   builtinConfigs: {},
   builtinCompositions: [],
   modelCards: {},
+  measuredParameters: {},
 });
 
 export const BUILTIN_INDEX_PATH = 'models/index.json';

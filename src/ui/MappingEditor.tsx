@@ -166,7 +166,9 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
     return (
       <div className={`column column-${side}`}>
         <p className="column-head">
-          {side === 'anchor' ? 'Anchor' : 'Augmenting'} <code>{modelId}</code>
+          {side === 'anchor' ? 'Anchor' : 'Augmenting'}
+          <br />
+          <code>{modelId}</code>
         </p>
         <ul aria-label={name} className="layers" style={{ height }}>
           {all.map((layer) => {
@@ -181,13 +183,14 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                   data-side={side}
                   data-layer={layer}
                   aria-label={`${SIDE_NAME[side]} ${nameOf(r)}`}
+                  title={layer === -1 ? 'the output of the embeddings' : side === 'augment' && layer === augmentLayers ? 'the last block after the final LayerNorm' : `the output of block ${layer}`}
                   aria-pressed={isSelected}
                   disabled={disabled}
                   onClick={() => pick(r)}
                   onPointerDown={(e) => startDrag(r, e)}
                   onKeyDown={(e) => onKeyDown(r, e)}
                 >
-                  {nameOf(r)}
+                  {side === 'augment' && layer === augmentLayers ? 'final LN' : nameOf(r)}
                   {links > 0 && <span className="link-count" aria-hidden="true">{links}</span>}
                 </button>
               </li>
@@ -205,6 +208,8 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
         <div className="links-cell">
           <p className="column-head" aria-hidden="true">
             bridges
+            <br />
+            &nbsp;
           </p>
           <svg ref={svgRef} className="links" viewBox={`0 0 100 ${height}`} preserveAspectRatio="none" width="100%" height={height} role="group" aria-label="Links">
             {connections.map((c) => {

@@ -8,6 +8,7 @@ import { formatCount } from './format';
 export function ModelCard({ model }: { model: BuiltinModel }) {
   const config = useAppStore((s) => s.builtinConfigs[model.id]);
   const card = useAppStore((s) => s.modelCards[model.id]);
+  const measured = useAppStore((s) => s.measuredParameters[model.id]);
   const headingId = `model-${model.role}-${model.id}`;
 
   return (
@@ -22,7 +23,7 @@ export function ModelCard({ model }: { model: BuiltinModel }) {
           <Size term="Heads" value={formatCount(config.value.nHead)} />
           <Size term="Context" value={formatCount(config.value.nPositions)} />
           <Size term="Vocabulary" value={formatCount(config.value.vocabSize)} />
-          <Size term="Parameters" value={formatCount(modelParameterCount(config.value))} />
+          <Size term="Parameters" value={formatCount(measured ?? modelParameterCount(config.value))} />
         </dl>
       )}
       {config?.status === 'error' && (

@@ -73,7 +73,7 @@ function CompositionError() {
   if (!error) return null;
   return (
     <p role="alert" className="error">
-      Cannot compose these models: {error}
+      Cannot build the composition: {error}
     </p>
   );
 }

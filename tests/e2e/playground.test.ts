@@ -40,7 +40,7 @@ async function openPage(hash = ''): Promise<{ page: Page; errors: string[] }> {
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
-  await page.goto(baseUrl + (hash || '#backend=cpu'));
+  await page.goto(baseUrl + hash);
   return { page, errors };
 }
 
@@ -56,7 +56,14 @@ async function connectionTexts(page: Page): Promise<string[]> {
 /** Waits until the worker has chosen a backend and built the default bridges. */
 async function waitForWorker(page: Page): Promise<string> {
   const backend = page.getByRole('status', { name: 'Backend' });
-  await expectText(backend, /WebAssembly|WebGPU|cpu/, SLOW);
+  const t0 = Date.now();
+  while (!/WebAssembly|WebGPU|cpu/.test(await backend.innerText())) {
+    // A worker that cannot start says so on the status line: fail with its words, at once.
+    const alert = page.locator('.status-line [role="alert"]');
+    if ((await alert.count()) > 0 && /Reload the page|could not/.test(await alert.innerText())) throw new Error(await alert.innerText());
+    if (Date.now() - t0 > SLOW) throw new Error(`no backend after ${SLOW} ms: ${await backend.innerText()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
   return backend.innerText();
 }

@@ -227,7 +227,12 @@ describe('the link', () => {
 
 describe('starting and composing', () => {
   it('starts the worker with the models URL, then builds the default composition', async () => {
+    worker.cards = [
+      { id: 'arith-tiny', role: 'anchor', title: 'a', description: '', layers: 3, width: 128, heads: 4, context: 32, vocabSize: 98, parameters: 624_256 },
+    ];
     await openPage();
+    // The worker's count of the loaded weights (an untied head, say) replaces the config.json formula.
+    await until(() => getState().measuredParameters['arith-tiny'] === 624_256, 'the measured parameters');
     expect(worker.callsOf('init')).toEqual([[{ backend: 'auto', modelsUrl: 'http://test.local/models' }]]);
     const [[settings]] = worker.callsOf('compose');
     expect(settings).toEqual({

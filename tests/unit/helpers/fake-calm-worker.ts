@@ -10,6 +10,7 @@ import type {
   CompositionSettings,
   EvaluationTable,
   GenerateSettings,
+  ModelCard,
   TokenEvent,
   TrainEvent,
   TrainSettings,
@@ -106,6 +107,8 @@ export class FakeWorker {
     chance: { 'kv-subs': 0.01, 'num-arith': 0.1, 'kv-arith': 0.07 },
     n: 5,
   };
+  /** What listModels() answers. */
+  cards: ModelCard[] = [];
   crash: ((message: string) => void) | null = null;
   readonly restarts: number[] = [];
 
@@ -128,7 +131,7 @@ export class FakeWorker {
       if (this.initError) throw new Error(this.initError);
       return this.backend;
     },
-    listModels: async () => [],
+    listModels: async () => this.cards,
     compose: async (settings) => {
       this.log('compose', settings);
       await tick();

@@ -1,0 +1,122 @@
+// @vitest-environment happy-dom
+// The whole page over the store and an in-memory worker: every control has the accessible
+// name people and the end-to-end tests use, and Train then Compare shows the composition's
+// answer beside both models'.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+vi.mock('../../src/worker/client', () => ({
+  createCalmClient: () => {
+    throw new Error('the tests set a fake client with setClient()');
+  },
+  proxyCallback: <T,>(f: T) => f,
+  transferBundle: <T,>(f: T) => f,
+  defaultModelsUrl: () => 'http://test.local/models',
+}));
+
+import { getState, initialState, loadBuiltinModels, scheduleFirstCompose, setState, startSession } from '../../src/store';
+import { resetSessionForTests } from '../../src/store/session-control';
+import { setClient } from '../../src/store/worker';
+import { App } from '../../src/ui/App';
+import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
+
+let worker: FakeWorker;
+
+beforeEach(async () => {
+  resetSessionForTests();
+  setState(initialState, true);
+  worker = new FakeWorker();
+  setClient(worker.client);
+  await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
+  await startSession();
+  scheduleFirstCompose();
+});
+afterEach(() => {
+  cleanup();
+  resetSessionForTests();
+  setClient(null);
+});
+
+describe('App', () => {
+  it('names every control as the issue asks', async () => {
+    render(<App />);
+    expect((screen.getByRole('combobox', { name: 'Anchor model' }) as HTMLSelectElement).value).toBe('arith-tiny');
+    expect((screen.getByRole('combobox', { name: 'Augmenting model' }) as HTMLSelectElement).value).toBe('kv-tiny');
+    expect(within(screen.getByRole('list', { name: 'Connections' })).getAllByRole('listitem')).toHaveLength(3);
+    expect((screen.getByRole('textbox', { name: 'Examples' }) as HTMLTextAreaElement).value.split('\n').filter(Boolean)).toHaveLength(4000);
+    expect((screen.getByRole('spinbutton', { name: 'Steps' }) as HTMLInputElement).value).toBe('600');
+    expect((screen.getByRole('spinbutton', { name: 'Learning rate' }) as HTMLInputElement).value).toBe('0.002');
+    for (const name of ['Train', 'Stop', 'Compare', 'Evaluate']) screen.getByRole('button', { name });
+    screen.getByRole('progressbar', { name: 'Training progress' });
+    screen.getByRole('textbox', { name: 'Prompt' });
+    for (const name of ['Anchor output', 'Augmenting output', 'Composed output']) screen.getByRole('region', { name });
+    screen.getByRole('table', { name: 'Evaluation' });
+    await waitFor(() => expect(screen.getByRole('status', { name: 'Backend' }).textContent).toContain('WebAssembly — faster in the probe'));
+    // Model cards: sizes and the parameter count from config.json (kv-tiny's README says 348,192).
+    const kv = screen.getByRole('article', { name: 'kv-tiny (knows the key table)' });
+    expect(kv.textContent).toContain('348,192');
+    expect(kv.textContent).toContain('What it was trained on');
+  });
+
+  it('trains, then compares the composition with both models, then evaluates', async () => {
+    const user = userEvent.setup();
+    render(<App />);
+    await waitFor(() => expect(getState().composition.status).toBe('ready'));
+    const steps = screen.getByRole('spinbutton', { name: 'Steps' });
+    await user.clear(steps);
+    await user.type(steps, '3');
+    expect(getState().config.steps).toBe(3);
+
+    await user.click(screen.getByRole('button', { name: 'Train' }));
+    await waitFor(() => expect(screen.getByRole('status', { name: 'Training status' }).textContent).toMatch(/^Done: 3 steps/));
+    expect((screen.getByRole('progressbar', { name: 'Training progress' }) as HTMLProgressElement).value).toBe(3);
+    expect(screen.getByRole('figure', { name: 'Training loss and held-out accuracy' }).textContent).toContain('Loss 1.00 at step 3; held-out accuracy 50.0 % at step 3.');
+
+    await user.click(screen.getByRole('button', { name: 'Compare' }));
+    await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
+    expect(screen.getByRole('region', { name: 'Anchor output' }).textContent).toContain('3');
+    expect(screen.getByRole('region', { name: 'Augmenting output' }).textContent).toContain('4+5');
+    const composed = screen.getByRole('region', { name: 'Composed output' });
+    expect(composed.textContent).toContain('9');
+    expect(composed.textContent).toContain('(trained bridges)');
+    expect(within(composed).getByTitle('p = 0.950')).toBeTruthy();
+
+    await user.click(screen.getByRole('button', { name: 'Evaluate' }));
+    const table = screen.getByRole('table', { name: 'Evaluation' });
+    await waitFor(() => expect(within(table).getAllByRole('row')[3].textContent).toContain('60.0 %'));
+    const cells = within(table)
+      .getAllByRole('row')
+      .map((r) => [...r.querySelectorAll('th, td')].map((c) => c.textContent?.replace(/\s+/g, ' ').trim()));
+    expect(cells).toEqual([
+      ['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance'],
+      ['Key-value substitution (kv-subs)', '0.0 %', '100.0 %', '10.0 %', '1.0 %'],
+      ['Numeric arithmetic (num-arith)', '98.0 %', '2.0 %', '97.0 %', '10.0 %'],
+      ['Key-value arithmetic (kv-arith)', '3.0 %', '0.0 %', '60.0 %', '7.0 %'],
+    ]);
+  });
+
+  it('says where a pasted example is wrong and keeps Train disabled until it is fixed', async () => {
+    const user = userEvent.setup();
+    render(<App />);
+    const box = screen.getByRole('textbox', { name: 'Examples' });
+    await user.clear(box);
+    await user.type(box, 'abc+abd= => 3{Enter}oops{Enter}');
+    const errors = screen.getByRole('list', { name: 'Example errors' });
+    expect(errors.textContent).toContain('line 2');
+    expect(screen.getByText(/^1 training example · 100 held-out examples/)).toBeTruthy();
+    expect((screen.getByRole('button', { name: 'Train' }) as HTMLButtonElement).disabled).toBe(true);
+    await user.click(screen.getByRole('button', { name: 'Restore default examples' }));
+    expect(screen.queryByRole('list', { name: 'Example errors' })).toBeNull();
+    expect((screen.getByRole('button', { name: 'Train' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('shows the worker\'s message when the tokenizers differ', async () => {
+    worker.composeError = 'cannot compose arith-tiny with deep-tiny: the vocabularies differ at id 3 ("a" vs "b")';
+    const user = userEvent.setup();
+    render(<App />);
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Augmenting model' }), 'deep-tiny');
+    const alert = await screen.findByText(/Cannot build the composition: cannot compose arith-tiny with deep-tiny/);
+    expect(alert.getAttribute('role')).toBe('alert');
+  });
+});
