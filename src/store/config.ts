@@ -83,7 +83,7 @@ export const CONFIG_PROPERTIES = [
   prop('lr', 'lr', positive),
   prop('batch', 'batch', int(1, 4096)),
   prop('seed', 'seed', int(0, 2 ** 31 - 1)),
-  prop('heldOut', 'heldout', int(0, 10_000)),
+  prop('heldOut', 'heldout', int(0, 200)), // the worker scores at most 200 (HELD_OUT_CAP)
   prop('evalN', 'evaln', int(1, 10_000)),
   prop('maxTokens', 'tokens', int(1, 256)),
   prop('backend', 'backend', oneOf<BackendChoice>('auto', 'webgpu', 'wasm', 'cpu')),

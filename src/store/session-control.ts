@@ -90,6 +90,7 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
   cancelScheduledCompose();
   clearActivities();
   const giveUp = restarts >= MAX_RESTARTS;
+  const lostBridges = getState().composition.trained ? ' The trained bridges were lost.' : '';
   setState((s) => ({
     session: {
       ...s.session,
@@ -97,7 +98,7 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
       backend: undefined,
       error: giveUp
         ? `${lost} again (${why}). Reload the page to try once more.`
-        : `${lost} (${why}); starting a new one. Trained bridges were lost.`,
+        : `${lost} (${why}); starting a new one.${lostBridges}`,
     },
     composition: { status: 'idle', trained: false, disabled: [] },
     training: isTraining(s.training) ? { ...s.training, status: 'error', error: `${lost} while training (${why}).` } : s.training,

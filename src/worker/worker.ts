@@ -12,6 +12,9 @@ import type { CalmWorkerApi, TokenEvent, TrainEvent } from './protocol';
 
 // tfjs's console notices (e.g. "the backend was already registered") stay out of the page's console.
 tf.env().set('PROD', true);
+// tfjs-backend-wasm's threaded build crashes in its helper threads once Vite has bundled it
+// ("e is not defined" inside the pthread script); the single-threaded SIMD build works.
+tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 
 const engine = new CalmEngine({
   wasmSetup: () =>

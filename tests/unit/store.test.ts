@@ -506,7 +506,7 @@ describe('a worker crash', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(worker.restarts).toHaveLength(1);
     expect(worker.callsOf('init')).toHaveLength(2);
-    expect(getState().session.error).toBe('The worker stopped (out of memory); starting a new one. Trained bridges were lost.');
+    expect(getState().session.error).toBe('The worker stopped (out of memory); starting a new one. The trained bridges were lost.');
     expect(getState().composition.trained).toBe(false);
   });
 
