@@ -67,12 +67,16 @@ export const RECIPES: Recipe[] = [
     id: 'arith-tiny',
     role: 'anchor',
     title: 'arith-tiny (numeric arithmetic)',
-    description: 'Anchor model: adds and subtracts 2–3 one-digit numbers written zero-padded (004+007-003=); knows no keys.',
+    description:
+      "Anchor model: adds and subtracts 2–3 one-digit numbers written in 3-character slots (004+007-003=, or with letters before a digit: ab4+0q7-003=, which it learns to look past); knows no keys.",
     config: { ...base, nEmbd: 128, nLayer: 3, nHead: 4 },
     steps: 1500,
     lr: 2e-3,
     batch: 128,
-    mix: [{ task: 'num-arith', share: 1 }],
+    mix: [
+      { task: 'num-arith', share: 0.5 },
+      { task: 'num-filler', share: 0.5 },
+    ],
     evalTask: 'num-arith',
     untiedHead: true,
   },

@@ -1,7 +1,8 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
-import { loadBuiltinModels, scheduleFirstCompose, startSession, startUrlSync } from './store';
+import { loadBuiltinModels, restoreLastSession, scheduleFirstCompose, startSession, startUrlSync } from './store';
+import { getClient } from './store/worker';
 import './ui/app.css';
 
 // Started here, once, rather than in an effect (StrictMode runs effects twice in dev): the
@@ -10,7 +11,15 @@ import './ui/app.css';
 startUrlSync();
 void loadBuiltinModels();
 void startSession().catch(() => undefined); // the status line shows the error
-scheduleFirstCompose();
+// The composition of the last visit (saved in IndexedDB) when there is one; else the default pair.
+void restoreLastSession()
+  .catch(() => false)
+  .then((restored) => {
+    if (!restored) scheduleFirstCompose();
+  });
+
+// Fault hooks for the end-to-end tests (a worker crash, a lost GPU device); nothing calls them otherwise.
+(globalThis as { __calmDebug?: unknown }).__calmDebug = (action: 'crash' | 'lose-device') => getClient().api.debug(action);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

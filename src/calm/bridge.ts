@@ -3,7 +3,7 @@
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
 import { tf } from '../model/tf';
-import { linear, splitHeads, mergeHeads } from '../model/gpt';
+import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
 import { toVariable } from '../train/adamw';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
 import type { BridgeWeights, OutputVariant } from './types';
@@ -15,7 +15,13 @@ const RMS_EPS = 1e-6;
  * start at zero for 'zero-init', so the composition starts exactly equal to the anchor. For
  * 'rmsnorm' (the official code) Wo is random and the norm's scale starts at 1.
  */
-export function initBridge(Da: number, Dg: number, output: OutputVariant, seed: number): BridgeWeights {
+export function initBridge(
+  Da: number,
+  Dg: number,
+  output: OutputVariant,
+  seed: number,
+  position?: { heads: number; buckets: number; init: number },
+): BridgeWeights {
   let s = seed;
   const v = (t: tf.Tensor) => toVariable(t);
   const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', s++));
@@ -32,12 +38,43 @@ export function initBridge(Da: number, Dg: number, output: OutputVariant, seed: 
     oW: output === 'zero-init' ? zeros([Da, Da]) : normal([Da, Da], Da),
     oB: zeros([Da]),
     ...(output === 'rmsnorm' ? { normW: v(tf.ones([Da])) } : {}),
+    ...(position && position.buckets > 0 ? { posBias: v(initialPositionBias(position.heads, position.buckets, position.init)) } : {}),
   };
+}
+
+/**
+ * [h, R], `init` at offset 0 and 0 elsewhere: at the start each anchor position reads mostly
+ * the augmenting state at its own position (TOY-KV: learning that from dense states was what
+ * failed), and training can move the bias anywhere.
+ */
+export function initialPositionBias(heads: number, buckets: number, init: number): tf.Tensor2D {
+  const b = new Float32Array(heads * buckets);
+  for (let i = 0; i < heads; i++) b[i * buckets] = init;
+  return tf.tensor2d(b, [heads, buckets]);
+}
+
+/**
+ * The relative-position bias of the scores: [1, h, T, S] for T queries at positions
+ * past … past+T−1 over S keys; offset (query − key) clamped to R−1 (future keys are masked
+ * anyway). Built as posBias · onehot(offset)ᵀ so its gradient exists on every backend.
+ */
+export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past: number): tf.Tensor4D {
+  const [h, R] = posBias.shape;
+  return tf.tidy(() => {
+    const onehot = new Float32Array(R * T * S); // [R, T·S]
+    for (let t = 0; t < T; t++)
+      for (let s = 0; s < S; s++) {
+        const d = past + t - s;
+        onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * T * S + t * S + s] = 1;
+      }
+    return tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, T * S])), [1, h, T, S]) as tf.Tensor4D;
+  });
 }
 
 export function bridgeVariables(w: BridgeWeights): tf.Variable[] {
   const out = [w.projW, w.projB, w.qW, w.qB, w.kW, w.kB, w.vW, w.vB, w.oW, w.oB];
   if (w.normW) out.push(w.normW);
+  if (w.posBias) out.push(w.posBias);
   return out;
 }
 
@@ -75,7 +112,9 @@ export function bridgeOutput(
 ): tf.Tensor3D {
   return tf.tidy(() => {
     const q = bridgeQueries(w, hAnchor, heads); // [B, h, T, hd]
-    const a = mergeHeads(crossAttention(q, kv.k, kv.v, opts)); // [B, T, D_a]
+    const T = hAnchor.shape[1];
+    const bias = w.posBias ? positionScoreBias(w.posBias, T, kv.k.shape[2], opts.past ?? 0) : undefined;
+    const a = mergeHeads(crossAttention(q, kv.k, kv.v, { ...opts, bias })); // [B, T, D_a]
     let out = linear(a, w.oW as tf.Tensor2D, w.oB as tf.Tensor1D);
     if (output === 'rmsnorm') {
       out = tf.mul(tf.mul(out, tf.rsqrt(tf.add(tf.mean(tf.square(out), -1, true), RMS_EPS))), w.normW!);

@@ -60,6 +60,7 @@ const manifestSchema = z.object({
     error: 'must be a list of [anchorLayer, augmentLayer] pairs',
   }),
   num_heads: size(16384),
+  position_bias: z.optional(size(4096)),
   output: z.enum(['zero-init', 'rmsnorm'], { error: 'must be "zero-init" or "rmsnorm"' }),
   training: z.optional(trainingSchema),
   metrics: z.optional(z.record(z.string(), z.unknown(), { error: 'must be an object' })),
@@ -97,6 +98,8 @@ export interface BundleManifest {
   connections: Connection[];
   num_heads: number;
   output: OutputVariant;
+  /** Relative-position buckets of every bridge's score bias (CompositionSpec.positionBias). */
+  position_bias?: number;
   training: TrainingInfo;
   metrics: Metrics;
 }
@@ -131,6 +134,7 @@ export function bridgeShapes(
   anchorWidth: number,
   augmentWidth: number,
   output: OutputVariant,
+  position?: { heads: number; buckets: number },
 ): Partial<Record<keyof BridgeWeights, number[]>> {
   const Da = anchorWidth;
   const out: Partial<Record<keyof BridgeWeights, number[]>> = { projW: [augmentWidth, Da], projB: [Da] };
@@ -139,6 +143,7 @@ export function bridgeShapes(
     out[`${p}B`] = [Da];
   }
   if (output === 'rmsnorm') out.normW = [Da];
+  if (position && position.buckets > 0) out.posBias = [position.heads, position.buckets];
   return out;
 }
 
@@ -166,6 +171,7 @@ export function exportBundle(
     connections: spec.connections.map(([a, g]) => [a, g]),
     num_heads: spec.numHeads,
     output: spec.output,
+    ...(spec.positionBias ? { position_bias: spec.positionBias } : {}),
     training: meta.training ?? {},
     metrics: meta.metrics ?? {},
   };
@@ -177,7 +183,7 @@ export function exportBundle(
   )}\n`;
   readBundleManifest(json); // never write what import would refuse (e.g. a ModelRef with no id/path)
 
-  const shapes = bridgeShapes(Da, Dg, spec.output);
+  const shapes = bridgeShapes(Da, Dg, spec.output, { heads: spec.numHeads, buckets: spec.positionBias ?? 0 });
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   bridges.forEach((b, k) => {
     for (const t of BRIDGE_TENSORS) {
@@ -255,6 +261,7 @@ export function readBundleManifest(compositionJsonText: string): BundleManifest 
     connections: m.connections.map(([a, g]): Connection => [a, g]),
     num_heads: m.num_heads,
     output: m.output,
+    ...(m.position_bias ? { position_bias: m.position_bias } : {}),
     training: (m.training ?? {}) as TrainingInfo,
     metrics: m.metrics ?? {},
   };
@@ -300,7 +307,7 @@ export function parseBundle(
 
   const file = BRIDGE_FILE;
   const st = parseSafetensors(files.bridge, file);
-  const shapes = bridgeShapes(Da, Dg, manifest.output);
+  const shapes = bridgeShapes(Da, Dg, manifest.output, { heads: manifest.num_heads, buckets: manifest.position_bias ?? 0 });
   const expected = new Set<string>();
   const bridges: RawBridge[] = manifest.connections.map(([a, g], k) => {
     const out: Partial<Record<keyof BridgeWeights, RawWeight>> = {};
@@ -369,7 +376,12 @@ export function parseBundle(
 
   return {
     manifest,
-    spec: { connections: manifest.connections.map(([a, g]): Connection => [a, g]), numHeads: manifest.num_heads, output: manifest.output },
+    spec: {
+      connections: manifest.connections.map(([a, g]): Connection => [a, g]),
+      numHeads: manifest.num_heads,
+      output: manifest.output,
+      ...(manifest.position_bias ? { positionBias: manifest.position_bias } : {}),
+    },
     bridges,
   };
 }

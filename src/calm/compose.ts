@@ -7,7 +7,7 @@
 import { tf } from '../model/tf';
 import { GPT, emptyCache, disposeCache, takeHidden, type BlockHook, type KVCache } from '../model/gpt';
 import type { Decoder } from '../model/sampling';
-import { bridgeKeysValues, bridgeOutput, bridgeQueries } from './bridge';
+import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias } from './bridge';
 import type { BridgeWeights, CompositionSpec } from './types';
 
 export interface ComposeOptions {
@@ -125,7 +125,11 @@ export class Composition {
    * What bridge i reads: its cross-attention weights for ids [1, T], averaged over nothing —
    * [h, T, S] (for heatmaps). `weightsOf` is crossAttentionWeights (kept out of the hot path).
    */
-  attentionWeights(ids: tf.Tensor2D, i: number, weightsOf: (q: tf.Tensor4D, k: tf.Tensor4D) => tf.Tensor4D): tf.Tensor3D {
+  attentionWeights(
+    ids: tf.Tensor2D,
+    i: number,
+    weightsOf: (q: tf.Tensor4D, k: tf.Tensor4D, opts: { bias?: tf.Tensor4D }) => tf.Tensor4D,
+  ): tf.Tensor3D {
     return tf.tidy(() => {
       const [a] = this.spec.connections[i];
       const kvs = this.keysValues(this.augmentStates(ids));
@@ -133,7 +137,12 @@ export class Composition {
       let weights: tf.Tensor4D | null = null;
       const capture: BlockHook = (layer, h, past) => {
         // kept: the forward's own tidy would free it
-        if (layer === a) weights = tf.keep(weightsOf(bridgeQueries(this.bridges[i], h, this.spec.numHeads), kvs[i].k));
+        if (layer === a) {
+          const w = this.bridges[i];
+          const T = h.shape[1];
+          const bias = w.posBias ? positionScoreBias(w.posBias, T, T, 0) : undefined;
+          weights = tf.keep(weightsOf(bridgeQueries(w, h, this.spec.numHeads), kvs[i].k, { bias }));
+        }
         return hook(layer, h, past);
       };
       // the stream at anchor layer a depends only on blocks ≤ a and the bridges below

@@ -9,7 +9,7 @@ const F32 = 4;
 
 /**
  * Parameters of one bridge (DESIGN §1): proj D_g·D_a + D_a, q/k/v/o 4·(D_a² + D_a), and the
- * RMSNorm scale D_a for 'rmsnorm'.
+ * RMSNorm scale D_a for 'rmsnorm' (compositionEstimate adds h·R for a position bias).
  */
 export function bridgeParameterCount(anchorWidth: number, augmentWidth: number, output: OutputVariant): number {
   const Da = anchorWidth;
@@ -61,7 +61,7 @@ export function compositionEstimate(
   const h = spec.numHeads;
   const n = spec.connections.length;
 
-  const perBridge = bridgeParameterCount(Da, Dg, spec.output);
+  const perBridge = bridgeParameterCount(Da, Dg, spec.output) + h * (spec.positionBias ?? 0);
   const trainableParameters = perBridge * n;
   const bridgeBytes = trainableParameters * F32;
 

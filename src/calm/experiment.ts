@@ -32,6 +32,8 @@ export interface ComposeSettings {
   numHeads?: number; // default: the anchor's heads
   output: OutputVariant;
   seed: number;
+  positionBias?: number; // R relative-position buckets per bridge (0: none)
+  positionInit?: number; // the initial bias at offset 0 (default 5)
 }
 
 /** Checks that two models can be composed and builds fresh bridges. */
@@ -45,8 +47,11 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   const connections = parseConnections(s.connections, a.nLayer, g.nLayer);
   const numHeads = s.numHeads ?? a.nHead;
   validateHeads(numHeads, a.nEmbd);
-  const spec: CompositionSpec = { connections, numHeads, output: s.output };
-  const bridges = connections.map((_, i) => initBridge(a.nEmbd, g.nEmbd, s.output, s.seed * 1000 + i));
+  const R = s.positionBias ?? 0;
+  if (!Number.isInteger(R) || R < 0 || R > 4096) throw new CompositionError('bad-preset', `the position bias needs 0–4096 buckets, got ${R}`);
+  const spec: CompositionSpec = { connections, numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
+  const position = R > 0 ? { heads: numHeads, buckets: R, init: s.positionInit ?? 5 } : undefined;
+  const bridges = connections.map((_, i) => initBridge(a.nEmbd, g.nEmbd, s.output, s.seed * 1000 + i, position));
   return new Composition(anchor.model, augment.model, spec, bridges);
 }
 
@@ -125,7 +130,14 @@ export async function runKVRepro(
   const recipe = opts.recipe ?? KV_RECIPE;
   const t0 = performance.now();
   const table = makeKeyTable(KV_SPEC);
-  const comp = composeModels(anchor, augment, { connections: recipe.connections, numHeads: recipe.numHeads, output: recipe.output, seed: opts.seed });
+  const comp = composeModels(anchor, augment, {
+    connections: recipe.connections,
+    numHeads: recipe.numHeads,
+    output: recipe.output,
+    seed: opts.seed,
+    positionBias: recipe.positionBias,
+    positionInit: recipe.positionInit,
+  });
   const codec = codecOf(anchor.tokenizer);
   const maxLength = Math.min(anchor.model.config.nPositions, augment.model.config.nPositions);
   const data = encodeExamples(codec, compositionExamples(table, recipe, opts.seed), maxLength);

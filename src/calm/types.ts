@@ -10,6 +10,12 @@ export interface CompositionSpec {
   connections: Connection[];
   numHeads: number; // h; D_a % h == 0
   output: OutputVariant;
+  /**
+   * R > 0: each bridge learns a relative-position bias of its attention scores, per head, for
+   * offsets 0 … R−1 (anchor position − augmenting position; R−1 stands for "R−1 or more").
+   * Absent or 0: the plain bridge of DESIGN §1. Only a bias: the mask stays causal.
+   */
+  positionBias?: number;
 }
 
 /**
@@ -28,6 +34,7 @@ export interface BridgeWeights {
   oW: tf.Variable; // zero at init for 'zero-init'
   oB: tf.Variable;
   normW?: tf.Variable; // [D_a], 'rmsnorm' only, init 1
+  posBias?: tf.Variable; // [h, R]: learned relative-position bias of the scores (spec.positionBias = R)
 }
 
 /** The bundle's tensor names for bridge k, paired with the BridgeWeights field they hold. */
@@ -43,4 +50,5 @@ export const BRIDGE_TENSORS: { field: keyof BridgeWeights; name: string; linear:
   { field: 'oW', name: 'attn.o.weight', linear: true },
   { field: 'oB', name: 'attn.o.bias', linear: false },
   { field: 'normW', name: 'norm.weight', linear: false },
+  { field: 'posBias', name: 'attn.pos_bias', linear: false },
 ];

@@ -20,6 +20,8 @@ export interface CrossAttentionOptions {
   past?: number;
   /** [B, S], 1 for real tokens and 0 for padding: padded keys are never read. */
   keyMask?: tf.Tensor2D;
+  /** Added to the scores before the mask: [1|B, h, T, S] (a bridge's relative-position bias). */
+  bias?: tf.Tensor4D;
 }
 
 /** Additive mask [1|B, 1, T, S]: causal (key j ≤ query position) plus padding. */
@@ -47,7 +49,8 @@ export function crossAttentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Te
     const [, , T, hd] = q.shape;
     const S = k.shape[2];
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
-    const scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts)); // [B, h, T, S]
+    let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts)); // [B, h, T, S]
+    if (opts.bias) scores = tf.add(scores, opts.bias);
     return matmul(tf.softmax(scores), v) as tf.Tensor4D;
   });
 }
@@ -57,7 +60,8 @@ export function crossAttentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: Cros
   return tf.tidy(() => {
     const [, , T, hd] = q.shape;
     const S = k.shape[2];
-    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts));
+    let scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts));
+    if (opts.bias) scores = tf.add(scores, opts.bias);
     return tf.softmax(scores) as tf.Tensor4D;
   });
 }
@@ -69,6 +73,7 @@ export function crossAttentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: Cros
  */
 export function fusedCrossAttentionUnsupported(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: CrossAttentionOptions = {}): string | null {
   if (activeWebGPUBackend() === null) return `backend is ${tf.getBackend()}, not webgpu`;
+  if (opts.bias) return 'an additive score bias (relative positions) is not fused';
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) return 'q, k and v must have rank 4';
   if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return 'q, k and v must be float32';
   const [B, h, T, hd] = q.shape as [number, number, number, number];

@@ -239,7 +239,9 @@ export class GPT {
       const tapLayers: number[] = [];
       const tapped: tf.Tensor3D[] = [];
       const tap = (layer: number, t: tf.Tensor3D) => {
-        if (taps.has(layer)) (tapLayers.push(layer), tapped.push(t));
+        if (!taps.has(layer)) return;
+        tapLayers.push(layer);
+        tapped.push(t);
       };
       let x: tf.Tensor3D;
       if (opts.input) {

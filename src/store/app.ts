@@ -7,6 +7,7 @@ import { createCompositionSlice, type CompositionSlice } from './composition';
 import { createConfigSlice, type ConfigSlice } from './config';
 import { createEvaluationSlice, type EvaluationSlice } from './evaluation';
 import { createExamplesSlice, type ExamplesSlice } from './examples';
+import { createLibrarySlice, type LibrarySlice } from './library-slice';
 import { createModelsSlice, type ModelsSlice } from './models';
 import { createSessionSlice, type SessionSlice } from './session';
 import { createTrainingSlice, type TrainingSlice } from './training';
@@ -19,7 +20,8 @@ export type AppState = ModelsSlice &
   TrainingSlice &
   CompareSlice &
   EvaluationSlice &
-  AttentionSlice;
+  AttentionSlice &
+  LibrarySlice;
 
 export const useAppStore = create<AppState>()((...a) => ({
   ...createModelsSlice(...a),
@@ -31,6 +33,7 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createCompareSlice(...a),
   ...createEvaluationSlice(...a),
   ...createAttentionSlice(...a),
+  ...createLibrarySlice(...a),
 }));
 
 /** The state as it is now, outside React. */

@@ -24,3 +24,16 @@ export { chooseAttentionConnection, chooseAttentionHead, showAttention } from '.
 export { stop } from './actions/stop';
 export { toggleBridge } from './actions/toggleBridge';
 export { examplesProblem, train } from './actions/train';
+export {
+  deleteSavedComposition,
+  dismissLibraryNotice,
+  exportCurrent,
+  importBundleFiles,
+  openSaved,
+  refreshSaved,
+  renameSavedComposition,
+  restoreLastSession,
+} from './library';
+export { resumeTraining } from './actions/train';
+export { formatBytes } from './saved';
+export { importModelFiles } from './imported';

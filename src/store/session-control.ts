@@ -4,6 +4,9 @@ import { beginActivity, clearActivities } from './activity';
 import { getState, setState, useAppStore } from './app';
 import { cancelScheduledCompose, scheduleCompose, serial } from './compose';
 import { fitConfig } from './fit';
+import { mergeImported, registerImportedModels, resetImportedForTests } from './imported';
+import { interruptedHere, restoreAfterRestart } from './library';
+import { resumeTraining } from './actions/train';
 import { fetchBuiltinModels } from './models';
 import { IDLE_TRAINING, isTraining } from './training';
 import { defaultModelsUrl, getClient, messageOf } from './worker';
@@ -15,6 +18,7 @@ export function loadBuiltinModels(options: { baseUrl?: string; fetch?: typeof fe
   const activity = beginActivity('Reading the built-in model list');
   models = fetchBuiltinModels(useAppStore, options).then(() => {
     activity.end();
+    mergeImported();
     const { config, dropped } = fitConfig(getState().config, getState());
     if (dropped.length > 0 || config !== getState().config) {
       setState((s) => ({ config, linkErrors: [...s.linkErrors, ...dropped] }));
@@ -54,6 +58,8 @@ async function initWorker(gen: number): Promise<void> {
   const activity = beginActivity('Starting the worker and choosing a backend (WebGPU or WebAssembly)');
   try {
     const backend = await serial(() => getClient().api.init({ backend: getState().config.backend, modelsUrl: defaultModelsUrl() }));
+    // The person's own models, into this worker (kept across visits and restarts).
+    if (gen === generation) await registerImportedModels();
     if (gen === generation) setState((s) => ({ session: { ...s.session, phase: 'ready', backend } }));
   } catch (e) {
     const error = `The worker could not start: ${messageOf(e)}`;
@@ -90,7 +96,14 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
   cancelScheduledCompose();
   clearActivities();
   const giveUp = restarts >= MAX_RESTARTS;
-  const lostBridges = getState().composition.trained ? ' The trained bridges were lost.' : '';
+  // Training that this fault interrupted (its call may have failed a moment before the crash report).
+  const wasTraining = isTraining(getState().training) || interruptedHere(getState().library.currentId);
+  const saved = getState().library.currentId !== undefined;
+  const lostBridges = saved
+    ? ' The bridges come back from their last saved checkpoint.'
+    : getState().composition.trained
+      ? ' The trained bridges were lost.'
+      : '';
   setState((s) => ({
     session: {
       ...s.session,
@@ -122,7 +135,11 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
     mine = generation;
     await started;
     setState((s) => ({ session: { ...s.session, error: note } }));
-    scheduleCompose(0);
+    // The last checkpoint of the saved composition back, when there is one; else fresh bridges.
+    const restored = await restoreAfterRestart().catch(() => false);
+    if (!restored) scheduleCompose(0);
+    // Training that the crash interrupted goes on from the checkpoint's step.
+    else if (wasTraining && getState().library.resume) void resumeTraining();
   } catch (err) {
     restarting = false;
     // A newer crash has taken over when the generation moved on.
@@ -134,6 +151,7 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
 
 /** Forgets started work (tests only: each starts from a clean page). */
 export function resetSessionForTests(): void {
+  resetImportedForTests();
   models = null;
   session = null;
   crashHooked = false;

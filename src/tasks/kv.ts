@@ -57,10 +57,10 @@ export interface Example {
   completion: string;
 }
 
-export type TaskName = 'kv-subs' | 'kv-lookup' | 'num-arith' | 'kv-arith';
+export type TaskName = 'kv-subs' | 'kv-lookup' | 'num-arith' | 'num-filler' | 'kv-arith';
 export type KeySet = 'all' | 'composition' | 'held-out';
 
-export const TASKS: readonly TaskName[] = Object.freeze(['kv-subs', 'kv-lookup', 'num-arith', 'kv-arith'] as TaskName[]);
+export const TASKS: readonly TaskName[] = Object.freeze(['kv-subs', 'kv-lookup', 'num-arith', 'num-filler', 'kv-arith'] as TaskName[]);
 export const KEY_SETS: readonly KeySet[] = Object.freeze(['all', 'composition', 'held-out'] as KeySet[]);
 
 export function isTaskName(s: string): s is TaskName {
@@ -75,6 +75,8 @@ const TASK_DESCRIPTIONS: Record<TaskName, string> = {
   'kv-subs': 'key-value substitution: abc+qdx-kkr= → 4+7-3 (the augmenting model\'s skill)',
   'kv-lookup': 'key look-up: abc+qdx → 5, the value of the last key (makes the augmenting model hold each value at its key)',
   'num-arith': 'numeric arithmetic: 004+007-003= → 8 (the anchor\'s skill)',
+  'num-filler':
+    "numeric arithmetic with filler: ab4+0q7-003= → 8, each operand's digit last in its slot, the characters before it '0' or any letter (an anchor that reads the digit and ignores the rest)",
   'kv-arith': 'key-value arithmetic: abc+qdx-kkr= → 8 (the composed skill: needs both models)',
 };
 
@@ -190,9 +192,9 @@ export function makeExamples(
   const { spec, values } = table;
   const keySet = opts.keys ?? 'all';
   // num-arith uses no keys, so its stream must not depend on the key set.
-  const rng = makeRng(task === 'num-arith' ? deriveSeed(opts.seed, task) : deriveSeed(opts.seed, task, keySet));
+  const rng = makeRng(task === 'num-arith' || task === 'num-filler' ? deriveSeed(opts.seed, task) : deriveSeed(opts.seed, task, keySet));
   const pool = keysOf(table, keySet);
-  if (task !== 'num-arith' && pool.length === 0) {
+  if (task !== 'num-arith' && task !== 'num-filler' && pool.length === 0) {
     throw new RangeError(`the key set '${keySet}' is empty, so there are no ${task} examples to make`);
   }
 
@@ -200,10 +202,16 @@ export function makeExamples(
   for (let i = 0; i < n; i++) {
     const ops = drawOperators(rng, spec);
     const count = ops.length + 1;
-    if (task === 'num-arith') {
+    if (task === 'num-arith' || task === 'num-filler') {
       const operands = Array.from({ length: count }, () => rng.int(spec.valueMin, spec.valueMax));
-      const prompt = joinExpression(operands.map((v) => formatNumber(v, spec)), ops) + '=';
-      examples.push({ prompt, completion: String(evaluateExpression(operands, ops)) });
+      const texts = operands.map((v) => {
+        const n = formatNumber(v, spec);
+        if (task === 'num-arith') return n;
+        // each padding character independently '0' or a random letter: never a key of the table
+        // (the digit is part of the slot), only text the anchor must learn to look past
+        return [...n].map((c, i) => (i < n.length - String(v).length && rng.next() < 0.5 ? LETTERS[rng.int(0, 25)] : c)).join('');
+      });
+      examples.push({ prompt: joinExpression(texts, ops) + '=', completion: String(evaluateExpression(operands, ops)) });
       continue;
     }
     const keys = Array.from({ length: count }, () => rng.pick(pool));

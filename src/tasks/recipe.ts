@@ -10,6 +10,9 @@ export interface KVRecipe {
   connections: string;
   output: OutputVariant;
   numHeads?: number;
+  /** R > 0: bridges learn a relative-position bias over offsets 0…R−1, starting at `positionInit` for offset 0. */
+  positionBias?: number;
+  positionInit?: number;
   steps: number;
   lr: number;
   batch: number;

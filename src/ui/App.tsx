@@ -5,6 +5,7 @@ import { InsidePanel } from './InsidePanel';
 import { LinkNotices } from './LinkNotices';
 import { MappingPanel } from './MappingPanel';
 import { ModelPicker } from './ModelPicker';
+import { SavedPanel } from './SavedPanel';
 import { StatusLine } from './StatusLine';
 import { TrainPanel } from './TrainPanel';
 
@@ -24,6 +25,7 @@ export function App() {
       <MappingPanel />
       <ExamplesEditor />
       <TrainPanel />
+      <SavedPanel />
       <ComparePanel />
       <EvaluationTable />
       <InsidePanel />

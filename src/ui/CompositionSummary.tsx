@@ -70,7 +70,7 @@ export function CompositionSummary() {
 function statusText(status: string, source: 'training' | 'bundle' | undefined): string {
   if (status === 'building') return 'Building the bridges…';
   if (status === 'ready' && source === 'training') return 'The bridges are trained.';
-  if (status === 'ready' && source === 'bundle') return 'The bridges come from a shipped composition.';
+  if (status === 'ready' && source === 'bundle') return 'The bridges come from a saved, imported or shipped composition.';
   if (status === 'ready') return 'Fresh bridges are built (untrained).';
   return '';
 }

@@ -3,6 +3,7 @@
 import { chooseModel, isTraining, useAppStore } from '../store';
 import type { BuiltinModel, ModelRole } from '../store/models';
 import { ModelCard } from './ModelCard';
+import { ModelImport } from './ModelImport';
 
 const ROLES: { role: ModelRole; label: string; help: string }[] = [
   { role: 'anchor', label: 'Anchor model', help: 'its output is what you read; it learns to read the other through the bridges' },
@@ -29,6 +30,7 @@ export function ModelPicker() {
         </div>
       )}
       <CompositionError />
+      <ModelImport />
     </section>
   );
 }

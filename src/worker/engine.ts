@@ -14,10 +14,10 @@ import { cachedDecoder, sampleToken, type Decoder } from '../model/sampling';
 import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { errorMessage, ModelLoadError } from '../io/errors';
 import { disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder';
-import { urlSource, type FileSource } from '../io/source';
+import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
-import { bridgeVariables, initBridge } from '../calm/bridge';
+import { initBridge } from '../calm/bridge';
 import { validateConnections, validateHeads } from '../calm/connections';
 import { compositionEstimate } from '../calm/estimate';
 import {
@@ -31,7 +31,7 @@ import {
   type TrainingInfo,
 } from '../calm/bundle';
 import { codecOf, TABLE_ROWS } from '../calm/experiment';
-import type { CompositionSpec } from '../calm/types';
+import type { BridgeWeights, CompositionSpec } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
 import { encodeExamples } from '../train/batch';
 import { trainComposition } from '../train/compose-train';
@@ -50,6 +50,7 @@ import type {
   EvaluationTable,
   GenerateSettings,
   ModelCard,
+  ModelFile,
   TableRow,
   TokenEvent,
   TrainEvent,
@@ -66,6 +67,8 @@ export interface EngineOptions {
   webgpuSetup?: () => Promise<void>;
   /** Stands in for navigator.gpu (tests). */
   gpu?: GpuLike;
+  /** Called once when the WebGPU device in use is lost: the worker reports it as a crash, so the page restarts it. */
+  onDeviceLost?: (message: string) => void;
 }
 
 /** Held-out examples scored during training, at most: exact match decodes every one. */
@@ -245,6 +248,8 @@ export class CalmEngine implements CalmWorkerApi {
   private readonly models = new Map<string, Promise<LoadedModel>>();
   private readonly loaded = new Map<string, LoadedModel>();
   private readonly cards = new Map<string, Promise<ModelCard>>();
+  /** Model folders the person imported, by id: read from memory instead of modelsUrl. */
+  private readonly importedFiles = new Map<string, Record<string, Uint8Array>>();
   private current: Current | null = null;
   /** Bridges switched off at inference; kept apart from comp.disabled, which training clears. */
   private disabled: number[] = [];
@@ -543,16 +548,30 @@ export class CalmEngine implements CalmWorkerApi {
   exportBundle(): Promise<BundleFiles> {
     return this.guard(async () => {
       const cur = this.requireComposition();
-      // exportBundle reads with dataSync; reading first caches the values, so that read is free
-      // (WebGPU has no usable synchronous readback).
-      await Promise.all(cur.comp.bridges.flatMap(bridgeVariables).map((v) => v.data()));
-      const ref = (m: LoadedModel): ModelRef => ({
+      // A snapshot taken synchronously, so it is one step's bridges even while training goes
+      // on between the awaits below (a checkpoint); writeBundle reads with dataSync, and reading
+      // first with data() caches the values, so that read is free (WebGPU has no usable
+      // synchronous readback, and a step must not change the tensors in between).
+      const snapshot = cur.comp.bridges.map(
+        (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v).map(([k, v]) => [k, tf.clone(v as tf.Tensor)])) as unknown as BridgeWeights,
+      );
+      try {
+        await Promise.all(snapshot.flatMap((b) => Object.values(b) as tf.Tensor[]).map((v) => v.data()));
+        return this.writeFiles(cur, snapshot);
+      } finally {
+        for (const b of snapshot) for (const t of Object.values(b) as tf.Tensor[]) t.dispose();
+      }
+    });
+  }
+
+  private writeFiles(cur: Current, bridges: BridgeWeights[]): BundleFiles {
+    const ref = (m: LoadedModel): ModelRef => ({
         id: m.entry.id,
         n_layer: m.gpt.config.nLayer,
         n_embd: m.gpt.config.nEmbd,
         vocab_size: m.gpt.config.vocabSize,
       });
-      const files = writeBundle(cur.comp.spec, cur.comp.bridges, {
+      const files = writeBundle(cur.comp.spec, bridges, {
         anchor: ref(cur.anchor),
         augment: ref(cur.augment),
         training: { ...cur.training, init_seed: cur.settings.seed },
@@ -561,7 +580,6 @@ export class CalmEngine implements CalmWorkerApi {
       const bytes = files['bridge.safetensors'];
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
       return { composition: files['composition.json'], bridge: (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer };
-    });
   }
 
   importBundle(files: BundleFiles): Promise<CompositionSettings> {
@@ -608,6 +626,62 @@ export class CalmEngine implements CalmWorkerApi {
       } finally {
         this.prune();
       }
+    });
+  }
+
+  importModel(files: ModelFile[], opts: { id: string; title?: string; description?: string }): Promise<ModelCard> {
+    return this.guard(async () => {
+      const index = this.requireIndex();
+      if (!Array.isArray(files) || files.some((f) => typeof f?.name !== 'string' || !(f.bytes instanceof ArrayBuffer))) {
+        throw new Error('a model folder is a list of named files (config.json, model.safetensors, tokenizer.json)');
+      }
+      const base = String(opts?.id ?? '').trim().replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'imported';
+      const title = opts.title?.trim() || base;
+      const map: Record<string, Uint8Array> = {};
+      for (const f of files) map[f.name.split('/').at(-1)!] = new Uint8Array(f.bytes);
+      const missing = ['config.json', 'model.safetensors', 'tokenizer.json'].filter((n) => !(n in map));
+      if (missing.length > 0) {
+        throw new Error(`${title} lacks ${missing.join(', ')}: a model folder in Hugging Face layout needs config.json, model.safetensors and tokenizer.json`);
+      }
+      // Checks every file (config fields, tokenizer ids against vocab_size, each tensor).
+      const folder = await loadModelFolder(memorySource(title, map));
+      let id = base;
+      for (let i = 2; index.models.some((m) => m.id === id && !this.importedFiles.has(m.id)); i++) id = `${base}-${i}`;
+      try {
+        Tokenizer.fromJSON(folder.tokenizerJson, `${title}/tokenizer.json`);
+      } finally {
+        disposeWeights(folder.weights); // loaded again from memory when composed
+      }
+      const entry: BuiltinModel = { id, role: 'augment', title, description: opts.description ?? 'Imported by you', path: `imported/${id}` };
+      // Replacing an import of the same id: forget what was loaded from the old files.
+      if (this.importedFiles.has(id)) {
+        const old = this.loaded.get(id);
+        if (old && this.current?.anchor.entry.id !== id && this.current?.augment.entry.id !== id) disposeWeights(old.gpt.weights);
+        this.loaded.delete(id);
+        this.models.delete(id);
+        this.cards.delete(id);
+      }
+      this.importedFiles.set(id, map);
+      this.index = { ...index, models: [...index.models.filter((m) => m.id !== id), entry] };
+      return this.card(entry);
+    });
+  }
+
+  debug(action: 'crash' | 'lose-device'): Promise<string> {
+    return this.guard(async () => {
+      if (action === 'crash') {
+        setTimeout(() => {
+          throw new Error('the worker crashed (a test asked it to)');
+        }, 0);
+        return 'crashing';
+      }
+      if (action === 'lose-device') {
+        const device = tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as { device?: GPUDevice }).device : undefined;
+        if (!device) throw new Error(`there is no WebGPU device to lose: the backend is ${tf.getBackend()}`);
+        device.destroy();
+        return 'destroyed';
+      }
+      throw new Error(`unknown debug action ${JSON.stringify(action)}`);
     });
   }
 
@@ -671,6 +745,7 @@ export class CalmEngine implements CalmWorkerApi {
     void device.lost.then((info) => {
       if (tf.getBackend() === 'webgpu' && (tf.backend() as unknown as { device?: GPUDevice }).device === device) {
         this.deviceLost = `the WebGPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}); restart the worker`;
+        this.opts.onDeviceLost?.(this.deviceLost);
       }
     });
   }
@@ -722,6 +797,8 @@ export class CalmEngine implements CalmWorkerApi {
   }
 
   private source(entry: BuiltinModel): FileSource {
+    const imported = this.importedFiles.get(entry.id);
+    if (imported) return memorySource(entry.title, imported);
     return urlSource(`${this.modelsUrl}/${entry.path}/`, this.fetchFn);
   }
 

@@ -120,6 +120,12 @@ export interface AttentionMap {
   weights: number[][][]; // [h][T anchor][S augmenting]
 }
 
+/** A file of a model folder (config.json, model.safetensors, tokenizer.json, README.md), its bytes transferred. */
+export interface ModelFile {
+  name: string;
+  bytes: ArrayBuffer;
+}
+
 export interface BundleFiles {
   composition: string; // composition.json
   bridge: ArrayBuffer; // bridge.safetensors (transferred)
@@ -142,4 +148,16 @@ export interface CalmWorkerApi {
   setDisabled(connections: number[]): Promise<void>;
   exportBundle(): Promise<BundleFiles>;
   importBundle(files: BundleFiles): Promise<CompositionSettings>;
+  /**
+   * Registers a model folder in Hugging Face layout (GPT-2: config.json, model.safetensors,
+   * tokenizer.json; README.md optional) after checking all of it with the io loaders; it is
+   * then composable like a built-in model under the returned card's id (`id` when free).
+   * Rejects with the loader's message (which file, which field, which tensor).
+   */
+  importModel(files: ModelFile[], opts: { id: string; title?: string; description?: string }): Promise<ModelCard>;
+  /**
+   * Test hooks for faults: `crash` throws an uncaught error in the worker (as a bug would);
+   * `lose-device` destroys the WebGPU device in use (as a GPU reset would).
+   */
+  debug(action: 'crash' | 'lose-device'): Promise<string>;
 }

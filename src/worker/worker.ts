@@ -17,6 +17,12 @@ tf.env().set('PROD', true);
 tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
 
 const engine = new CalmEngine({
+  // A lost GPU is reported as a crash (an uncaught error), so the page restarts the worker
+  // and resumes from the last checkpoint.
+  onDeviceLost: (message) =>
+    setTimeout(() => {
+      throw new Error(message.replace(/; restart the worker$/, ''));
+    }, 0),
   wasmSetup: () =>
     setWasmPaths({
       'tfjs-backend-wasm.wasm': wasmPlain,
@@ -68,6 +74,8 @@ const api: CalmWorkerApi = {
     return Comlink.transfer(files, [files.bridge]);
   },
   importBundle: (files) => engine.importBundle(files),
+  importModel: (files, opts) => engine.importModel(files, opts),
+  debug: (action) => engine.debug(action),
 };
 
 Comlink.expose(api);

@@ -45,11 +45,12 @@ const cfg = (D: number, L: number, H: number): GPTConfig => ({
   activation: 'gelu_new',
 });
 
-function tinyPair(output: OutputVariant, connections: [number, number][] = [[1, 2], [1, 0], [3, 2]], seed = 1): Composition {
+function tinyPair(output: OutputVariant, connections: [number, number][] = [[1, 2], [1, 0], [3, 2]], seed = 1, positionBias = 0): Composition {
   const anchor = new GPT(cfg(32, 4, 4), initWeights(cfg(32, 4, 4), seed));
   const augment = new GPT(cfg(24, 3, 2), initWeights(cfg(24, 3, 2), seed + 1));
-  const spec: CompositionSpec = { connections, numHeads: 4, output };
-  return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i)));
+  const spec: CompositionSpec = { connections, numHeads: 4, output, ...(positionBias ? { positionBias } : {}) };
+  const position = positionBias ? { heads: 4, buckets: positionBias, init: 5 } : undefined;
+  return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i, position)));
 }
 
 /** Random non-zero weights in every bridge parameter (a zero Wo would hide the math). */
@@ -143,8 +144,8 @@ describe('composition semantics', () => {
     expect(tf.max(tf.abs(tf.sub(a, comp.forward(ids(x))))).dataSync()[0]).toBeGreaterThan(1e-3);
   });
 
-  it('is causal: changing token t+1 cannot change composed logits at t', () => {
-    const comp = make('rmsnorm', [[-1, 2], [1, 0], [3, 2], [3, 1]]);
+  it.each([0, 3])('is causal: changing token t+1 cannot change composed logits at t (position bias %i)', (R) => {
+    const comp = make('rmsnorm', [[-1, 2], [1, 0], [3, 2], [3, 1]], 1, R);
     randomize(comp, 7);
     const a = comp.forward(ids(x));
     for (const t of [0, 3, 6]) {
@@ -220,8 +221,8 @@ describe('composition semantics', () => {
     expect(after.some((a, i) => a.some((v, j) => v !== before[i][j]))).toBe(true);
   });
 
-  it('bridge gradients match finite differences', () => {
-    const comp = make('rmsnorm', [[0, 1]]);
+  it.each([0, 3])('bridge gradients match finite differences (position bias %i)', (buckets) => {
+    const comp = make('rmsnorm', [[0, 1]], 1, buckets);
     randomize(comp, 11);
     const inp = ids([[1, 5, 9, 2, 7]]);
     const R = tf.randomNormal([1, 5, 30], 0, 1, 'float32', 4);
@@ -249,6 +250,17 @@ describe('composition semantics', () => {
       }
     }
     expect(checked).toBe(2 * params.length);
+    expect(params.length).toBe(buckets ? 12 : 11);
+  });
+
+  it('a position bias starts each anchor position reading its own augmenting position', () => {
+    const comp = make('zero-init', [[0, 2]], 1, 4);
+    const w = comp.attentionWeights(ids([x[0]]), 0, crossAttentionWeights).arraySync(); // [h, T, S]
+    for (let t = 1; t < 8; t++) expect(w[0][t][t]).toBeGreaterThan(0.5);
+    // without the bias the first bridge's attention is spread out
+    const plain = make('zero-init', [[0, 2]]);
+    const p = plain.attentionWeights(ids([x[0]]), 0, crossAttentionWeights).arraySync();
+    expect(p[0][7][7]).toBeLessThan(0.5);
   });
 
   it('reads the augmenting final LayerNorm output at layer N, cached and incrementally alike', () => {
@@ -269,8 +281,8 @@ describe('composition semantics', () => {
     d2.dispose();
   });
 
-  it('bundle export → import gives identical logits', () => {
-    const comp = make('rmsnorm', [[0, 1], [2, 2]]);
+  it.each([0, 5])('bundle export → import gives identical logits (position bias %i)', (R) => {
+    const comp = make('rmsnorm', [[0, 1], [2, 2]], 1, R);
     randomize(comp, 13);
     const files = exportBundle(comp.spec, comp.bridges, {
       anchor: { id: 'a', n_layer: 4, n_embd: 32, vocab_size: 30 },
@@ -280,6 +292,8 @@ describe('composition semantics', () => {
       { composition: files['composition.json'], bridge: files['bridge.safetensors'] },
       { anchor: comp.anchor.config, augment: comp.augment.config },
     );
+    expect(parsed.spec).toEqual(comp.spec);
+    if (R) expect(JSON.parse(files['composition.json']).position_bias).toBe(R);
     const again = new Composition(comp.anchor, comp.augment, parsed.spec, bridgesFromRaw(parsed.bridges));
     comps.push(again);
     const a = comp.forward(ids(x)).dataSync();
@@ -287,8 +301,8 @@ describe('composition semantics', () => {
     expect(b).toEqual(a);
   });
 
-  it('KV-cached composed decoding equals recomputing, with no tensor leaks', () => {
-    const comp = make('rmsnorm');
+  it.each([0, 2])('KV-cached composed decoding equals recomputing, with no tensor leaks (position bias %i)', (R) => {
+    const comp = make('rmsnorm', undefined, 1, R);
     randomize(comp, 17);
     comp.disabled.add(1); // an ablated bridge is honoured on both paths
     const n0 = tf.memory().numTensors;

@@ -1,11 +1,13 @@
 // User action: Train. Fresh bridges (Train retrains from scratch), then the worker's training
 // loop; its events drive the progress bar and the chart.
-import type { TrainEvent, TrainSettings } from '../../worker/protocol';
+import type { TrainEvent, TrainSettings, TrainSummary } from '../../worker/protocol';
 import { beginActivity } from '../activity';
 import { getState, setState } from '../app';
 import { idleOutputs } from '../compare';
 import { ensureComposed, patchComposition, serial } from '../compose';
 import { heldOutExamples } from '../examples';
+import { getSaved } from '../saved';
+import { startSavingRun, type TrainingSaver } from '../library';
 import { isTraining, type TrainingState } from '../training';
 import { api, messageOf, proxyCallback } from '../worker';
 
@@ -27,7 +29,20 @@ function patchTraining(patch: Partial<TrainingState>): void {
   setState((s) => ({ training: { ...s.training, ...patch } }));
 }
 
-export async function train(): Promise<void> {
+/** Continues the interrupted training the page restored, from its last checkpoint's bridges. */
+export async function resumeTraining(): Promise<void> {
+  const resume = getState().library.resume;
+  if (!resume || isTraining(getState().training)) return;
+  const record = await getSaved(resume.id).catch(() => undefined);
+  if (!record) return;
+  await train({ from: record.step, record });
+}
+
+/**
+ * Train: fresh bridges and `config.steps` steps; or, resuming, the remaining steps from the
+ * bridges the worker holds now (restored from a checkpoint; the optimizer state starts anew).
+ */
+export async function train(resume?: { from: number; record: NonNullable<Awaited<ReturnType<typeof getSaved>>> }): Promise<void> {
   const s = getState();
   if (isTraining(s.training)) return;
   const problem = examplesProblem();
@@ -36,25 +51,33 @@ export async function train(): Promise<void> {
     return;
   }
   const { config } = s;
+  const offset = resume?.from ?? 0;
+  const total = resume ? resume.record.steps : config.steps;
   const settings: TrainSettings = {
     examples: s.examples.parsed,
     heldOut: heldOutExamples(config.heldOut),
-    steps: config.steps,
+    steps: total - offset,
     lr: config.lr,
     batch: config.batch,
     seed: config.seed,
     evalEvery: Math.max(1, Math.ceil(config.steps / 10)),
   };
   setState((st) => ({
-    training: { status: 'starting', step: 0, steps: config.steps, losses: [], accuracy: [] },
+    training: resume
+      ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined }
+      : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [] },
     compare: { ...st.compare, outputs: { ...st.compare.outputs, composed: idleOutputs().composed } },
     evaluation: { status: 'idle', done: 0, total: 0 },
     attention: { ...st.attention, status: 'idle', map: undefined, shown: undefined, error: undefined },
   }));
   const activity = beginActivity('Training the bridges');
+  let saver: TrainingSaver | undefined;
+  let summary: TrainSummary | undefined;
   try {
-    await ensureComposed({ fresh: true });
-    const summary = await serial(() => api().train(settings, proxyCallback(onEvent)));
+    const composed = await ensureComposed({ fresh: !resume });
+    saver = startSavingRun(composed, total, resume?.record);
+    summary = await serial(() => api().train(settings, proxyCallback(onEvent)));
+    summary = { ...summary, steps: summary.steps + offset };
     const status = summary.stopped === 'done' ? 'done' : summary.stopped === 'cancelled' ? 'stopped' : 'error';
     patchTraining({
       status,
@@ -68,9 +91,12 @@ export async function train(): Promise<void> {
   } finally {
     activity.end();
   }
+  // After the chart has its last point; a worker that died leaves the last checkpoint as it was.
+  if (saver && summary) await saver.finish(summary, summary.steps);
 
-  function onEvent(e: TrainEvent): void {
+  function onEvent(raw: TrainEvent): void {
     if (!isTraining(getState().training)) return; // a late event after a crash or an error
+    const e: TrainEvent = offset > 0 ? { ...raw, step: raw.step + offset, steps: raw.steps + offset } : raw;
     const stage = e.stage === 'done' ? 'evaluating' : e.stage;
     if (e.stage === 'caching' && e.cacheTotal) activity.update(e.cacheDone ?? 0, e.cacheTotal, 'Caching the frozen models\' work');
     if (e.stage === 'training') activity.update(e.step, e.steps, 'Training the bridges');
@@ -98,5 +124,6 @@ export async function train(): Promise<void> {
         },
       };
     });
+    if (e.stage === 'training') saver?.progress(e.step);
   }
 }

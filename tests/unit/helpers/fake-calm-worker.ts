@@ -110,6 +110,14 @@ export class FakeWorker {
   /** What listModels() answers. */
   cards: ModelCard[] = [];
   crash: ((message: string) => void) | null = null;
+  /** The bridges the fake holds, as bridge.safetensors bytes: fresh on compose, changed by train, set by import. */
+  bridge: Uint8Array = new Uint8Array(0);
+  held: CompositionSettings | null = null;
+  /** When set, importBundle rejects with it (a bundle whose models are missing, ...). */
+  importError: string | null = null;
+  private endPending: (() => void) | null = null;
+  /** When set, importModel rejects with it (a bad config.json, ...). */
+  importModelError: string | null = null;
   readonly restarts: number[] = [];
 
   private log(method: keyof CalmWorkerApi, ...args: unknown[]) {
@@ -136,6 +144,8 @@ export class FakeWorker {
       this.log('compose', settings);
       await tick();
       if (this.composeError) throw new Error(this.composeError);
+      this.held = settings;
+      this.bridge = new Uint8Array([settings.connections.length, settings.seed, 0, 0]);
       return this.info(settings);
     },
     train: async (settings: TrainSettings, onEvent) => {
@@ -144,7 +154,13 @@ export class FakeWorker {
         onEvent(e);
         await tick();
       }
-      if (this.trainGate) await this.trainGate;
+      if (this.trainGate) {
+        // A restart ends the call, as the real client does (WorkerGoneError).
+        const gone = new Promise<never>((_, reject) => (this.endPending = () => reject(new Error('the worker was restarted before this call finished'))));
+        await Promise.race([this.trainGate, gone]);
+        this.endPending = null;
+      }
+      this.bridge = new Uint8Array([...this.bridge, settings.steps, Math.round(settings.lr * 1000)]);
       onEvent(this.trainEvents.at(-1)!);
       return this.trainSummary;
     },
@@ -186,12 +202,32 @@ export class FakeWorker {
     setDisabled: async (connections) => {
       this.log('setDisabled', connections);
     },
-    exportBundle: async () => ({ composition: '{}', bridge: new ArrayBuffer(0) }),
+    exportBundle: async () => {
+      this.log('exportBundle');
+      const h = this.held;
+      const composition = JSON.stringify(h ? { format: 'calm-playground/composition@1', anchor: { id: h.anchor }, augment: { id: h.augment }, connections: h.connections, num_heads: h.numHeads, output: h.output, training: { steps: 3 } } : {});
+      return { composition, bridge: this.bridge.slice().buffer };
+    },
+    debug: async (action) => {
+      this.log('debug', action);
+      return action;
+    },
+    importModel: async (files, opts) => {
+      this.log('importModel', files, opts);
+      await tick();
+      if (this.importModelError) throw new Error(this.importModelError);
+      const card: ModelCard = { id: opts.id, role: 'augment', title: opts.title ?? opts.id, description: 'Imported by you', layers: 2, width: 32, heads: 2, context: 64, vocabSize: 100, parameters: 12345 };
+      return card;
+    },
     importBundle: async (files: BundleFiles) => {
       this.log('importBundle', files);
       await tick();
+      if (this.importError) throw new Error(this.importError);
+      this.bridge = new Uint8Array(files.bridge.slice(0));
       const json = JSON.parse(files.composition) as { connections: [number, number][]; num_heads: number; output: 'zero-init' };
-      return { anchor: 'arith-tiny', augment: 'kv-tiny', connections: json.connections, numHeads: json.num_heads, output: json.output, seed: 0 };
+      const settings: CompositionSettings = { anchor: 'arith-tiny', augment: 'kv-tiny', connections: json.connections, numHeads: json.num_heads, output: json.output, seed: 0 };
+      this.held = settings;
+      return settings;
     },
   };
 
@@ -199,6 +235,8 @@ export class FakeWorker {
     api: this.api,
     restart: () => {
       this.restarts.push(Date.now());
+      this.endPending?.();
+      this.endPending = null;
     },
     terminate: () => undefined,
     onCrash: (cb: (message: string) => void) => {

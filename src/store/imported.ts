@@ -1,0 +1,137 @@
+// Models the person brings: a folder in Hugging Face layout (GPT-2), picked or dropped. The
+// worker checks every file and registers it; the store lists it beside the built-in models
+// (both pickers, with its card) and keeps its files in IndexedDB so the next visit, and a
+// restarted worker, have it again.
+import type { ModelCard, ModelFile } from '../worker/protocol';
+import { beginActivity } from './activity';
+import { getState, setState } from './app';
+import { serial } from './compose';
+import type { BuiltinModel, ModelConfigSummary } from './models';
+import { listSavedModels, putSavedModel, storageAvailable, type SavedModel } from './saved';
+import { api, messageOf } from './worker';
+
+interface Imported {
+  entry: BuiltinModel;
+  summary: ModelConfigSummary;
+  card?: string;
+  parameters: number;
+  files: ModelFile[];
+  origin: string;
+}
+
+/** By id, in import order; what the worker must hold after each start. */
+const imported = new Map<string, Imported>();
+let readFromStorage: Promise<void> | null = null;
+
+/** The files a model folder needs (README.md is optional). */
+export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
+
+function copy(files: ModelFile[]): ModelFile[] {
+  return files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
+}
+
+function fromCard(card: ModelCard, files: ModelFile[], origin: string): Imported {
+  return {
+    entry: { id: card.id, role: card.role, title: card.title, description: card.description, path: `imported/${card.id}` },
+    summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize },
+    card: card.card,
+    parameters: card.parameters,
+    files,
+    origin,
+  };
+}
+
+/** Adds the imported models to the lists the pickers read (after the built-in list has loaded). */
+export function mergeImported(): void {
+  setState((s) => {
+    if (s.builtinModels.status !== 'ready' || imported.size === 0) return {};
+    const entries = [...imported.values()];
+    const ids = new Set(entries.map((m) => m.entry.id));
+    return {
+      builtinModels: { status: 'ready', value: [...s.builtinModels.value.filter((m) => !ids.has(m.id)), ...entries.map((m) => m.entry)] },
+      builtinConfigs: { ...s.builtinConfigs, ...Object.fromEntries(entries.map((m) => [m.entry.id, { status: 'ready', value: m.summary } as const])) },
+      modelCards: { ...s.modelCards, ...Object.fromEntries(entries.filter((m) => m.card).map((m) => [m.entry.id, m.card!])) },
+      measuredParameters: { ...s.measuredParameters, ...Object.fromEntries(entries.map((m) => [m.entry.id, m.parameters])) },
+    };
+  });
+}
+
+/**
+ * Registers every imported model with a freshly started worker: those of this visit, and on
+ * the first start those kept in IndexedDB. A kept model that no longer loads is reported, not fatal.
+ */
+export async function registerImportedModels(): Promise<void> {
+  let fromStorage: SavedModel[] = [];
+  if (!readFromStorage && storageAvailable()) {
+    readFromStorage = listSavedModels()
+      .then((saved) => {
+        fromStorage = saved.filter((m) => !imported.has(m.id));
+      })
+      .catch(() => undefined);
+  }
+  await readFromStorage;
+  const todo = [
+    ...[...imported.values()].map((m) => ({ id: m.entry.id, title: m.entry.title, files: m.files, origin: m.origin })),
+    ...fromStorage.map((m) => ({ id: m.id, title: m.title, files: m.files, origin: m.origin })),
+  ];
+  for (const m of todo) {
+    try {
+      const card = await api().importModel(copy(m.files), { id: m.id, title: m.title, description: 'Imported by you' });
+      imported.set(card.id, fromCard(card, m.files, m.origin));
+    } catch (e) {
+      imported.delete(m.id);
+      setState({ modelImport: { status: 'idle', error: `Your imported model “${m.title}” could not be loaded again: ${messageOf(e)}` } });
+    }
+  }
+  mergeImported();
+}
+
+/** A folder's name from its files (webkitRelativePath `folder/config.json`), or null. */
+export function folderName(paths: string[]): string | null {
+  const first = paths.find((p) => p.includes('/'));
+  return first ? first.split('/')[0] : null;
+}
+
+/** Imports a model folder from picked or dropped files. Errors land in the store as messages for people. */
+export async function importModelFiles(files: (ModelFile & { path?: string })[], name?: string): Promise<string | null> {
+  const title = (name ?? folderName(files.map((f) => f.path ?? f.name)) ?? 'imported-model').trim();
+  setState({ modelImport: { status: 'loading', error: undefined, notice: undefined } });
+  const activity = beginActivity(`Checking and loading the model ${title}`);
+  try {
+    const byName = files.map((f) => ({ name: (f.path ?? f.name).split('/').at(-1)!, bytes: f.bytes }));
+    const missing = MODEL_FILES.filter((n) => !byName.some((f) => f.name === n));
+    if (missing.length > 0) {
+      throw new Error(`${title} lacks ${missing.join(', ')}: a model folder in Hugging Face layout needs config.json, model.safetensors and tokenizer.json`);
+    }
+    const kept = byName.filter((f) => [...MODEL_FILES, 'README.md'].includes(f.name));
+    const card = await serial(() => api().importModel(copy(kept), { id: title, title, description: 'Imported by you' }));
+    imported.set(card.id, fromCard(card, kept, title));
+    mergeImported();
+    let notice = `Imported the model “${card.id}” (${card.layers} layers, width ${card.width}): it is in both model lists.`;
+    if (storageAvailable()) {
+      try {
+        await putSavedModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
+      } catch (e) {
+        notice += ` ${messageOf(e)}`;
+      }
+    }
+    setState({ modelImport: { status: 'idle', notice } });
+    return card.id;
+  } catch (e) {
+    setState({ modelImport: { status: 'idle', error: `Could not import the model ${title}: ${messageOf(e)}` } });
+    return null;
+  } finally {
+    activity.end();
+  }
+}
+
+export function importedModelIds(): string[] {
+  return [...imported.keys()];
+}
+
+/** Forgets imported models (tests). */
+export function resetImportedForTests(): void {
+  imported.clear();
+  readFromStorage = null;
+  if (getState().modelImport.status !== 'idle') setState({ modelImport: { status: 'idle' } });
+}

@@ -1,0 +1,101 @@
+// Bring your own model: a folder in Hugging Face layout (GPT-2: config.json,
+// model.safetensors, tokenizer.json, README.md optional), chosen or dropped here.
+import { useState, type DragEvent } from 'react';
+import { importModelFiles, isTraining, useAppStore } from '../store';
+
+type Picked = { name: string; path?: string; bytes: ArrayBuffer };
+
+async function fromFileList(list: FileList | null): Promise<Picked[]> {
+  return Promise.all(
+    [...(list ?? [])].map(async (f) => ({ name: f.name, path: f.webkitRelativePath || undefined, bytes: await f.arrayBuffer() })),
+  );
+}
+
+/** Dropped files, or the files of a dropped folder (one level). */
+async function fromDrop(e: DragEvent): Promise<{ files: Picked[]; folder?: string }> {
+  const entries = [...e.dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
+  const dir = entries.find((x) => x.isDirectory) as FileSystemDirectoryEntry | undefined;
+  if (!dir) return { files: await fromFileList(e.dataTransfer.files) };
+  const children = await new Promise<FileSystemEntry[]>((resolve, reject) => dir.createReader().readEntries(resolve, reject));
+  const files = await Promise.all(
+    children
+      .filter((c): c is FileSystemFileEntry => c.isFile)
+      .map((c) => new Promise<File>((resolve, reject) => c.file(resolve, reject)).then(async (f) => ({ name: f.name, bytes: await f.arrayBuffer() }))),
+  );
+  return { files, folder: dir.name };
+}
+
+export function ModelImport() {
+  const state = useAppStore((s) => s.modelImport);
+  const busy = useAppStore((s) => isTraining(s.training)) || state.status === 'loading';
+  const [over, setOver] = useState(false);
+
+  return (
+    <div
+      className={`model-import${over ? ' drop-over' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        if (busy) return;
+        void fromDrop(e).then(({ files, folder }) => importModelFiles(files, folder));
+      }}
+    >
+      <h3>Bring your own model</h3>
+      <p className="muted small">
+        A GPT-2 model folder in Hugging Face layout: config.json, model.safetensors and tokenizer.json (README.md as its card). Choose the
+        folder, choose its files, or drop them here. It stays in this browser for your next visit.
+      </p>
+      <div className="buttons">
+        <label className="file-button">
+          Model folder{' '}
+          <input
+            type="file"
+            aria-label="Import a model folder"
+            webkitdirectory=""
+            disabled={busy}
+            onChange={(e) => {
+              const input = e.currentTarget;
+              void fromFileList(input.files).then((files) => {
+                input.value = '';
+                return importModelFiles(files);
+              });
+            }}
+          />
+        </label>
+        <label className="file-button">
+          Model files{' '}
+          <input
+            type="file"
+            aria-label="Import model files"
+            multiple
+            accept=".json,.safetensors,.md"
+            disabled={busy}
+            onChange={(e) => {
+              const input = e.currentTarget;
+              void fromFileList(input.files).then((files) => {
+                input.value = '';
+                return importModelFiles(files);
+              });
+            }}
+          />
+        </label>
+      </div>
+      {state.status === 'loading' && <p role="status">Checking the model's files…</p>}
+      {state.notice && (
+        <p role="status" aria-label="Model import notice" className="notice">
+          {state.notice}
+        </p>
+      )}
+      {state.error && (
+        <p role="alert" aria-label="Model import problem" className="error-text">
+          {state.error}
+        </p>
+      )}
+    </div>
+  );
+}
