@@ -67,16 +67,14 @@ export const RECIPES: Recipe[] = [
     id: 'arith-tiny',
     role: 'anchor',
     title: 'arith-tiny (numeric arithmetic)',
-    description:
-      "Anchor model: adds and subtracts 2–3 one-digit numbers written in 3-character slots (004+007-003=, or with letters before a digit: ab4+0q7-003=, which it learns to look past); knows no keys.",
+    description: 'Anchor model: adds and subtracts 2–3 one-digit numbers written zero-padded (004+007-003=); knows no keys.',
     config: { ...base, nEmbd: 128, nLayer: 3, nHead: 4 },
     steps: 1500,
     lr: 2e-3,
     batch: 128,
-    mix: [
-      { task: 'num-arith', share: 0.5 },
-      { task: 'num-filler', share: 0.5 },
-    ],
+    // num-filler (letters before each digit) was tried: the anchor then looks past letters, but an
+    // oracle composition reached 14.5 % on it against 84.5 % on this one (docs/reproduction.md)
+    mix: [{ task: 'num-arith', share: 1 }],
     evalTask: 'num-arith',
     untiedHead: true,
   },

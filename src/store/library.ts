@@ -30,6 +30,12 @@ import { api, messageOf, transferBundle } from './worker';
 /** The record of a training run that started on this page and has not ended well (a crash, a lost GPU). */
 let unfinishedRun: string | undefined;
 
+let stoppedByUser = false;
+/** The person pressed Stop: a cancelled run then ends as they asked (not as a fault). */
+export function markStoppedByUser(): void {
+  stoppedByUser = true;
+}
+
 /** Whether the saved record `id` is a run of this page that a fault interrupted. */
 export function interruptedHere(id: string | undefined): boolean {
   return id !== undefined && unfinishedRun === id;
@@ -103,15 +109,15 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
   const hp = resumeOf?.hyperparameters ?? hyperparameters();
   const text = resumeOf ? resumeOf.examplesText : examplesText();
 
-  const save = async (state: SavedComposition['state'], step: number, summary?: TrainSummary): Promise<void> => {
+  const save = async (state: SavedComposition['state'], step: number, summary?: TrainSummary): Promise<boolean> => {
     let bundle: BundleFiles;
     try {
       bundle = await api().exportBundle();
     } catch {
-      return; // the worker is gone or holds nothing: the previous checkpoint stays
+      return false; // the worker is gone or its GPU lost: the previous checkpoint stays
     }
     const t = getState().training;
-    await write({
+    return write({
       id,
       name: getState().library.list.find((r) => r.id === id)?.name ?? name,
       created,
@@ -128,6 +134,7 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
   };
 
   unfinishedRun = id;
+  stoppedByUser = false;
   patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined });
   return {
     progress(step) {
@@ -140,10 +147,15 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
       });
     },
     async finish(summary, step) {
-      if (unfinishedRun === id) unfinishedRun = undefined;
       await inFlight;
-      if (step <= 0) return; // nothing trained: nothing worth keeping
-      await save('done', step, summary);
+      if (step <= 0) {
+        if (unfinishedRun === id) unfinishedRun = undefined;
+        return; // nothing trained: nothing worth keeping
+      }
+      // A run cancelled by no one (its GPU was lost, its worker is dying) keeps its last
+      // checkpoint and stays resumable; so does one whose end cannot be saved.
+      if (summary?.stopped === 'cancelled' && !stoppedByUser) return;
+      if ((await save('done', step, summary)) && unfinishedRun === id) unfinishedRun = undefined;
     },
   };
 }

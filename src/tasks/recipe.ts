@@ -25,18 +25,22 @@ export interface KVRecipe {
 }
 
 /**
- * The default recipe. The bridges read the augmenting model's last block from the anchor's
- * embedding output and its first two blocks (TOY-KV.md: lower augmenting layers encode which
- * key it is, not its value).
+ * The default recipe (docs/reproduction.md has the ablations behind it). Bridges read the
+ * augmenting model's last block after its final LayerNorm (`f`) into the anchor's embedding
+ * output (-1), with a learned relative-position bias that starts each anchor position on its
+ * own augmenting position. Half the data is the anchor's own arithmetic and the learning rate
+ * is low: at 1e-3 and above the bridges wreck the anchor's skill before they learn anything.
  */
 export const KV_RECIPE: KVRecipe = {
-  connections: '-1:2,0:2,1:2',
+  connections: '-1:f',
   output: 'zero-init',
+  positionBias: 4,
+  positionInit: 5,
   steps: 600,
-  lr: 2e-3,
+  lr: 3e-4,
   batch: 64,
   kvArith: 3000,
-  numericShare: 0.25,
+  numericShare: 0.5,
   evalN: 500,
 };
 

@@ -18,6 +18,7 @@ import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
 import { initBridge } from '../calm/bridge';
+import { KV_RECIPE } from '../tasks/recipe';
 import { validateConnections, validateHeads } from '../calm/connections';
 import { compositionEstimate } from '../calm/estimate';
 import {
@@ -57,6 +58,9 @@ import type {
   TrainSettings,
   TrainSummary,
 } from './protocol';
+
+/** The initial offset-0 position bias: the recipe's, as composeModels uses it. */
+const POSITION_INIT = KV_RECIPE.positionInit ?? 5;
 
 export interface EngineOptions {
   /** Fetches model files (tests pass a shim reading public/models). Default: global fetch. */
@@ -307,7 +311,8 @@ export class CalmEngine implements CalmWorkerApi {
         const Da = anchor.gpt.config.nEmbd;
         const Dg = augment.gpt.config.nEmbd;
         // the seeds composeModels (calm/experiment.ts) uses, so the CLI and the app agree
-        const bridges = spec.connections.map((_, i) => initBridge(Da, Dg, spec.output, seed * 1000 + i));
+        const position = spec.positionBias ? { heads: spec.numHeads, buckets: spec.positionBias, init: POSITION_INIT } : undefined;
+        const bridges = spec.connections.map((_, i) => initBridge(Da, Dg, spec.output, seed * 1000 + i, position));
         this.replace({
           settings: { ...settings, connections: spec.connections, numHeads: spec.numHeads },
           comp: new Composition(anchor.gpt, augment.gpt, spec, bridges),
@@ -611,6 +616,7 @@ export class CalmEngine implements CalmWorkerApi {
           augment: augment.entry.id,
           connections: parsed.spec.connections,
           numHeads: parsed.spec.numHeads,
+          ...(parsed.spec.positionBias ? { positionBias: parsed.spec.positionBias } : {}),
           output: parsed.spec.output,
           seed,
         };
@@ -946,7 +952,9 @@ export class CalmEngine implements CalmWorkerApi {
     const connections = s.connections.map((c): [number, number] => (Array.isArray(c) ? [c[0], c[1]] : c));
     validateConnections(connections, anchor.nLayer, augment.nLayer);
     validateHeads(s.numHeads, anchor.nEmbd);
-    return { connections, numHeads: s.numHeads, output: s.output };
+    const R = s.positionBias ?? 0;
+    if (!Number.isInteger(R) || R < 0 || R > 4096) throw new Error(`the position bias needs 0–4096 buckets, found ${JSON.stringify(s.positionBias)}`);
+    return { connections, numHeads: s.numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
   }
 
   /** Decoders of one column: a model alone (KV cache) or the composition (caches + bridge K/V). */

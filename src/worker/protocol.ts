@@ -48,6 +48,8 @@ export interface CompositionSettings {
   numHeads: number;
   output: OutputVariant;
   seed: number;
+  /** R > 0: every bridge learns a relative-position bias of its scores over offsets 0…R−1. */
+  positionBias?: number;
 }
 
 export interface CompositionInfo {

@@ -186,6 +186,10 @@ class GPT2:
         m = gelu_new(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
         return x + m @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
 
+    def final_norm(self, x):
+        """The final LayerNorm alone: what Hugging Face returns as the last hidden state."""
+        return layer_norm(x, self.w["ln_f.weight"], self.w["ln_f.bias"], self.eps)
+
     def head(self, x):
         """Residual stream [B, T, D] -> logits [B, T, V]."""
         x = layer_norm(x, self.w["ln_f.weight"], self.w["ln_f.bias"], self.eps)
@@ -240,7 +244,7 @@ class RMSNorm(nn.Module):
 class CrossAttention(nn.Module):
     """Q from the anchor, K and V from the projected augmenting states, causal."""
 
-    def __init__(self, d_a, num_heads):
+    def __init__(self, d_a, num_heads, position_bias=0):
         super().__init__()
         if d_a % num_heads:
             raise ValueError(f"D_a={d_a} not divisible by num_heads={num_heads}")
@@ -249,6 +253,11 @@ class CrossAttention(nn.Module):
         self.k = nn.Linear(d_a, d_a)
         self.v = nn.Linear(d_a, d_a)
         self.o = nn.Linear(d_a, d_a)
+        # optional learned relative-position bias [h, R] of the scores, for offsets
+        # t - s = 0 .. R-1 (R-1 stands for "R-1 or more"); composition.json "position_bias"
+        self.R = int(position_bias)
+        if self.R > 0:
+            self.pos_bias = nn.Parameter(torch.zeros(num_heads, self.R))
 
     def forward(self, x_anchor, p_aug):
         """x_anchor [B, T, D_a], p_aug [B, T, D_a] -> [B, T, D_a]."""
@@ -259,19 +268,24 @@ class CrossAttention(nn.Module):
         k = self.k(p_aug).view(B, Tk, h, hd).transpose(1, 2)
         v = self.v(p_aug).view(B, Tk, h, hd).transpose(1, 2)
         s = q @ k.transpose(-1, -2) / math.sqrt(hd)  # [B, h, T, Tk]
+        if self.R > 0:
+            t = torch.arange(T, device=x_anchor.device)[:, None]
+            j = torch.arange(Tk, device=x_anchor.device)[None, :]
+            off = (t - j).clamp(min=0, max=self.R - 1)  # future keys are masked below
+            s = s + self.pos_bias[:, off].to(s.dtype)[None]  # [1, h, T, Tk]
         s = s.masked_fill(~causal_mask(T, Tk, x_anchor.device), float("-inf"))
         y = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, D)
         return self.o(y)
 
 
 class Bridge(nn.Module):
-    def __init__(self, d_a, d_g, num_heads, output):
+    def __init__(self, d_a, d_g, num_heads, output, position_bias=0):
         super().__init__()
         if output not in ("zero-init", "rmsnorm"):
             raise ValueError(f"unknown output {output!r}")
         self.output = output
         self.proj = nn.Linear(d_g, d_a)  # weight [D_a, D_g]
-        self.attn = CrossAttention(d_a, num_heads)
+        self.attn = CrossAttention(d_a, num_heads, position_bias)
         if output == "rmsnorm":
             self.norm = RMSNorm(d_a)
         if output == "zero-init":  # the training-time initialisation
@@ -289,20 +303,21 @@ class Bridge(nn.Module):
 class CALMBridges(nn.Module):
     """state_dict names: bridges.{k}.proj.*, bridges.{k}.attn.{q,k,v,o}.*, bridges.{k}.norm.weight."""
 
-    def __init__(self, connections, num_heads, output, d_a, d_g):
+    def __init__(self, connections, num_heads, output, d_a, d_g, position_bias=0):
         super().__init__()
         self.connections = [(int(a), int(g)) for a, g in connections]
         self.num_heads = num_heads
         self.output = output
         self.bridges = nn.ModuleList(
-            Bridge(d_a, d_g, num_heads, output) for _ in self.connections)
+            Bridge(d_a, d_g, num_heads, output, position_bias) for _ in self.connections)
 
     def check(self, anchor, augment):
         for a, g in self.connections:
             if not -1 <= a < anchor.L:
                 raise ValueError(f"anchor layer {a} out of range [-1, {anchor.L - 1}]")
-            if not -1 <= g < augment.L:
-                raise ValueError(f"augment layer {g} out of range [-1, {augment.L - 1}]")
+            # g = augment.L: the last block's output after the final LayerNorm (ln_f)
+            if not -1 <= g <= augment.L:
+                raise ValueError(f"augment layer {g} out of range [-1, {augment.L}]")
 
 
 def composed_forward(anchor, augment, bridges, ids):
@@ -319,6 +334,8 @@ def composed_forward(anchor, augment, bridges, ids):
         return x
 
     augment.forward(ids, hook=keep)
+    if any(g == augment.L for _, g in bridges.connections):
+        aug_states[augment.L] = augment.final_norm(aug_states[augment.L - 1])
     dtype = next(bridges.parameters()).dtype
 
     def inject(layer, x):
@@ -343,7 +360,8 @@ def load_bundle(folder, dtype=torch.float64):
         raise ValueError(f"format {comp.get('format')!r} is not {COMPOSITION_FORMAT}")
     tensors = read_safetensors(os.path.join(folder, "bridge.safetensors"))
     d_a, d_g = tensors["bridges.0.proj.weight"].shape
-    bridges = CALMBridges(comp["connections"], comp["num_heads"], comp["output"], d_a, d_g)
+    bridges = CALMBridges(comp["connections"], comp["num_heads"], comp["output"], d_a, d_g,
+                          comp.get("position_bias", 0))
     bridges.to(dtype)
     bridges.load_state_dict({k: torch.tensor(v, dtype=dtype) for k, v in tensors.items()},
                             strict=True)

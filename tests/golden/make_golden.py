@@ -108,11 +108,13 @@ def write_model_golden(model, folder, ids):
 # bundles
 
 
-def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std):
-    bridges = ref.CALMBridges(connections, num_heads, output, anchor.D, augment.D)
+def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std, position_bias=0):
+    bridges = ref.CALMBridges(connections, num_heads, output, anchor.D, augment.D, position_bias)
     with torch.no_grad():
         for name, p in bridges.named_parameters():
-            if name.endswith("norm.weight"):
+            if name.endswith("pos_bias"):
+                p.copy_(torch.randn(p.shape))
+            elif name.endswith("norm.weight"):
                 p.copy_(1 + torch.randn(p.shape) * LN_STD)
             elif name.endswith(".bias"):
                 p.copy_(torch.randn(p.shape) * BIAS_STD)
@@ -132,6 +134,7 @@ def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std)
         "connections": [list(c) for c in connections],
         "num_heads": num_heads,
         "output": output,
+        **({"position_bias": position_bias} if position_bias else {}),
         "training": {},
         "metrics": {},
     }
@@ -344,6 +347,16 @@ def main():
                                           for k in sorted(grads)) + "}}\n")
     with open(os.path.join(calm, "golden.json"), "w") as f:
         f.write(text)
+
+    # A learned relative-position bias (composition.json "position_bias") and the augmenting
+    # model's final LayerNorm output as a connection point (augment layer = its n_layer).
+    pos = make_bundle(os.path.join(calm, "bundle-pos"), tiny, aug,
+                      [[-1, aug.L], [1, 2]], 4, "zero-init", qk_std, position_bias=3)
+    with torch.no_grad():
+        pos_logits, _ = ref.composed_forward(tiny, aug, pos, ids_calm)
+    with open(os.path.join(calm, "golden-pos.json"), "w") as f:
+        f.write('{"ids":' + json.dumps(ids_calm.tolist(), separators=(",", ":"))
+                + ',"logits":' + ref.f32_json(pos_logits) + "}\n")
 
     # --- checks ----------------------------------------------------------------
     print("self-consistency checks")

@@ -96,6 +96,18 @@ describe('composition against PyTorch (tests/golden/calm-tiny)', () => {
     expect(err).toBeLessThan(1e-4);
   });
 
+  it('bundle-pos (position bias, augmenting final-LayerNorm connection) gives the golden logits within 1e-4', () => {
+    const comp = load('bundle-pos');
+    expect(comp.spec.positionBias).toBe(3);
+    expect(comp.spec.connections[0]).toEqual([-1, 3]);
+    const g = JSON.parse(readFileSync(join(GOLDEN_DIR, 'calm-tiny', 'golden-pos.json'), 'utf8')) as { ids: number[][]; logits: number[][][] };
+    const logits = comp.forward(ids(g.ids));
+    const err = maxAbsDiff(logits.arraySync(), g.logits);
+    logits.dispose();
+    console.info(`bundle-pos: max |logits - golden| = ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-4);
+  });
+
   it('gives the golden bridge gradients within 1e-4 (relative to the largest)', () => {
     const comp = load('bundle-zero');
     const R = tf.tensor3d(golden.R);
