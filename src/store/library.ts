@@ -106,6 +106,7 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
   let inFlight: Promise<unknown> = Promise.resolve();
   let writing = false;
   let lastStep = -1;
+  let pending = -1; // a step that arrived while a checkpoint was being written
   const hp = resumeOf?.hyperparameters ?? hyperparameters();
   const text = resumeOf ? resumeOf.examplesText : examplesText();
 
@@ -138,15 +139,24 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
   patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined });
   return {
     progress(step) {
-      if (writing || step <= 0 || step === lastStep || Date.now() - last < checkpointTiming.ms) return;
+      if (step <= 0 || step === lastStep) return;
+      if (writing) {
+        pending = step; // written as soon as the checkpoint in flight is done
+        return;
+      }
+      if (Date.now() - last < checkpointTiming.ms) return;
       writing = true;
       lastStep = step;
       inFlight = save('training', step).finally(() => {
         writing = false;
         last = Date.now();
+        const next = pending;
+        pending = -1;
+        if (next > lastStep) this.progress(next);
       });
     },
     async finish(summary, step) {
+      pending = -1;
       await inFlight;
       if (step <= 0) {
         if (unfinishedRun === id) unfinishedRun = undefined;

@@ -53,9 +53,10 @@ const fetchShim: typeof fetch = async (input) => {
 };
 
 const table = makeKeyTable(KV_SPEC);
-const connections = parseConnections(KV_RECIPE.connections, 3, 3);
+// three bridges (so indices 0–2 exist), whatever the recipe's own mapping is
+const connections = parseConnections('-1:2,0:2,1:2', 3, 3);
 const settings: CompositionSettings = { anchor: 'arith-tiny', augment: 'kv-tiny', connections, numHeads: 4, output: 'zero-init', seed: 1 };
-const trainingExamples = compositionExamples(table, { ...KV_RECIPE, kvArith: 48 }, 1); // 48 kv-arith + 16 num-arith
+const trainingExamples = compositionExamples(table, { ...KV_RECIPE, kvArith: 48, numericShare: 0.25 }, 1); // 48 kv-arith + 16 num-arith
 const heldOut = makeExamples('kv-arith', 16, { seed: 3, table, keys: 'held-out' });
 
 let engine: CalmEngine;

@@ -19,7 +19,7 @@ import { getState, initialState, loadBuiltinModels, setState } from '../../src/s
 import { resetSessionForTests } from '../../src/store/session-control';
 import { setClient } from '../../src/store/worker';
 import { MappingPanel } from '../../src/ui/MappingPanel';
-import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
+import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 
 const connectionTexts = () =>
   within(screen.getByRole('list', { name: 'Connections' }))
@@ -28,7 +28,7 @@ const connectionTexts = () =>
 
 beforeEach(async () => {
   resetSessionForTests();
-  setState(initialState, true);
+  setState(withThreeLinks(initialState), true);
   setClient(new FakeWorker().client);
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
 });

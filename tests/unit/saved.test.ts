@@ -346,7 +346,7 @@ describe('faults during training (store)', () => {
       setHyperparameter('steps', 10);
       await ensureComposed();
       const run = train();
-      for (let i = 0; i < 100 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
       const checkpoint = (await getSaved(getState().library.currentId!))!;
       expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
       const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
@@ -368,7 +368,7 @@ describe('faults during training (store)', () => {
       );
       const imported = worker.callsOf('importBundle').at(-1)![0] as { bridge: ArrayBuffer };
       expect([...new Uint8Array(imported.bridge)]).toEqual(atCheckpoint);
-      for (let i = 0; i < 100 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 1000 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
       const resumed = worker.callsOf('train').at(-1)![0] as { steps: number };
       expect(resumed.steps).toBe(6); // 10 − 4
       expect(getState().training.status).toBe('done');

@@ -19,13 +19,14 @@ import { getState, initialState, loadBuiltinModels, scheduleFirstCompose, setSta
 import { resetSessionForTests } from '../../src/store/session-control';
 import { setClient } from '../../src/store/worker';
 import { App } from '../../src/ui/App';
-import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
+import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
+import { KV_RECIPE } from '../../src/tasks/recipe';
 
 let worker: FakeWorker;
 
 beforeEach(async () => {
   resetSessionForTests();
-  setState(initialState, true);
+  setState(withThreeLinks(initialState), true);
   worker = new FakeWorker();
   setClient(worker.client);
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
@@ -44,9 +45,11 @@ describe('App', () => {
     expect((screen.getByRole('combobox', { name: 'Anchor model' }) as HTMLSelectElement).value).toBe('arith-tiny');
     expect((screen.getByRole('combobox', { name: 'Augmenting model' }) as HTMLSelectElement).value).toBe('kv-tiny');
     expect(within(screen.getByRole('list', { name: 'Connections' })).getAllByRole('listitem')).toHaveLength(3);
-    expect((screen.getByRole('textbox', { name: 'Examples' }) as HTMLTextAreaElement).value.split('\n').filter(Boolean)).toHaveLength(4000);
+    expect((screen.getByRole('textbox', { name: 'Examples' }) as HTMLTextAreaElement).value.split('\n').filter(Boolean)).toHaveLength(
+      Math.round(KV_RECIPE.kvArith / (1 - KV_RECIPE.numericShare)), // the recipe's kv-arith plus its numeric share
+    );
     expect((screen.getByRole('spinbutton', { name: 'Steps' }) as HTMLInputElement).value).toBe('600');
-    expect((screen.getByRole('spinbutton', { name: 'Learning rate' }) as HTMLInputElement).value).toBe('0.002');
+    expect((screen.getByRole('spinbutton', { name: 'Learning rate' }) as HTMLInputElement).value).toBe(String(KV_RECIPE.lr));
     for (const name of ['Train', 'Stop', 'Compare', 'Evaluate']) screen.getByRole('button', { name });
     screen.getByRole('progressbar', { name: 'Training progress' });
     screen.getByRole('textbox', { name: 'Prompt' });

@@ -66,7 +66,7 @@ import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
 import { KV_SPEC, makeKeyTable } from '../../src/tasks/kv';
 import { formatExamples } from '../../src/tasks/parse';
 import type { GPTConfig } from '../../src/model/config';
-import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
+import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 
 let worker: FakeWorker;
 
@@ -87,7 +87,7 @@ async function until(check: () => boolean, what = 'the condition'): Promise<void
 
 beforeEach(() => {
   resetSessionForTests();
-  setState(initialState, true);
+  setState(withThreeLinks(initialState), true);
   worker = new FakeWorker();
   setClient(worker.client);
 });
@@ -103,12 +103,8 @@ describe('defaults', () => {
     const s = getState();
     expect(s.config.anchor).toBe('arith-tiny');
     expect(s.config.augment).toBe('kv-tiny');
-    expect(s.config.connections).toEqual([
-      [-1, 2],
-      [0, 2],
-      [1, 2],
-    ]);
-    expect(formatConnectionList(s.config.connections)).toBe(KV_RECIPE.connections);
+    // (beforeEach fixes the mapping to three links; the store's own default is the recipe's)
+    expect(formatConnectionList(initialState.config.connections)).toBe(KV_RECIPE.connections);
     expect([s.config.steps, s.config.lr, s.config.batch, s.config.output]).toEqual([KV_RECIPE.steps, KV_RECIPE.lr, KV_RECIPE.batch, KV_RECIPE.output]);
 
     const expected = compositionExamples(makeKeyTable(KV_SPEC), KV_RECIPE, 0);
@@ -246,6 +242,7 @@ describe('starting and composing', () => {
       numHeads: 4, // the anchor's
       output: 'zero-init',
       seed: 0,
+      positionBias: KV_RECIPE.positionBias, // the recipe's bridge parameterisation
     });
     const s = getState();
     expect(s.session.phase).toBe('ready');

@@ -245,3 +245,21 @@ export class FakeWorker {
     },
   } as unknown as CalmClient;
 }
+
+/**
+ * The store's initial state with a fixed three-link mapping (-1:2, 0:2, 1:2), so the UI tests
+ * do not change whenever the recipe's own default mapping (src/tasks/recipe.ts) does.
+ */
+export function withThreeLinks<S extends { config: { connections: [number, number][] } }>(state: S): S {
+  return {
+    ...state,
+    config: {
+      ...state.config,
+      connections: [
+        [-1, 2],
+        [0, 2],
+        [1, 2],
+      ],
+    },
+  };
+}
