@@ -2,7 +2,6 @@
 // configuration means, a serial queue for calls that replace the bridges, and compose on
 // demand (actions await it) or shortly after an edit (so sizes and errors show early).
 import type { CompositionSettings } from '../worker/protocol';
-import { KV_RECIPE } from '../tasks/recipe';
 import { beginActivity } from './activity';
 import { getState, setState, type AppState } from './app';
 import { settingsKey, type CompositionState } from './composition';
@@ -37,8 +36,6 @@ export function compositionSettings(s: AppState): { settings: CompositionSetting
       numHeads: config.numHeads || anchor.nHead,
       output: config.output,
       seed: config.seed,
-      // the recipe's bridge parameterisation (src/tasks/recipe.ts), as `calm repro kv` uses it
-      ...(KV_RECIPE.positionBias ? { positionBias: KV_RECIPE.positionBias } : {}),
     },
   };
 }

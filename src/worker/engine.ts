@@ -616,7 +616,6 @@ export class CalmEngine implements CalmWorkerApi {
           augment: augment.entry.id,
           connections: parsed.spec.connections,
           numHeads: parsed.spec.numHeads,
-          ...(parsed.spec.positionBias ? { positionBias: parsed.spec.positionBias } : {}),
           output: parsed.spec.output,
           seed,
         };
@@ -952,7 +951,8 @@ export class CalmEngine implements CalmWorkerApi {
     const connections = s.connections.map((c): [number, number] => (Array.isArray(c) ? [c[0], c[1]] : c));
     validateConnections(connections, anchor.nLayer, augment.nLayer);
     validateHeads(s.numHeads, anchor.nEmbd);
-    const R = s.positionBias ?? 0;
+    // the recipe's bridge parameterisation unless the caller says otherwise, as `calm repro kv` uses it
+    const R = s.positionBias ?? KV_RECIPE.positionBias ?? 0;
     if (!Number.isInteger(R) || R < 0 || R > 4096) throw new Error(`the position bias needs 0–4096 buckets, found ${JSON.stringify(s.positionBias)}`);
     return { connections, numHeads: s.numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
   }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
 import { ROOT } from './helpers/server';
+import { KV_RECIPE } from '../../src/tasks/recipe';
 
 interface IndexEntry {
   id: string;
@@ -81,10 +82,17 @@ async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): 
 
 describe('the playground', () => {
   it('walks the whole path: default pair, map, examples, training, compare, evaluate, inside', { timeout: 300_000 }, async () => {
-    const { page, errors } = await openPage();
-    expect(await page.title()).toBe('CALM Playground');
+    const first = await openPage();
+    expect(await first.page.title()).toBe('CALM Playground');
+    // 0. The recipe's own mapping (src/tasks/recipe.ts) when the page opens without a link.
+    await connections(first.page).first().waitFor();
+    expect(await connectionTexts(first.page)).toEqual(['bridge 0 anchor embedding ← augmenting final LayerNorm']);
+    await first.page.close();
 
-    // 1. The built-in pair, the default mapping and examples, before anything is clicked.
+    // The rest of the path works on a three-link mapping, opened as a shared link would be.
+    const { page, errors } = await openPage('#connections=-1:2,0:2,1:2');
+
+    // 1. The built-in pair, the mapping and the default examples, before anything is clicked.
     const anchor = page.getByRole('combobox', { name: 'Anchor model' });
     const augment = page.getByRole('combobox', { name: 'Augmenting model' });
     await anchor.waitFor();
@@ -98,9 +106,10 @@ describe('the playground', () => {
     ]);
     const examples = page.getByRole('textbox', { name: 'Examples' });
     const text = await examples.inputValue();
-    expect(text.split('\n').filter(Boolean)).toHaveLength(4000);
+    const total = Math.round(KV_RECIPE.kvArith / (1 - KV_RECIPE.numericShare)); // the recipe's kv-arith plus its numeric share
+    expect(text.split('\n').filter(Boolean)).toHaveLength(total);
     expect(text).toMatch(/^[a-z]{3}[+-][a-z]{3}.*=> -?\d+$/m);
-    await expectText(page.locator('#examples-counts'), /4,000 training examples · 100 held-out examples/);
+    await expectText(page.locator('#examples-counts'), new RegExp(`${total.toLocaleString('en')} training examples · 100 held-out examples`));
 
     // Each model's card: sizes from config.json, parameters, and its README.
     for (const [role, id] of [

@@ -103,7 +103,8 @@ describe('CalmEngine', () => {
 
   it('composes the default pair; zero-init bridges leave the anchor exactly as it was', async () => {
     const info = await engine.compose(settings);
-    expect(info.trainableParameters).toBe(3 * bridgeParameterCount(128, 96, 'zero-init'));
+    // the recipe's relative-position bias adds h·R per bridge
+    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0)));
     expect(info.memory.optimizer).toBe(2 * info.memory.bridges);
     expect(info.memory.cachePerExample).toBeGreaterThan(0);
     const anchor = await generate('anchor', '004+007-003=');

@@ -242,7 +242,6 @@ describe('starting and composing', () => {
       numHeads: 4, // the anchor's
       output: 'zero-init',
       seed: 0,
-      positionBias: KV_RECIPE.positionBias, // the recipe's bridge parameterisation
     });
     const s = getState();
     expect(s.session.phase).toBe('ready');
