@@ -3,7 +3,6 @@
 // (hooks). Legend for shape comments: B batch, T new positions, S = past + T positions,
 // D width, H heads, hd = D / H, V vocabulary.
 import { tf } from './tf';
-import { fusedLinearUnsupported, linearFused } from '../kernels/linear';
 import type { GPTConfig } from './config';
 import type { BlockWeights, GPTWeights } from './weights';
 
@@ -113,13 +112,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
     const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    // the WGSL linear on WebGPU (weight gradients only for trainable weights), else plain tfjs
-    const y =
-      fusedLinearUnsupported(x2, w, b) === null
-        ? linearFused(x2, w, b, { weightGrads: w instanceof tf.Variable && w.trainable })
-        : b
-          ? tf.add(matmulWeight(x2, w), b)
-          : matmulWeight(x2, w);
+    const y = b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w);
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
   });
 }

@@ -13,12 +13,6 @@ import { launchChromium } from './helpers/browser';
 import { ROOT } from './helpers/server';
 import { KV_RECIPE } from '../../src/tasks/recipe';
 
-interface IndexEntry {
-  id: string;
-  role: 'anchor' | 'augment';
-  title: string;
-  path: string;
-}
 
 const baseUrl = inject('baseUrl');
 const ARTIFACTS = `${ROOT}/artifacts/e2e`;
@@ -124,7 +118,9 @@ describe('the playground', () => {
       expect(sizes).toMatchObject({ Layers: String(config.n_layer), Width: String(config.n_embd), Heads: String(config.n_head) });
       const readme = await readFile(`${ROOT}/public/models/${id}/README.md`, 'utf8');
       const params = /([\d,]+) parameters/.exec(readme)?.[1];
-      if (params) expect(sizes.Parameters).toBe(params);
+      // the card shows the count from config.json at once and the measured one (an untied head
+      // adds lm_head.weight) when the worker has loaded the weights
+      if (params) await expectText(card.locator('dl'), new RegExp(`Parameters\\s*${params}`), SLOW);
     }
 
     // The status line names the backend once the worker is up.
@@ -178,7 +174,7 @@ describe('the playground', () => {
     await expectText(page.locator('#examples-counts'), /^2 training examples/);
     expect(await page.getByRole('button', { name: 'Train' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Restore default examples' }).click();
-    await expectText(page.locator('#examples-counts'), /^4,000 training examples/);
+    await expectText(page.locator('#examples-counts'), new RegExp(`^${total.toLocaleString('en')} training examples`));
     expect(await errorList.count()).toBe(0);
 
     // 4. Train a few steps and watch the progress bar move.
@@ -305,29 +301,6 @@ describe('a shipped composition', () => {
     }
   });
 
-  it('opens with its trained bridges, takes its mapping, and compares at once', { timeout: 240_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const index = JSON.parse(await readFile(`${ROOT}/public/models/index.json`, 'utf8')) as { models: IndexEntry[] };
-    const shipped = { id: 'e2e-bundle', title: 'e2e bundle (2 steps)', path: 'compositions/e2e-bundle' };
-    await page.route('**/models/index.json', (route) =>
-      route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ ...index, compositions: [shipped] }) }),
-    );
-    await page.route('**/models/compositions/e2e-bundle/*', async (route) => {
-      const file = new URL(route.request().url()).pathname.split('/').at(-1)!;
-      return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: await readFile(join(dir, 'out', file)) });
-    });
-    await page.goto(baseUrl);
-    await waitForWorker(page);
-    await page.getByRole('button', { name: 'Open e2e bundle (2 steps)' }).click();
-    await expectText(page.locator('.shipped'), /Opened e2e bundle \(2 steps\) \(trained 2 steps, lr 0.002, batch 2\)/, SLOW);
-    expect(await connectionTexts(page)).toEqual(['bridge 0 anchor block 1 ← augmenting block 2', 'bridge 1 anchor embedding ← augmenting block 2']);
-    await page.waitForURL(/connections=1:2,-1:2/);
-    await page.getByRole('button', { name: 'Compare' }).click();
-    await expectText(page.getByRole('region', { name: 'Composed output' }), /trained bridges/);
-    await page.getByRole('region', { name: 'Composed output' }).locator('.token').first().waitFor({ timeout: SLOW });
-    await page.screenshot({ path: `${ARTIFACTS}/shipped-composition.png`, fullPage: true });
-    await page.close();
-  });
 });
 
 describe('the model list', () => {
