@@ -15,7 +15,7 @@ const SETTINGS: CompositionSettings = {
     [-1, 2],
     [0, 2],
     [1, 2],
-  ], // KV_RECIPE.connections ('-1:2,0:2,1:2'), spelled out so this page loads no core module
+  ], // three bridges, spelled out so this page loads no core module
   numHeads: 4,
   output: 'zero-init',
   seed: 1,
@@ -76,7 +76,9 @@ describe('the CALM worker in Chromium', () => {
     const cards = await c.api.listModels();
     expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-tiny']);
     const info = await c.api.compose(SETTINGS);
-    expect(info.trainableParameters).toBe(3 * (96 * 128 + 128 + 4 * (128 * 128 + 128)));
+    // per bridge: proj, q/k/v/o, and the recipe's relative-position bias (h·R = 4·4), which
+    // the worker applies when the settings do not say otherwise
+    expect(info.trainableParameters).toBe(3 * (96 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * 4));
   });
 
   it('trains 3 steps, with the events arriving through a proxied callback before the result', async () => {
