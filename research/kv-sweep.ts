@@ -1,6 +1,5 @@
 // Research driver for issue 4: runs the key-value experiment with recipe overrides and prints
 // the table as one JSON line. Usage: tsx research/kv-sweep.ts '{"steps":600,"connections":"-1:2"}' [seed]
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { useBackend } from '../src/model/tf';
 import { GPT } from '../src/model/gpt';
@@ -23,5 +22,4 @@ const r = await runKVRepro(await load(overrides.anchor ?? 'arith-tiny'), await l
   seed,
   onProgress: (p) => process.stderr.write(`step ${p.step} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)}/s\n`),
 });
-void readFile;
 console.log(JSON.stringify({ overrides, seed, table: r.table, chance: r.chance, trainSeconds: r.trainSeconds, losses: r.training.losses.filter((_, i) => i % 100 === 99) }));

@@ -7,7 +7,7 @@ import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { composeModels, evaluateTable, codecOf, type ModelHandle } from '../src/calm/experiment';
+import { composeModels, codecOf, type ModelHandle } from '../src/calm/experiment';
 import { Composition, composedRecomputeDecoder } from '../src/calm/compose';
 import { exactMatch } from '../src/train/evaluate';
 import { makeExamples } from '../src/tasks/kv';
@@ -55,4 +55,3 @@ const r = await trainComposition(comp, data, { steps: recipe.steps, lr: recipe.l
 const acc = (task: 'kv-arith' | 'num-arith', keys: 'held-out' | 'composition' | 'all') =>
   exactMatch((B) => composedRecomputeDecoder(comp, B), codecOf(a.tokenizer), makeExamples(task, o.evalN ?? 200, { seed: 77, table, keys })).accuracy;
 console.log(JSON.stringify({ o, heldOut: acc('kv-arith', 'held-out'), train: acc('kv-arith', 'composition'), num: acc('num-arith', 'all'), seconds: r.seconds }));
-void evaluateTable;

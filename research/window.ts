@@ -6,7 +6,7 @@ import { GPT, linear, splitHeads, mergeHeads, matmul, type BlockHook } from '../
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { composeModels, evaluateTable, codecOf, type ModelHandle } from '../src/calm/experiment';
+import { composeModels, codecOf, type ModelHandle } from '../src/calm/experiment';
 import { Composition, composedRecomputeDecoder } from '../src/calm/compose';
 import { crossAttentionMask } from '../src/kernels/cross-attention';
 import { exactMatch } from '../src/train/evaluate';
@@ -114,4 +114,3 @@ const r = await trainComposition(comp, data, { steps: recipe.steps, lr: recipe.l
 const acc = (task: 'kv-arith' | 'num-arith', keys: 'held-out' | 'composition' | 'all') =>
   exactMatch((B) => composedRecomputeDecoder(comp, B), codecOf(a.tokenizer), makeExamples(task, o.evalN ?? 200, { seed: 77, table, keys })).accuracy;
 console.log(JSON.stringify({ o, heldOut: acc('kv-arith', 'held-out'), train: acc('kv-arith', 'composition'), num: acc('num-arith', 'all'), seconds: r.seconds, loss: r.losses.at(-1) }));
-void evaluateTable;

@@ -6,7 +6,7 @@ import { tf } from '../model/tf';
 import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
 import { toVariable } from '../train/adamw';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
-import type { BridgeWeights, OutputVariant } from './types';
+import type { BridgeWeights, CompositionSpec, OutputVariant } from './types';
 
 const RMS_EPS = 1e-6;
 
@@ -69,6 +69,18 @@ export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past
       }
     return tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, T * S])), [1, h, T, S]) as tf.Tensor4D;
   });
+}
+
+/** The initial offset-0 position bias when a composition asks for one and names no other. */
+export const DEFAULT_POSITION_INIT = 5;
+
+/**
+ * Fresh bridges for every connection of `spec`, seeded `seed·1000 + k` so the CLI, the worker
+ * and the shipped composition build the same bridges from the same seed.
+ */
+export function initBridges(spec: CompositionSpec, Da: number, Dg: number, seed: number, positionInit = DEFAULT_POSITION_INIT): BridgeWeights[] {
+  const position = spec.positionBias ? { heads: spec.numHeads, buckets: spec.positionBias, init: positionInit } : undefined;
+  return spec.connections.map((_, k) => initBridge(Da, Dg, spec.output, seed * 1000 + k, position));
 }
 
 export function bridgeVariables(w: BridgeWeights): tf.Variable[] {

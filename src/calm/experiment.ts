@@ -14,7 +14,7 @@ import { exactMatch } from '../train/evaluate';
 import { trainComposition } from '../train/compose-train';
 import type { TrainProgress, TrainResult } from '../train/loop';
 import { Composition, composedDecoder } from './compose';
-import { initBridge } from './bridge';
+import { initBridges } from './bridge';
 import { parseConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
 import type { CompositionSpec, OutputVariant } from './types';
@@ -50,8 +50,7 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   const R = s.positionBias ?? 0;
   if (!Number.isInteger(R) || R < 0 || R > 4096) throw new CompositionError('bad-preset', `the position bias needs 0–4096 buckets, got ${R}`);
   const spec: CompositionSpec = { connections, numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
-  const position = R > 0 ? { heads: numHeads, buckets: R, init: s.positionInit ?? 5 } : undefined;
-  const bridges = connections.map((_, i) => initBridge(a.nEmbd, g.nEmbd, s.output, s.seed * 1000 + i, position));
+  const bridges = initBridges(spec, a.nEmbd, g.nEmbd, s.seed, s.positionInit);
   return new Composition(anchor.model, augment.model, spec, bridges);
 }
 

@@ -17,7 +17,7 @@ import { disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder
 import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
-import { initBridge } from '../calm/bridge';
+import { initBridges } from '../calm/bridge';
 import { KV_RECIPE } from '../tasks/recipe';
 import { validateConnections, validateHeads } from '../calm/connections';
 import { compositionEstimate } from '../calm/estimate';
@@ -58,9 +58,6 @@ import type {
   TrainSettings,
   TrainSummary,
 } from './protocol';
-
-/** The initial offset-0 position bias: the recipe's, as composeModels uses it. */
-const POSITION_INIT = KV_RECIPE.positionInit ?? 5;
 
 export interface EngineOptions {
   /** Fetches model files (tests pass a shim reading public/models). Default: global fetch. */
@@ -310,9 +307,7 @@ export class CalmEngine implements CalmWorkerApi {
         const seed = requireInteger('the seed', settings.seed, 0);
         const Da = anchor.gpt.config.nEmbd;
         const Dg = augment.gpt.config.nEmbd;
-        // the seeds composeModels (calm/experiment.ts) uses, so the CLI and the app agree
-        const position = spec.positionBias ? { heads: spec.numHeads, buckets: spec.positionBias, init: POSITION_INIT } : undefined;
-        const bridges = spec.connections.map((_, i) => initBridge(Da, Dg, spec.output, seed * 1000 + i, position));
+        const bridges = initBridges(spec, Da, Dg, seed, KV_RECIPE.positionInit); // as composeModels builds them
         this.replace({
           settings: { ...settings, connections: spec.connections, numHeads: spec.numHeads },
           comp: new Composition(anchor.gpt, augment.gpt, spec, bridges),
