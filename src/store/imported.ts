@@ -9,6 +9,7 @@ import { serial } from './compose';
 import type { BuiltinModel, ModelConfigSummary } from './models';
 import { listSavedModels, putSavedModel, storageAvailable, type SavedModel } from './saved';
 import { api, messageOf } from './worker';
+import { downloadModel, parseModelSource, type DownloadOptions } from './model-url';
 
 interface Imported {
   entry: BuiltinModel;
@@ -93,7 +94,7 @@ export function folderName(paths: string[]): string | null {
 }
 
 /** Imports a model folder from picked or dropped files. Errors land in the store as messages for people. */
-export async function importModelFiles(files: (ModelFile & { path?: string })[], name?: string): Promise<string | null> {
+export async function importModelFiles(files: (ModelFile & { path?: string })[], name?: string, how?: string): Promise<string | null> {
   const title = (name ?? folderName(files.map((f) => f.path ?? f.name)) ?? 'imported-model').trim();
   setState({ modelImport: { status: 'loading', error: undefined, notice: undefined } });
   const activity = beginActivity(`Checking and loading the model ${title}`);
@@ -107,7 +108,7 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
     const card = await serial(() => api().importModel(copy(kept), { id: title, title, description: 'Imported by you' }));
     imported.set(card.id, fromCard(card, kept, title));
     mergeImported();
-    let notice = `Imported the model “${card.id}” (${card.layers} layers, width ${card.width}): it is in both model lists.`;
+    let notice = `Imported the model “${card.id}” (${card.layers} layers, width ${card.width})${how ? ` ${how}` : ''}: it is in both model lists.`;
     if (storageAvailable()) {
       try {
         await putSavedModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
@@ -123,6 +124,63 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
   } finally {
     activity.end();
   }
+}
+
+let downloading: AbortController | null = null;
+
+/**
+ * Downloads a model by Hugging Face repo id or folder URL (whole-download progress in the
+ * store, files kept in Cache Storage), then imports it as a picked folder would be.
+ */
+export async function importModelFromUrl(text: string, opts: Pick<DownloadOptions, 'fetch' | 'caches'> = {}): Promise<string | null> {
+  if (downloading || getState().modelImport.status !== 'idle') return null;
+  let source;
+  try {
+    source = parseModelSource(text);
+  } catch (e) {
+    setState({ modelImport: { status: 'idle', error: `Could not download a model: ${messageOf(e)}` } });
+    return null;
+  }
+  const controller = new AbortController();
+  downloading = controller;
+  setState({ modelImport: { status: 'downloading', download: { source: source.input, loaded: 0, file: 'config.json', cached: 0 } } });
+  const activity = beginActivity(`Downloading the model ${source.id}`);
+  let files;
+  let last: { loaded: number; cached: number } = { loaded: 0, cached: 0 };
+  try {
+    files = await downloadModel(source, {
+      fetch: opts.fetch,
+      caches: opts.caches ?? (typeof caches === 'undefined' ? undefined : caches),
+      signal: controller.signal,
+      onProgress: (p) => {
+        last = p;
+        activity.update(p.loaded, p.total ?? 0);
+        setState({ modelImport: { status: 'downloading', download: { source: source.input, ...p } } });
+      },
+    });
+  } catch (e) {
+    const cancelled = controller.signal.aborted;
+    setState({
+      modelImport: cancelled
+        ? { status: 'idle', notice: `Cancelled the download of ${source.input}; nothing was imported.` }
+        : { status: 'idle', error: `Could not download the model ${source.input}: ${messageOf(e)}` },
+    });
+    return null;
+  } finally {
+    downloading = null;
+    activity.end();
+  }
+  setState({ modelImport: { status: 'idle' } });
+  const all = last.cached === files.length;
+  const how = all
+    ? `from ${source.input}, all ${files.length} files from this browser's cache (no download)`
+    : `from ${source.input}${last.cached > 0 ? `, ${last.cached} of ${files.length} files from this browser's cache` : ''}`;
+  return importModelFiles(files, source.id, how);
+}
+
+/** Stops a download by URL; nothing is imported. */
+export function cancelModelDownload(): void {
+  downloading?.abort(new DOMException('The download was cancelled', 'AbortError'));
 }
 
 export function importedModelIds(): string[] {

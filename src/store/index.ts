@@ -36,4 +36,4 @@ export {
 } from './library';
 export { resumeTraining } from './actions/train';
 export { formatBytes } from './saved';
-export { importModelFiles } from './imported';
+export { cancelModelDownload, importModelFiles, importModelFromUrl } from './imported';

@@ -17,9 +17,11 @@ export interface LibraryState {
 }
 
 export interface ModelImportState {
-  status: 'idle' | 'loading';
+  status: 'idle' | 'loading' | 'downloading';
   notice?: string;
   error?: string;
+  /** A download by URL or repo id under way: bytes over every file (total when the server told). */
+  download?: { source: string; loaded: number; total?: number; file: string; cached: number };
 }
 
 export interface LibrarySlice {

@@ -6,7 +6,7 @@ import { beginActivity } from './activity';
 import { getState, setState } from './app';
 import { bundleFileName, readBundleFiles, zipBundle, type PickedFile } from './bundle-file';
 import { idleOutputs } from './compare';
-import { serial } from './compose';
+import { compositionSettings, serial } from './compose';
 import { settingsKey } from './composition';
 import { defaultExamplesText, examplesFromText } from './examples';
 import {
@@ -25,6 +25,7 @@ import {
 import { whenModelsLoaded, whenSessionReady } from './session-control';
 import type { LibraryState } from './library-slice';
 import { isTraining } from './training';
+import { openedWithLink } from './url';
 import { api, messageOf, transferBundle } from './worker';
 
 /** The record of a training run that started on this page and has not ended well (a crash, a lost GPU). */
@@ -159,8 +160,10 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
       pending = -1;
       await inFlight;
       if (step <= 0) {
-        if (unfinishedRun === id) unfinishedRun = undefined;
-        return; // nothing trained: nothing worth keeping
+        // Nothing trained: nothing worth keeping. But a run that wrote checkpoints and then
+        // reports no step did not end cleanly: it stays resumable from them.
+        if (lastStep <= 0 && unfinishedRun === id) unfinishedRun = undefined;
+        return;
       }
       // A run cancelled by no one (its GPU was lost, its worker is dying) keeps its last
       // checkpoint and stays resumable; so does one whose end cannot be saved.
@@ -248,6 +251,16 @@ export async function restoreLastSession(): Promise<boolean> {
     return false;
   }
   if (!record) return false;
+  if (openedWithLink()) {
+    // A link names its own composition; the last visit's wins only when it is the same one
+    // (a reload keeps the page's own address, which names what it showed).
+    await whenModelsLoaded();
+    const linked = compositionSettings(getState());
+    if (!('settings' in linked) || settingsKey(linked.settings) !== settingsKey(record.settings)) {
+      patchLibrary({ notice: `Opened the link's composition; “${record.name}” from your last visit is under Saved compositions.` });
+      return false;
+    }
+  }
   return reopen(record, 'from your last visit');
 }
 

@@ -10,6 +10,7 @@ import { resumeTraining } from './actions/train';
 import { fetchBuiltinModels } from './models';
 import { IDLE_TRAINING, isTraining } from './training';
 import { defaultModelsUrl, getClient, messageOf } from './worker';
+import { forgetLinkForTests } from './url';
 
 let models: Promise<void> | null = null;
 
@@ -152,6 +153,7 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
 /** Forgets started work (tests only: each starts from a clean page). */
 export function resetSessionForTests(): void {
   resetImportedForTests();
+  forgetLinkForTests();
   models = null;
   session = null;
   crashHooked = false;

@@ -1,7 +1,7 @@
 // The configuration in the address bar: read when the page opens (and when the hash is
 // edited), written back on every change, so a link reproduces a setup.
 import { getState, setState, useAppStore } from './app';
-import { applyConfigPatch } from './change';
+import { fitConfig } from './fit';
 import { configFromHash, configToHash, type Config } from './config';
 import type { CompositionPatch } from './composition';
 import { requestChange } from './change';
@@ -23,9 +23,32 @@ export function applyHash(hash: string, opts: { initial?: boolean } = {}): void 
   }));
   const current = getState().config;
   const changed = COMPOSITION_KEYS.some((k) => k in patch && JSON.stringify(patch[k]) !== JSON.stringify(current[k]));
+  if (opts.initial) {
+    // The page is opening: nothing is composed yet, and the page's start (main.tsx) decides
+    // between the last visit's composition and the link's (restoreLastSession), then composes
+    // once. Composing here as well raced that restore and replaced its bridges.
+    linked = COMPOSITION_KEYS.some((k) => k in patch);
+    if (changed) {
+      setState((s) => {
+        const { config, dropped } = fitConfig({ ...s.config, ...patch }, s);
+        return { config, linkErrors: [...s.linkErrors, ...dropped] };
+      });
+    }
+    return;
+  }
   if (!changed) return;
-  if (opts.initial) applyConfigPatch(patch);
-  else requestChange({ kind: 'config', patch, what: 'open the link' });
+  requestChange({ kind: 'config', patch, what: 'open the link' });
+}
+
+let linked = false;
+/** Forgets how the page was opened (tests: each starts from a clean page). */
+export function forgetLinkForTests(): void {
+  linked = false;
+}
+
+/** Whether the page opened with a link (hash) that names a composition: models or mapping. */
+export function openedWithLink(): boolean {
+  return linked;
 }
 
 /** Reads the page's hash once, then keeps it in step with the configuration. Returns an unsubscribe. */

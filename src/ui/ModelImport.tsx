@@ -1,7 +1,7 @@
 // Bring your own model: a folder in Hugging Face layout (GPT-2: config.json,
 // model.safetensors, tokenizer.json, README.md optional), chosen or dropped here.
 import { useState, type DragEvent } from 'react';
-import { importModelFiles, isTraining, useAppStore } from '../store';
+import { cancelModelDownload, formatBytes, importModelFiles, importModelFromUrl, isTraining, useAppStore } from '../store';
 
 type Picked = { name: string; path?: string; bytes: ArrayBuffer };
 
@@ -27,8 +27,10 @@ async function fromDrop(e: DragEvent): Promise<{ files: Picked[]; folder?: strin
 
 export function ModelImport() {
   const state = useAppStore((s) => s.modelImport);
-  const busy = useAppStore((s) => isTraining(s.training)) || state.status === 'loading';
+  const busy = useAppStore((s) => isTraining(s.training)) || state.status !== 'idle';
   const [over, setOver] = useState(false);
+  const [address, setAddress] = useState('');
+  const download = state.status === 'downloading' ? state.download : undefined;
 
   return (
     <div
@@ -48,7 +50,8 @@ export function ModelImport() {
       <h3>Bring your own model</h3>
       <p className="muted small">
         A GPT-2 model folder in Hugging Face layout: config.json, model.safetensors and tokenizer.json (README.md as its card). Choose the
-        folder, choose its files, or drop them here. It stays in this browser for your next visit.
+        folder, choose its files, drop them here, or download them by repo id or URL (kept in this browser's cache). It stays in this browser
+        for your next visit.
       </p>
       <div className="buttons">
         <label className="file-button">
@@ -85,6 +88,45 @@ export function ModelImport() {
           />
         </label>
       </div>
+      <form
+        className="buttons model-url"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!busy) void importModelFromUrl(address);
+        }}
+      >
+        <label>
+          Hugging Face repo id or folder URL{' '}
+          <input
+            type="text"
+            aria-label="Model address"
+            placeholder="owner/name or https://…/"
+            value={address}
+            spellCheck={false}
+            onChange={(e) => setAddress(e.target.value)}
+            disabled={busy}
+          />
+        </label>
+        <button type="submit" disabled={busy || address.trim() === ''}>
+          Download model
+        </button>
+        {download && (
+          <button type="button" onClick={cancelModelDownload}>
+            Cancel download
+          </button>
+        )}
+      </form>
+      {download && (
+        <p className="small">
+          <progress aria-label="Model download progress" max={download.total ?? undefined} value={download.total ? download.loaded : undefined} />{' '}
+          <span role="status" aria-label="Model download status">
+            Downloading {download.source}: {formatBytes(download.loaded)}
+            {download.total ? ` of ${formatBytes(download.total)}` : ''}
+            {download.file ? ` (${download.file})` : ''}
+            {download.cached > 0 ? `, ${download.cached} file${download.cached === 1 ? '' : 's'} from this browser's cache` : ''}
+          </span>
+        </p>
+      )}
       {state.status === 'loading' && <p role="status">Checking the model's files…</p>}
       {state.notice && (
         <p role="status" aria-label="Model import notice" className="notice">

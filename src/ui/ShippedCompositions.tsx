@@ -25,7 +25,7 @@ export function ShippedCompositions() {
         <p role="status" className="small">
           Opened <strong>{source.title}</strong>
           {describeTraining(source.training)}
-          {describeMetrics(source.metrics)}. Compare and Evaluate use its bridges; Train starts again from scratch.
+          {describeMetrics(source.metrics)}. Compare and Evaluate use its bridges (Evaluate draws the same examples, with its seed and size); Train starts again from scratch.
         </p>
       )}
     </div>
@@ -41,6 +41,23 @@ function describeTraining(t: Record<string, unknown> | undefined): string {
 
 function describeMetrics(m: Record<string, unknown> | undefined): string {
   if (!m) return '';
+  // `repro kv` records the Table-1 layout: { table: { task: { anchor, augment, composed } }, n }.
+  const table = m.table;
+  if (table && typeof table === 'object' && !Array.isArray(table)) {
+    const rows = Object.entries(table as Record<string, unknown>)
+      .map(([task, row]) => {
+        const r = (row ?? {}) as Record<string, unknown>;
+        const cell = (k: string) => {
+          const v = r[k];
+          return typeof v === 'number' ? formatPercent(v) : '?';
+        };
+        return `${task} ${cell('composed')} (anchor ${cell('anchor')}, augmenting ${cell('augment')})`;
+      })
+      .slice(0, 6);
+    if (rows.length === 0) return '';
+    const n = typeof m.n === 'number' ? ` on ${m.n} examples per task` : '';
+    return `; its composition scored${n}: ${rows.join('; ')}`;
+  }
   const parts = Object.entries(m)
     .filter((e): e is [string, number] => typeof e[1] === 'number')
     .slice(0, 4)

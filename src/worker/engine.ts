@@ -366,7 +366,9 @@ export class CalmEngine implements CalmWorkerApi {
             try {
               correct = await exactMatchAsync((B) => composedDecoder(comp, B), codec, heldOut, { maxLength, signal });
             } catch (e) {
-              if (isAbort(e)) return {}; // stopped mid-evaluation: the loop ends before the next step
+              // Stopped mid-evaluation: the loop ends before the next step. Only our own signal
+              // counts: a lost WebGPU device rejects its reads with an AbortError too.
+              if (isAbort(e) && signal.aborted) return {};
               throw e;
             }
             heldOutAccuracy = correct / heldOut.length;
@@ -384,7 +386,10 @@ export class CalmEngine implements CalmWorkerApi {
             }),
         });
       } catch (e) {
-        if (!isAbort(e)) throw e; // stopped while caching: no step was taken
+        // Stopped while caching: no step was taken. A lost WebGPU device also rejects its reads
+        // (mapAsync) with an AbortError; that is a fault, not a stop, and must reach the page
+        // as one (the run stays resumable from its last checkpoint).
+        if (!(isAbort(e) && signal.aborted)) throw e;
       } finally {
         this.applyDisabled();
       }

@@ -45,6 +45,8 @@ import {
   train,
 } from '../../src/store';
 import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
+import { applyHash } from '../../src/store/url';
+import { configToHash } from '../../src/store/config';
 import { setClient } from '../../src/store/worker';
 import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
 
@@ -152,9 +154,10 @@ describe('saved work in the store', () => {
   }
 
   /** A fresh page on the same browser storage: the store and the worker start over. */
-  async function reload(): Promise<void> {
+  async function reload(hash?: string): Promise<void> {
     resetSessionForTests();
     setState(initialState, true);
+    if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
     worker = new FakeWorker();
     setClient(worker.client);
     await closeSavedForTests();
@@ -202,6 +205,32 @@ describe('saved work in the store', () => {
     expect(s.training.losses).toHaveLength(3);
     expect(s.library.notice).toMatch(/^Restored “arith-tiny \+ kv-tiny, .*” from your last visit\.$/);
     expect(s.library.resume).toBeUndefined();
+  });
+
+  it("a reload keeps the page's own address and restores; a link to another setup opens that one and keeps the saved one listed", async () => {
+    setExamplesText('abc+abd= => 3\n004+005= => 9\n');
+    setHyperparameter('steps', 2);
+    await ensureComposed();
+    await train();
+    const trained = [...worker.bridge];
+    const own = configToHash(getState().config);
+
+    await reload(own);
+    expect(await restoreLastSession()).toBe(true);
+    expect([...worker.bridge]).toEqual(trained);
+    expect(getState().composition).toMatchObject({ status: 'ready', trained: true });
+    await ensureComposed(); // what the page does next: nothing to rebuild
+    expect(worker.callsOf('compose')).toHaveLength(0);
+
+    const other = own.replace(/connections=[^&]*/, 'connections=0:1');
+    expect(other).not.toBe(own);
+    await reload(other);
+    expect(await restoreLastSession()).toBe(false);
+    expect(getState().config.connections).toEqual([[0, 1]]);
+    expect(getState().library.notice).toMatch(/^Opened the link's composition; “arith-tiny \+ kv-tiny, .*” from your last visit is under Saved compositions\.$/);
+    await vi.waitFor(() => expect(getState().library.list).toHaveLength(1));
+    await ensureComposed();
+    expect((worker.callsOf('compose')[0][0] as { connections: unknown }).connections).toEqual([[0, 1]]);
   });
 
   it('offers to resume an interrupted training from its checkpoint and trains the remaining steps', async () => {

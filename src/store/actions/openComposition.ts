@@ -1,6 +1,7 @@
 // User action: open a composition shipped with the app (trained by `repro kv`), so a person
 // who does not want to wait can compare at once.
 import type { CompositionSettings } from '../../worker/protocol';
+import type { Config } from '../config';
 import { beginActivity } from '../activity';
 import { setState } from '../app';
 import { requestChange } from '../change';
@@ -32,6 +33,7 @@ export async function openCompositionNow(entry: BuiltinComposition, opts: { base
     setState((s) => ({
       config: {
         ...s.config,
+        ...recordedSettings(manifest),
         anchor: settings.anchor,
         augment: settings.augment,
         connections: settings.connections.map(([a, g]) => [a, g]),
@@ -56,6 +58,31 @@ export async function openCompositionNow(entry: BuiltinComposition, opts: { base
   } finally {
     activity.end();
   }
+}
+
+const whole = (v: unknown, min: number, max: number): number | undefined =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : undefined;
+
+/**
+ * What the composition was trained and evaluated with (composition.json `training` and
+ * `metrics`), as configuration: Train then retrains the same recipe, and Evaluate draws the
+ * examples its recorded table was measured on (the same seed and size). Values out of the
+ * page's ranges are left as they are.
+ */
+export function recordedSettings(manifest: { metrics?: Record<string, unknown>; training?: Record<string, unknown> }): Partial<Config> {
+  const t = manifest.training ?? {};
+  const m = manifest.metrics ?? {};
+  const out: Partial<Config> = {};
+  const steps = whole(t.steps, 1, 100_000);
+  if (steps !== undefined) out.steps = steps;
+  if (typeof t.lr === 'number' && t.lr > 0 && Number.isFinite(t.lr)) out.lr = t.lr;
+  const batch = whole(t.batch, 1, 4096);
+  if (batch !== undefined) out.batch = batch;
+  const seed = whole(m.eval_seed ?? t.seed, 0, 2 ** 31 - 1);
+  if (seed !== undefined) out.seed = seed;
+  const n = whole(m.n, 1, 10_000);
+  if (n !== undefined) out.evalN = n;
+  return out;
 }
 
 /** The free-form parts of composition.json that the page shows; the worker checks the rest. */
