@@ -72,3 +72,14 @@ export function bundleFileName(name: string): string {
   const base = name.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'composition';
   return base + BUNDLE_EXTENSION;
 }
+
+/** The free-form parts of composition.json that the page shows (`training`, `metrics`); the worker checks the rest. */
+export function readManifest(text: string): { metrics?: Record<string, unknown>; training?: Record<string, unknown> } {
+  try {
+    const json = JSON.parse(text) as { metrics?: unknown; training?: unknown };
+    const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+    return { metrics: obj(json.metrics), training: obj(json.training) };
+  } catch {
+    return {};
+  }
+}

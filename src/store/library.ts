@@ -4,7 +4,7 @@
 import type { BundleFiles, CompositionSettings, TrainSummary } from '../worker/protocol';
 import { beginActivity } from './activity';
 import { getState, setState } from './app';
-import { bundleFileName, readBundleFiles, zipBundle, type PickedFile } from './bundle-file';
+import { bundleFileName, readBundleFiles, readManifest, zipBundle, type PickedFile } from './bundle-file';
 import { idleOutputs } from './compare';
 import { compositionSettings, serial } from './compose';
 import { settingsKey } from './composition';
@@ -226,15 +226,6 @@ function applyImported(
   }));
 }
 
-function readManifest(text: string): { metrics?: Record<string, unknown>; training?: Record<string, unknown> } {
-  try {
-    const json = JSON.parse(text) as { metrics?: unknown; training?: unknown };
-    const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-    return { metrics: obj(json.metrics), training: obj(json.training) };
-  } catch {
-    return {};
-  }
-}
 
 /**
  * On page load: opens the composition the page showed last. Returns whether it did (if not,

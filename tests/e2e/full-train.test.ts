@@ -5,8 +5,9 @@
 // differently, and the training compounds it).
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { Browser, Locator } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
+import { expectText } from './helpers/page';
 import { ROOT } from './helpers/server';
 
 const baseUrl = inject('baseUrl');
@@ -19,16 +20,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): Promise<string> {
-  const t0 = Date.now();
-  let text = '';
-  while (Date.now() - t0 < timeout) {
-    text = (await locator.innerText().catch(() => '')) ?? '';
-    if (pattern.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`expected ${pattern} in "${text.slice(0, 300)}"`);
-}
 
 interface Recorded {
   training: { steps: number; seed: number };

@@ -4,8 +4,9 @@
 // in artifacts/e2e/.
 import { mkdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
+import { expectText, connectionTexts } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { KV_RECIPE } from '../../src/tasks/recipe';
 
@@ -40,9 +41,6 @@ const layer = (page: Page, name: string) => page.getByRole('button', { name, exa
 
 const connections = (page: Page) => page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
 
-async function connectionTexts(page: Page): Promise<string[]> {
-  return (await connections(page).allInnerTexts()).map((t) => t.replace(/\s*Remove\s*$/, '').replace(/\s+/g, ' ').trim());
-}
 
 /** Waits until the worker has chosen a backend and built the default bridges. */
 async function waitForWorker(page: Page): Promise<string> {
@@ -59,16 +57,6 @@ async function waitForWorker(page: Page): Promise<string> {
   return backend.innerText();
 }
 
-async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): Promise<string> {
-  const t0 = Date.now();
-  let text = '';
-  while (Date.now() - t0 < timeout) {
-    text = (await locator.innerText().catch(() => '')) ?? '';
-    if (pattern.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`expected ${pattern} in "${text.slice(0, 300)}"`);
-}
 
 describe('the playground', () => {
   it('walks the whole path: default pair, map, examples, training, compare, evaluate, inside', { timeout: 300_000 }, async () => {

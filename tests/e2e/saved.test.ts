@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync, zipSync, strFromU8, strToU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
+import { expectText, connectionTexts } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { expectedTensors, parseConfig } from '../../src/io/model-folder';
 import { writeSafetensors } from '../../src/io/safetensors';
@@ -24,25 +25,10 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): Promise<string> {
-  const t0 = Date.now();
-  let text = '';
-  while (Date.now() - t0 < timeout) {
-    text = (await locator.innerText().catch(() => '')) ?? '';
-    if (pattern.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`expected ${pattern} in "${text.slice(0, 300)}"`);
-}
 
 async function waitForBridges(page: Page): Promise<void> {
   await expectText(page.getByRole('status', { name: 'Backend' }), /WebAssembly|WebGPU|plain JavaScript/, SLOW);
   await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
-}
-
-async function connectionTexts(page: Page): Promise<string[]> {
-  const items = page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
-  return (await items.allInnerTexts()).map((t) => t.replace(/\s*Remove\s*$/, '').replace(/\s+/g, ' ').trim());
 }
 
 /** Clicks Export and returns the zip's files. */
@@ -129,6 +115,8 @@ describe('saved work', () => {
   });
 });
 
+const TINY_GPT2 = { model_type: 'gpt2', vocab_size: 98, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' };
+
 /** A small GPT-2 in Hugging Face layout, random weights, the built-in tokenizer (its vocabulary must match to compose). */
 async function writeTinyGpt2(dir: string, config: Record<string, unknown>): Promise<void> {
   await mkdir(dir, { recursive: true });
@@ -153,9 +141,8 @@ describe('bringing your own model', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'calm-e2e-model-'));
-    const config = { model_type: 'gpt2', vocab_size: 98, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' };
-    await writeTinyGpt2(join(dir, 'tiny-gpt2'), config);
-    await writeTinyGpt2(join(dir, 'llama-ish'), { ...config, model_type: 'llama' });
+    await writeTinyGpt2(join(dir, 'tiny-gpt2'), TINY_GPT2);
+    await writeTinyGpt2(join(dir, 'llama-ish'), { ...TINY_GPT2, model_type: 'llama' });
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -213,8 +200,7 @@ describe('a model by repo id', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'calm-e2e-url-'));
-    const config = { model_type: 'gpt2', vocab_size: 98, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' };
-    await writeTinyGpt2(join(dir, 'tiny-url'), config);
+    await writeTinyGpt2(join(dir, 'tiny-url'), TINY_GPT2);
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { beginActivity } from '../activity';
 import { setState } from '../app';
 import { requestChange } from '../change';
 import { idleOutputs } from '../compare';
+import { readManifest } from '../bundle-file';
 import { serial } from '../compose';
 import { settingsKey } from '../composition';
 import { builtinFilePath, fetchFile, type BuiltinComposition } from '../models';
@@ -85,13 +86,3 @@ export function recordedSettings(manifest: { metrics?: Record<string, unknown>; 
   return out;
 }
 
-/** The free-form parts of composition.json that the page shows; the worker checks the rest. */
-function readManifest(text: string): { metrics?: Record<string, unknown>; training?: Record<string, unknown> } {
-  try {
-    const json = JSON.parse(text) as { metrics?: unknown; training?: unknown };
-    const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-    return { metrics: obj(json.metrics), training: obj(json.training) };
-  } catch {
-    return {};
-  }
-}

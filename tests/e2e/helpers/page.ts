@@ -1,0 +1,20 @@
+// What the e2e files share about a page: waiting for a text, and reading the connection list.
+import type { Locator, Page } from 'playwright-core';
+
+/** Waits until `locator`'s text matches `pattern` and returns it; the error shows the last text seen. */
+export async function expectText(locator: Locator, pattern: RegExp, timeout = 10_000): Promise<string> {
+  const t0 = Date.now();
+  let text = '';
+  while (Date.now() - t0 < timeout) {
+    text = (await locator.innerText().catch(() => '')) ?? '';
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`expected ${pattern} in "${text.slice(0, 300)}"`);
+}
+
+/** The Connections list's items as text, one per bridge (without the Remove button). */
+export async function connectionTexts(page: Page): Promise<string[]> {
+  const items = page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
+  return (await items.allInnerTexts()).map((t) => t.replace(/\s*Remove\s*$/, '').replace(/\s+/g, ' ').trim());
+}
