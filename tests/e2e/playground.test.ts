@@ -2,7 +2,8 @@
 // mouse and by keyboard), a bad example, a few training steps, Compare, Evaluate, a look
 // inside, a shipped composition, and a link that reproduces the setup. Screenshots are kept
 // in artifacts/e2e/.
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
@@ -361,5 +362,23 @@ describe('the model list', () => {
     await page.goto(baseUrl);
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     await page.close();
+  });
+
+  it('keeps the main thread under 300 KB of gzipped JavaScript, with tfjs only in the worker', async () => {
+    // What the page loads on the main thread: every script of the build but the worker's.
+    const assets = await readdir(`${ROOT}/dist/assets`);
+    const main = assets.filter((f) => f.endsWith('.js') && !f.startsWith('worker-'));
+    const worker = assets.filter((f) => f.startsWith('worker-') && f.endsWith('.js'));
+    expect(main.length).toBeGreaterThan(0);
+    expect(worker).toHaveLength(1);
+    let gzipped = 0;
+    for (const f of main) {
+      const code = await readFile(`${ROOT}/dist/assets/${f}`);
+      gzipped += gzipSync(code).byteLength;
+      expect(code.toString('utf8'), f).not.toMatch(/Tensor is disposed|tfjsflags|_FusedMatMul/);
+    }
+    expect(await readFile(`${ROOT}/dist/assets/${worker[0]}`, 'utf8')).toMatch(/Tensor is disposed[\s\S]*_FusedMatMul/); // the check above can see tfjs
+    console.log(`main-thread JavaScript: ${main.join(', ')}, ${(gzipped / 1000).toFixed(1)} kB gzipped`);
+    expect(gzipped).toBeLessThan(300_000);
   });
 });
