@@ -289,3 +289,31 @@ describe('CalmEngine', () => {
     await expect(engine.compose({ ...settings, numHeads: 3 })).rejects.toThrow(/num_heads 3 does not divide the anchor width 128/);
   });
 });
+
+describe('CalmEngine and a lost device', () => {
+  const fresh = new CalmEngine({ fetch: fetchShim });
+  beforeAll(async () => {
+    await fresh.init({ backend: 'wasm', modelsUrl: MODELS_URL });
+    await fresh.compose(settings);
+  });
+
+  it('an AbortError that stop() did not cause (a lost WebGPU device rejects its reads so) fails the training instead of passing for a stop', async () => {
+    // A destroyed GPUDevice rejects mapAsync, and so tfjs's data(), with DOMException "AbortError".
+    const data = tf.Tensor.prototype.data;
+    let reads = 0;
+    tf.Tensor.prototype.data = function (this: tf.Tensor) {
+      if (++reads > 4) return Promise.reject(new DOMException('Device is lost', 'AbortError'));
+      return data.call(this);
+    } as typeof data;
+    try {
+      await expect(fresh.train({ examples: trainingExamples, heldOut: [], steps: 50, lr: 1e-3, batch: 16, seed: 2, evalEvery: 0 }, () => {})).rejects.toThrow(
+        'Device is lost',
+      );
+    } finally {
+      tf.Tensor.prototype.data = data;
+    }
+    // and the engine goes on
+    const summary = await fresh.train({ examples: trainingExamples, heldOut: [], steps: 1, lr: 1e-3, batch: 2, seed: 1, evalEvery: 0 }, () => {});
+    expect(summary).toMatchObject({ stopped: 'done', steps: 1 });
+  });
+});
