@@ -2,7 +2,7 @@
 // hidden states through a projection and a causal multi-head cross-attention.
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
-import { tf } from '../model/tf';
+import { tf, tfSeed } from '../model/tf';
 import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
 import { toVariable } from '../train/adamw';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
@@ -24,7 +24,7 @@ export function initBridge(
 ): BridgeWeights {
   let s = seed;
   const v = (t: tf.Tensor) => toVariable(t);
-  const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', s++));
+  const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', tfSeed(s++)));
   const zeros = (shape: number[]) => v(tf.zeros(shape));
   return {
     projW: normal([Dg, Da], Dg),

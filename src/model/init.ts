@@ -1,4 +1,4 @@
-import { tf } from './tf';
+import { tf, tfSeed } from './tf';
 import type { GPTConfig } from './config';
 import type { GPTWeights } from './weights';
 
@@ -10,7 +10,7 @@ import type { GPTWeights } from './weights';
  */
 export function initWeights(c: GPTConfig, seed: number, variables = false, opts: { untiedHead?: boolean } = {}): GPTWeights {
   let s = seed;
-  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', s++);
+  const normal = (shape: number[], std: number) => tf.randomNormal(shape, 0, std, 'float32', tfSeed(s++));
   const v = <T extends tf.Tensor>(t: T): T => {
     if (!variables) return t;
     const out = tf.variable(t) as unknown as T; // a copy: free the initial tensor

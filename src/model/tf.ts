@@ -17,3 +17,12 @@ export async function useBackend(name: BackendName): Promise<string> {
   await tf.ready();
   return tf.getBackend();
 }
+
+/**
+ * A seed for tfjs's random ops (tf.randomNormal and friends). tfjs reads a seed of 0 as "no
+ * seed" and draws from Math.random, so a composition or model seeded 0 came out different on
+ * every run; 0 maps to 0.5, which no integer seed can collide with. Every other seed is kept.
+ */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? 0.5 : seed;
+}

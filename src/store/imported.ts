@@ -9,7 +9,7 @@ import { serial } from './compose';
 import type { BuiltinModel, ModelConfigSummary } from './models';
 import { listSavedModels, putSavedModel, storageAvailable, type SavedModel } from './saved';
 import { api, messageOf } from './worker';
-import { downloadModel, parseModelSource, type DownloadOptions } from './model-url';
+import { MODEL_FILES, downloadModel, parseModelSource, type DownloadOptions } from './model-url';
 
 interface Imported {
   entry: BuiltinModel;
@@ -24,8 +24,6 @@ interface Imported {
 const imported = new Map<string, Imported>();
 let readFromStorage: Promise<void> | null = null;
 
-/** The files a model folder needs (README.md is optional). */
-export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
 
 function copy(files: ModelFile[]): ModelFile[] {
   return files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));

@@ -2,7 +2,9 @@
 // or any http(s) URL of a folder serving config.json, model.safetensors and tokenizer.json
 // (README.md optional, as the card). One progress figure for the whole download, a signal to
 // cancel it, and every file kept in Cache Storage so that asking again needs no network.
-import { MODEL_FILES } from './imported';
+
+/** The files a model folder needs (README.md is optional, as its card). */
+export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
 
 /** The Cache Storage cache that keeps downloaded model files (by their URL). */
 export const MODEL_CACHE = 'calm-models-v1';
@@ -85,8 +87,8 @@ function httpProblem(url: string, status: number, source: ModelSource): Error {
 }
 
 /**
- * Downloads the model's files: first asks the server for each one's size (so the progress is
- * over the whole download), then reads them, each from the cache when it is there. Throws a
+ * Downloads the model's files: starts every request first (their Content-Length gives the
+ * whole download's total), then reads the bodies, each file from the cache when it is there. Throws a
  * message naming the file and what went wrong; an AbortError when cancelled.
  */
 export async function downloadModel(source: ModelSource, opts: DownloadOptions = {}): Promise<DownloadedFile[]> {

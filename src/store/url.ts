@@ -8,6 +8,9 @@ import { requestChange } from './change';
 
 const COMPOSITION_KEYS = ['anchor', 'augment', 'connections', 'numHeads', 'output'] as const;
 
+/** Whether the page opened with a link (hash) that names a composition (see openedWithLink). */
+let linked = false;
+
 /** Applies a hash to the configuration; the composition part asks first when bridges are trained. */
 export function applyHash(hash: string, opts: { initial?: boolean } = {}): void {
   const { config, errors } = configFromHash(hash);
@@ -40,7 +43,6 @@ export function applyHash(hash: string, opts: { initial?: boolean } = {}): void 
   requestChange({ kind: 'config', patch, what: 'open the link' });
 }
 
-let linked = false;
 /** Forgets how the page was opened (tests: each starts from a clean page). */
 export function forgetLinkForTests(): void {
   linked = false;

@@ -200,15 +200,18 @@ describe('the playground', () => {
     const prompt = page.getByRole('textbox', { name: 'Prompt' });
     expect(await prompt.inputValue()).toMatch(/^[a-z]{3}([+-][a-z]{3})+=$/);
     await page.getByRole('button', { name: 'Compare' }).click();
-    for (const region of ['Anchor output', 'Augmenting output', 'Composed output']) {
-      const r = page.getByRole('region', { name: region });
-      await r.locator('.token').first().waitFor({ timeout: SLOW });
+    // The frozen models always write something here; bridges after four steps may end at once,
+    // which the column says in words.
+    for (const region of ['Anchor output', 'Augmenting output']) {
+      await page.getByRole('region', { name: region }).locator('.token').first().waitFor({ timeout: SLOW });
     }
     await page.waitForFunction(() => !document.querySelector('.output[aria-busy="true"]'), undefined, { timeout: SLOW });
     const outputs = await Promise.all(
       ['Anchor output', 'Augmenting output', 'Composed output'].map((name) => page.getByRole('region', { name }).locator('.tokens').innerText()),
     );
     for (const o of outputs) expect(o.trim().length).toBeGreaterThan(0);
+    const composedTokens = await page.getByRole('region', { name: 'Composed output' }).locator('.token').count();
+    if (composedTokens === 0) expect(outputs[2]).toBe('(nothing: the model ended at once)');
     const shade = await page.getByRole('region', { name: 'Augmenting output' }).locator('.token').first().evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(shade).toMatch(/^rgba\(47, 111, 219, 0\.\d+\)$/);
 

@@ -221,7 +221,7 @@ describe('a model by repo id', () => {
       if (!m) return route.fulfill({ status: 404, headers, body: 'Entry not found' });
       served.push(m[1]);
       const body = await readFile(join(dir, 'tiny-url', m[1]));
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 1000));
       return route.fulfill({ status: 200, headers: { ...headers, 'content-type': 'application/octet-stream' }, body });
     });
     await page.goto(baseUrl);
@@ -237,9 +237,19 @@ describe('a model by repo id', () => {
     );
 
     await address.fill('e2e/tiny-url');
+    // Each file is served after a second, so the progress shows for a few seconds: read it as it appears.
+    const progress = page.waitForFunction(
+      () => {
+        const bar = document.querySelector('progress[aria-label="Model download progress"]') as HTMLProgressElement | null;
+        const text = document.querySelector('[aria-label="Model download status"]')?.textContent ?? '';
+        return bar && /^Downloading e2e\/tiny-url: [\d.]+ (B|kB|KB|MB) of [\d.]+ (kB|KB|MB)/.test(text) ? { max: bar.max, text } : null;
+      },
+      undefined,
+      { timeout: SLOW, polling: 50 },
+    );
     await page.getByRole('button', { name: 'Download model' }).click();
-    await expectText(page.getByRole('status', { name: 'Model download status' }), /^Downloading e2e\/tiny-url: [\d.]+ (B|kB|KB|MB) of [\d.]+ (kB|KB|MB)/, SLOW);
-    expect(await page.getByRole('progressbar', { name: 'Model download progress' }).count()).toBe(1);
+    const shown = (await (await progress).jsonValue())!;
+    expect(shown.max).toBeGreaterThan(400_000); // the whole download: three files, the weights most of it
     await expectText(page.getByRole('status', { name: 'Model import notice' }), /^Imported the model “tiny-url” \(2 layers, width 64\) from e2e\/tiny-url: it is in both model lists/, SLOW);
     expect(served.sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
     for (const name of ['Anchor model', 'Augmenting model']) {

@@ -1,0 +1,41 @@
+// The same seed gives the same bridges and the same model weights on every run — seed 0
+// included, which tfjs reads as "no seed" (Math.random) unless tfSeed maps it.
+import { describe, expect, it } from 'vitest';
+import { tf, useBackend } from '../../src/model/tf';
+import { initBridges } from '../../src/calm/bridge';
+import { initWeights } from '../../src/model/init';
+import type { CompositionSpec } from '../../src/calm/types';
+
+const spec: CompositionSpec = { connections: [[-1, 3], [0, 1]], numHeads: 4, output: 'rmsnorm', positionBias: 4 };
+
+/** Every tensor in a (nested) weights object, in a fixed order. */
+function tensorsOf(x: unknown): tf.Tensor[] {
+  if (x instanceof tf.Tensor) return [x];
+  if (Array.isArray(x)) return x.flatMap(tensorsOf);
+  if (x && typeof x === 'object') return Object.keys(x).sort().flatMap((k) => tensorsOf((x as Record<string, unknown>)[k]));
+  return [];
+}
+
+async function values(tensors: tf.Tensor[]): Promise<number[][]> {
+  const out = await Promise.all(tensors.map(async (t) => [...(await t.data())]));
+  tensors.forEach((t) => t.dispose());
+  return out;
+}
+
+describe('seeds', () => {
+  for (const seed of [0, 1, 7]) {
+    it(`seed ${seed}: two initialisations of the bridges and of a model are identical`, async () => {
+      await useBackend('cpu');
+      const bridges = () => values(tensorsOf(initBridges(spec, 16, 12, seed)));
+      expect(await bridges()).toEqual(await bridges());
+      const config = { vocabSize: 11, nPositions: 8, nEmbd: 16, nLayer: 1, nHead: 2, layerNormEpsilon: 1e-5 };
+      const model = () => values(tensorsOf(initWeights(config as never, seed)));
+      expect(await model()).toEqual(await model());
+    });
+  }
+
+  it('different seeds give different bridges', async () => {
+    const first = (seed: number) => values([initBridges(spec, 16, 12, seed)[0].projW]);
+    expect(await first(0)).not.toEqual(await first(1));
+  });
+});
