@@ -1,8 +1,10 @@
 // Composition bundles on disk (DESIGN §2): a folder with composition.json and
-// bridge.safetensors. A bundle names its models by built-in id or folder path.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
+// bridge.safetensors, or the .calm.zip of both that the playground exports. A bundle names
+// its models by built-in id or folder path.
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'node:path';
 import { ModelLoadError } from '../io/errors';
+import { BUNDLE_EXTENSION, bundleFromEntries, isZip, unzipFiles } from '../io/bundle-zip';
 import { Composition } from '../calm/compose';
 import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, exportBundle, parseBundle, readBundleManifest, type BundleMeta, type ModelRef } from '../calm/bundle';
 import type { ModelHandle } from '../calm/experiment';
@@ -46,11 +48,29 @@ async function readFileOf(dir: string, name: string): Promise<Buffer> {
   }
 }
 
-/** Reads a bundle folder, loads the models it names and rebuilds the composition. */
-export async function loadBundle(dir: string, backend: CliBackend, tokenizer: 'required' | 'optional' = 'required'): Promise<LoadedBundle> {
-  const compositionText = (await readFileOf(dir, COMPOSITION_FILE)).toString('utf8');
+/**
+ * A bundle's two files: from a folder, or from the `.calm.zip` the playground exports (model
+ * paths in it are relative to the zip's folder). `dir` is where relative model paths start.
+ */
+async function readBundleSource(path: string): Promise<{ compositionText: string; bridge: Uint8Array; dir: string }> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isFile()) {
+    const bytes = new Uint8Array(await readFile(path));
+    if (!isZip(bytes)) {
+      throw new ModelLoadError('missing-file', `${displayPath(path)} is a file but not a zip: a bundle is a folder with ${COMPOSITION_FILE} and ${BRIDGE_FILE}, or the ${BUNDLE_EXTENSION} file the playground exports`);
+    }
+    const b = bundleFromEntries(unzipFiles(bytes, displayPath(path)), displayPath(path));
+    return { compositionText: b.composition, bridge: b.bridge, dir: dirname(path) };
+  }
+  const compositionText = (await readFileOf(path, COMPOSITION_FILE)).toString('utf8');
+  const bridgeBytes = await readFileOf(path, BRIDGE_FILE);
+  return { compositionText, bridge: new Uint8Array(bridgeBytes.buffer, bridgeBytes.byteOffset, bridgeBytes.byteLength), dir: path };
+}
+
+/** Reads a bundle (a folder, or a .calm.zip), loads the models it names and rebuilds the composition. */
+export async function loadBundle(path: string, backend: CliBackend, tokenizer: 'required' | 'optional' = 'required'): Promise<LoadedBundle> {
+  const { compositionText, bridge, dir } = await readBundleSource(path);
   const manifest = readBundleManifest(compositionText);
-  const bridgeBytes = await readFileOf(dir, BRIDGE_FILE);
   const where = (ref: ModelRef) => {
     if (ref.id) return ref.id;
     const p = ref.path!;
@@ -61,7 +81,7 @@ export async function loadBundle(dir: string, backend: CliBackend, tokenizer: 'r
   try {
     augment = await resolveModel(where(manifest.augment), { backend, tokenizer, command: 'compose' });
     const parsed = parseBundle(
-      { composition: compositionText, bridge: new Uint8Array(bridgeBytes.buffer, bridgeBytes.byteOffset, bridgeBytes.byteLength) },
+      { composition: compositionText, bridge },
       { anchor: anchor.config, augment: augment.config },
     );
     const comp = new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges));

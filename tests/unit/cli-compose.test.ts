@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calm, expectOneLineError } from './helpers/cli';
+import { zipBundle } from '../../src/store/bundle-file';
 
 let dir: string;
 beforeAll(async () => {
@@ -60,6 +61,23 @@ describe('calm compose', () => {
     const logits = JSON.parse(lg.stdout).logits as number[][];
     expect(logits).toHaveLength(3);
     expect(logits[0]).toHaveLength(98);
+
+    // The same bundle as the playground exports it (one .calm.zip, examples inside): the same logits.
+    const zip = join(dir, 'mine.calm.zip');
+    const bridge = await readFile(join(out, 'bridge.safetensors'));
+    await writeFile(
+      zip,
+      zipBundle({ composition: await readFile(join(out, 'composition.json'), 'utf8'), bridge: bridge.buffer.slice(bridge.byteOffset, bridge.byteOffset + bridge.byteLength), examplesText: 'abc+qdx= => 5\n' }),
+    );
+    const lz = await calm(['logits', '--bundle', zip, '--ids', '10,11,12', '--json', '--quiet']);
+    expect(lz.code, lz.stderr).toBe(0);
+    expect(JSON.parse(lz.stdout).logits).toEqual(logits);
+    const gz = await calm(['compose', 'generate', '--bundle', zip, '--prompt', '004+007=', '--json', '--quiet']);
+    expect(JSON.parse(gz.stdout).outputs).toEqual(outputs);
+
+    const notZip = join(dir, 'notes.txt');
+    await writeFile(notZip, 'not a bundle');
+    expectOneLineError(await calm(['logits', '--bundle', notZip, '--ids', '1', '--quiet']), 1, /notes\.txt is a file but not a zip: a bundle is a folder with composition\.json and bridge\.safetensors, or the \.calm\.zip file the playground exports/);
   });
 
   it('refuses a connection past the models, and a missing subcommand, in one line', async () => {

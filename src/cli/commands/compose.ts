@@ -35,7 +35,7 @@ export const command: Command = {
     batch: { type: 'string', value: 'B', description: `train: batch size (default ${KV_RECIPE.batch})` },
     seed: { type: 'string', value: 'S', description: 'seed of bridges, batches and examples (default 1)' },
     out: { type: 'string', value: 'DIR', description: 'train: where to write the bundle' },
-    bundle: { type: 'string', value: 'DIR', description: 'eval, generate: a bundle folder' },
+    bundle: { type: 'string', value: 'DIR|ZIP', description: 'eval, generate: a bundle folder, or the .calm.zip the playground exports' },
     n: { type: 'string', value: 'N', description: 'eval: examples (default 200)' },
     keys: { type: 'string', value: KEY_SETS.join('|'), description: 'eval: keys of the examples (default held-out)' },
     prompt: { type: 'string', value: 'TEXT', description: 'generate: the prompt' },

@@ -30,7 +30,7 @@ export const command: Command = {
   summary: 'raw next-token logits for token ids, of one model or of a composition',
   options: {
     model: { type: 'string', value: 'ID|DIR', description: 'a built-in model id or a model folder' },
-    bundle: { type: 'string', value: 'DIR', description: 'a composition bundle: the composed logits' },
+    bundle: { type: 'string', value: 'DIR|ZIP', description: 'a composition bundle (folder, or the .calm.zip the playground exports): the composed logits' },
     ids: { type: 'string', value: '3,1,4[;2,7,1]', description: 'token ids; rows separated by ; give a batch', required: true },
   },
   examples: ['logits --model tests/golden/gpt2-tiny --ids 3,1,4 --json', 'logits --bundle out/kv --ids 3,1,4 --json'],
