@@ -145,6 +145,7 @@ export async function runKVRepro(
     batchSize: recipe.batch,
     steps: recipe.steps,
     lr: recipe.lr,
+    weightDecay: recipe.weightDecay,
     seed: opts.seed,
     padId: anchor.tokenizer.padId ?? 0,
     signal: opts.signal,

@@ -16,6 +16,8 @@ export interface KVRecipe {
   steps: number;
   lr: number;
   batch: number;
+  /** AdamW's decoupled weight decay on the bridges' matrices (default 0). */
+  weightDecay?: number;
   /** kv-arith training examples, over the composition keys only. */
   kvArith: number;
   /** numeric examples mixed in, as a share of all examples: keeps the anchor's own skill (TOY-KV.md). */
