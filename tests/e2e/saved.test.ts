@@ -237,19 +237,21 @@ describe('a model by repo id', () => {
     );
 
     await address.fill('e2e/tiny-url');
-    // Each file is served after a second, so the progress shows for a few seconds: read it as it appears.
+    // Each file is served after a second, so the download shows for a few seconds: read it as it
+    // appears. (The bytes then arrive at once, so the figures of the progress are the unit
+    // tests' business: tests/unit/model-url.test.ts.)
     const progress = page.waitForFunction(
       () => {
-        const bar = document.querySelector('progress[aria-label="Model download progress"]') as HTMLProgressElement | null;
+        const bar = document.querySelector('progress[aria-label="Model download progress"]');
         const text = document.querySelector('[aria-label="Model download status"]')?.textContent ?? '';
-        return bar && /^Downloading e2e\/tiny-url: [\d.]+ (B|kB|KB|MB) of [\d.]+ (kB|KB|MB)/.test(text) ? { max: bar.max, text } : null;
+        return bar && /^Downloading e2e\/tiny-url: [\d.]+ (B|kB|KB|MB)/.test(text) ? text : null;
       },
       undefined,
       { timeout: SLOW, polling: 50 },
     );
     await page.getByRole('button', { name: 'Download model' }).click();
-    const shown = (await (await progress).jsonValue())!;
-    expect(shown.max).toBeGreaterThan(400_000); // the whole download: three files, the weights most of it
+    await progress;
+    expect(await page.getByRole('button', { name: 'Cancel download' }).count()).toBe(1);
     await expectText(page.getByRole('status', { name: 'Model import notice' }), /^Imported the model “tiny-url” \(2 layers, width 64\) from e2e\/tiny-url: it is in both model lists/, SLOW);
     expect(served.sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
     for (const name of ['Anchor model', 'Augmenting model']) {
