@@ -1,9 +1,18 @@
 // Bring your own model: a folder in Hugging Face layout (GPT-2: config.json,
 // model.safetensors, tokenizer.json, README.md optional), chosen or dropped here.
-import { useState, type DragEvent } from 'react';
+import { useState, type ChangeEvent, type DragEvent } from 'react';
 import { cancelModelDownload, formatBytes, importModelFiles, importModelFromUrl, isTraining, useAppStore } from '../store';
 
 type Picked = { name: string; path?: string; bytes: ArrayBuffer };
+
+/** A file input's choice, imported; the input is cleared so the same choice can come again. */
+function importPicked(e: ChangeEvent<HTMLInputElement>): void {
+  const input = e.currentTarget;
+  void fromFileList(input.files).then((files) => {
+    input.value = '';
+    return importModelFiles(files);
+  });
+}
 
 async function fromFileList(list: FileList | null): Promise<Picked[]> {
   return Promise.all(
@@ -61,13 +70,7 @@ export function ModelImport() {
             aria-label="Import a model folder"
             webkitdirectory=""
             disabled={busy}
-            onChange={(e) => {
-              const input = e.currentTarget;
-              void fromFileList(input.files).then((files) => {
-                input.value = '';
-                return importModelFiles(files);
-              });
-            }}
+            onChange={importPicked}
           />
         </label>
         <label className="file-button">
@@ -78,13 +81,7 @@ export function ModelImport() {
             multiple
             accept=".json,.safetensors,.md"
             disabled={busy}
-            onChange={(e) => {
-              const input = e.currentTarget;
-              void fromFileList(input.files).then((files) => {
-                input.value = '';
-                return importModelFiles(files);
-              });
-            }}
+            onChange={importPicked}
           />
         </label>
       </div>

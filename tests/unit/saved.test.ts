@@ -145,36 +145,36 @@ describe('the bundle file', () => {
   });
 });
 
+/** A fresh page on the browser storage there is: the store starts over with a new worker. */
+async function freshPage(hash?: string): Promise<FakeWorker> {
+  resetSessionForTests();
+  setState(initialState, true);
+  if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
+  const worker = new FakeWorker();
+  setClient(worker.client);
+  await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
+  await startSession();
+  return worker;
+}
+
+function closePage(): void {
+  resetSessionForTests();
+  setClient(null);
+}
+
 describe('saved work in the store', () => {
   let worker: FakeWorker;
 
-  async function openPage(): Promise<void> {
-    await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
-    await startSession();
-  }
-
-  /** A fresh page on the same browser storage: the store and the worker start over. */
+  /** A reload: the same browser storage, reopened by a fresh page. */
   async function reload(hash?: string): Promise<void> {
-    resetSessionForTests();
-    setState(initialState, true);
-    if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
-    worker = new FakeWorker();
-    setClient(worker.client);
     await closeSavedForTests();
-    await openPage();
+    worker = await freshPage(hash);
   }
 
   beforeEach(async () => {
-    resetSessionForTests();
-    setState(initialState, true);
-    worker = new FakeWorker();
-    setClient(worker.client);
-    await openPage();
+    worker = await freshPage();
   });
-  afterEach(() => {
-    resetSessionForTests();
-    setClient(null);
-  });
+  afterEach(closePage);
 
   it('saves what Train made and restores it on reload with the same bridge bytes', async () => {
     setExamplesText('abc+abd= => 3\n004+005= => 9\n');
@@ -301,17 +301,9 @@ describe('bringing a model folder (store)', () => {
     ['config.json', 'model.safetensors', 'tokenizer.json', 'README.md'].map((n) => ({ name: n, path: `tiny-gpt/${n}`, bytes: new Uint8Array([1, 2, 3]).buffer }));
 
   beforeEach(async () => {
-    resetSessionForTests();
-    setState(initialState, true);
-    worker = new FakeWorker();
-    setClient(worker.client);
-    await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
-    await startSession();
+    worker = await freshPage();
   });
-  afterEach(() => {
-    resetSessionForTests();
-    setClient(null);
-  });
+  afterEach(closePage);
 
   it('lists an imported model in both pickers with its sizes, keeps it for the next visit', async () => {
     const { importModelFiles } = await import('../../src/store');
@@ -349,17 +341,9 @@ describe('bringing a model folder (store)', () => {
 describe('faults during training (store)', () => {
   let worker: FakeWorker;
   beforeEach(async () => {
-    resetSessionForTests();
-    setState(initialState, true);
-    worker = new FakeWorker();
-    setClient(worker.client);
-    await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
-    await startSession();
+    worker = await freshPage();
   });
-  afterEach(() => {
-    resetSessionForTests();
-    setClient(null);
-  });
+  afterEach(closePage);
 
   it('a worker crash mid-training: restarts, says so, reopens the checkpoint bit for bit and trains the remaining steps', async () => {
     const { checkpointTiming } = await import('../../src/store/library');
