@@ -45,7 +45,7 @@ export const MAX_RESTARTS = 2;
 export function startSession(): Promise<void> {
   if (!crashHooked) {
     crashHooked = true;
-    getClient().onCrash((message) => crashReported(message));
+    getClient().onCrash((message, kind) => (kind === 'start' ? startFailed(message) : crashReported(message)));
   }
   return (session ??= initWorker(++generation));
 }
@@ -72,6 +72,20 @@ async function initWorker(gen: number): Promise<void> {
   } finally {
     activity.end();
   }
+}
+
+/**
+ * The worker's modules did not load: say why (the browser's message names the file). No
+ * restart: a new worker would load the same files and fail the same way.
+ */
+function startFailed(message: string): void {
+  cancelScheduledCompose();
+  clearActivities();
+  setState((s) => ({
+    session: { ...s.session, phase: 'error', backend: undefined, error: `The worker could not start: ${message}` },
+    composition: s.composition.status === 'building' ? { ...s.composition, status: 'idle' } : s.composition,
+    compare: { ...s.compare, running: false },
+  }));
 }
 
 let crashTimer: ReturnType<typeof setTimeout> | undefined;

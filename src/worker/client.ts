@@ -2,7 +2,7 @@
 // (after a crash, or to cut off work that stop() cannot reach). Imports only types from the
 // worker side: the UI thread never loads tfjs (DESIGN §3).
 import * as Comlink from 'comlink';
-import type { BundleFiles, CalmWorkerApi } from './protocol';
+import type { BundleFiles, CalmWorkerApi, WorkerStartMessage } from './protocol';
 
 export interface CalmClient {
   /**
@@ -15,15 +15,29 @@ export interface CalmClient {
   restart(): void;
   /** Terminates the worker for good. */
   terminate(): void;
-  /** Listens for worker crashes (uncaught errors, a worker that fails to load); returns the unsubscribe. */
-  onCrash(cb: (message: string) => void): () => void;
+  /**
+   * Listens for worker crashes (uncaught errors) and start failures (a module that cannot load:
+   * `kind` 'start', the message naming the error and the file); returns the unsubscribe.
+   */
+  onCrash(cb: (message: string, kind: CrashKind) => void): () => void;
 }
+
+/** `start`: the worker's modules could not load, so a restart would fail the same way; `crash`: it stopped while running. */
+export type CrashKind = 'start' | 'crash';
 
 /** A call that cannot finish: its worker was restarted or terminated. */
 export class WorkerGoneError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WorkerGoneError';
+  }
+}
+
+/** The worker could not start (its modules did not load); the message says why and names the file. */
+export class WorkerStartError extends WorkerGoneError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerStartError';
   }
 }
 
@@ -57,22 +71,42 @@ interface Running {
   api: Comlink.Remote<CalmWorkerApi>;
 }
 
-export function createCalmClient(): CalmClient {
-  const listeners = new Set<(message: string) => void>();
+function isStartMessage(data: unknown): data is WorkerStartMessage {
+  return typeof data === 'object' && data !== null && 'calmWorker' in data;
+}
+
+/** `worker`: starts another worker module (tests start fixtures); by default the CALM worker. */
+export function createCalmClient(opts: { worker?: () => Worker } = {}): CalmClient {
+  const listeners = new Set<(message: string, kind: CrashKind) => void>();
   let terminated = false;
 
   const start = (): Running => {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'calm-worker' });
-    worker.addEventListener('error', (e) => {
-      e.preventDefault(); // reported through onCrash, not as an uncaught page error
-      const message = crashMessage(e);
-      listeners.forEach((cb) => cb(message));
-    });
-    worker.addEventListener('messageerror', () => listeners.forEach((cb) => cb('a message from the worker could not be read')));
-    const remote = Comlink.wrap<CalmWorkerApi>(worker);
+    const worker = opts.worker?.() ?? new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'calm-worker' });
+    let started = false;
     let gone!: (reason: Error) => void;
     const lost = new Promise<never>((_, reject) => (gone = reject));
     lost.catch(() => {}); // observed by the calls that race it
+    const cannotStart = (message: string) => {
+      gone(new WorkerStartError(message));
+      listeners.forEach((cb) => cb(message, 'start'));
+    };
+    worker.addEventListener('message', (e: MessageEvent) => {
+      if (!isStartMessage(e.data)) return;
+      if (e.data.calmWorker === 'started') started = true;
+      else cannotStart(e.data.message);
+    });
+    worker.addEventListener('error', (e) => {
+      e.preventDefault(); // reported through onCrash, not as an uncaught page error
+      // Before the bootstrap has run, the worker's own script did not load (the browser says no more).
+      if (!started && !(e as ErrorEvent).message) {
+        cannotStart("the worker's script could not be loaded (the browser gives no reason; its console may say more)");
+        return;
+      }
+      const message = crashMessage(e);
+      listeners.forEach((cb) => cb(message, 'crash'));
+    });
+    worker.addEventListener('messageerror', () => listeners.forEach((cb) => cb('a message from the worker could not be read', 'crash')));
+    const remote = Comlink.wrap<CalmWorkerApi>(worker);
     // Method calls race the worker's end, so none hangs forever after restart().
     const api = new Proxy(remote, {
       get(target, prop, receiver) {

@@ -163,3 +163,9 @@ export interface CalmWorkerApi {
    */
   debug(action: 'crash' | 'lose-device'): Promise<string>;
 }
+
+/**
+ * What the worker's bootstrap (boot.ts) posts once, beside Comlink's messages: its module
+ * loaded (`started`), or why it could not (`failed`, the browser's message naming the file).
+ */
+export type WorkerStartMessage = { calmWorker: 'started' } | { calmWorker: 'failed'; message: string };

@@ -2,7 +2,7 @@
 // createCalmClient, Comlink calls and proxied callbacks, the built-in models fetched from the
 // dev server, WebGPU through SwiftShader. This page never imports tfjs: only the client.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createCalmClient, proxyCallback, transferBundle, WorkerGoneError, type CalmClient } from '../../src/worker/client';
+import { createCalmClient, proxyCallback, transferBundle, WorkerGoneError, WorkerStartError, type CalmClient, type CrashKind } from '../../src/worker/client';
 import type { Column, CompositionSettings, TokenEvent, TrainEvent } from '../../src/worker/protocol';
 
 // Vite serves public/ at the root of the dev server that vitest's browser mode runs on.
@@ -149,6 +149,19 @@ describe('the CALM worker in Chromium', () => {
     c.restart();
     await expect(pending).rejects.toBeInstanceOf(WorkerGoneError);
     await expect(c.api.listModels()).rejects.toThrow(/call init first/);
+  });
+
+  it('a worker whose module cannot load: calls reject with the browser\'s reason, which names the file, and onCrash hears it as a start failure', async () => {
+    const broken = createCalmClient({ worker: () => new Worker(new URL('./fixtures/broken-worker.js', import.meta.url), { type: 'module' }) });
+    clients.push(broken);
+    const heard: [string, CrashKind][] = [];
+    broken.onCrash((message, kind) => heard.push([message, kind]));
+    const call = broken.api.init({ backend: 'wasm', modelsUrl: MODELS_URL });
+    await expect(call).rejects.toBeInstanceOf(WorkerStartError);
+    await expect(call).rejects.toThrow(/^SyntaxError: .*plain-module\.js.* does not provide an export named 'notExported'/);
+    expect(heard).toHaveLength(1);
+    expect(heard[0][1]).toBe('start');
+    expect(heard[0][0]).toMatch(/notExported/);
   });
 
   it('runs the composition on WebGPU when asked to: generate, train, export (SwiftShader: slow, small)', async () => {

@@ -506,6 +506,15 @@ describe('a worker crash', () => {
     expect(getState().composition.trained).toBe(false);
   });
 
+  it('a worker that cannot start says why and is not restarted (a new one would load the same files)', async () => {
+    await openPage();
+    const why = "SyntaxError: The requested module '/x/worker.js' does not provide an export named 'contents'";
+    worker.crash!(why, 'start');
+    expect(getState().session).toMatchObject({ phase: 'error', error: `The worker could not start: ${why}` });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(worker.restarts).toHaveLength(0);
+  });
+
   it('gives up after a few restarts', async () => {
     await openPage();
     for (let i = 0; i < 3; i++) await restartAfterCrash('boom');

@@ -109,7 +109,7 @@ export class FakeWorker {
   };
   /** What listModels() answers. */
   cards: ModelCard[] = [];
-  crash: ((message: string) => void) | null = null;
+  crash: ((message: string, kind?: 'start' | 'crash') => void) | null = null;
   /** The bridges the fake holds, as bridge.safetensors bytes: fresh on compose, changed by train, set by import. */
   bridge: Uint8Array = new Uint8Array(0);
   held: CompositionSettings | null = null;
@@ -239,7 +239,7 @@ export class FakeWorker {
       this.endPending = null;
     },
     terminate: () => undefined,
-    onCrash: (cb: (message: string) => void) => {
+    onCrash: (cb: (message: string, kind?: 'start' | 'crash') => void) => {
       this.crash = cb;
       return () => undefined;
     },
