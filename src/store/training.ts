@@ -11,6 +11,8 @@ export interface TrainingState {
   etaSeconds?: number;
   cacheDone?: number;
   cacheTotal?: number;
+  /** The frozen models' work was kept from the last run (same models, layers and examples). */
+  cacheReused?: boolean;
   /** [step, loss] for the chart. */
   losses: [number, number][];
   /** [step, held-out exact-match accuracy in 0…1] for the chart. */

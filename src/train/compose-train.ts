@@ -14,6 +14,11 @@ export interface ComposeTrainOptions
   padId: number;
   /** Cache the frozen work (default). false recomputes it every step: the reference path. */
   cacheFrozen?: boolean;
+  /**
+   * The frozen work of these very examples, built earlier by buildFrozenCache (a second run on
+   * the same models, layers and data); the caller keeps it and disposes it.
+   */
+  cache?: FrozenCache;
   /** Called while caching, with examples done and total. */
   onCacheProgress?: (done: number, total: number) => void;
 }
@@ -99,7 +104,8 @@ export async function trainComposition(
   opts: ComposeTrainOptions,
 ): Promise<TrainResult & { cacheBytes: number; cacheSeconds: number }> {
   const t0 = performance.now();
-  const cache = opts.cacheFrozen === false ? undefined : await buildFrozenCache(comp, data, opts.padId, opts.onCacheProgress, opts.signal);
+  const owned = opts.cache === undefined;
+  const cache = opts.cache ?? (opts.cacheFrozen === false ? undefined : await buildFrozenCache(comp, data, opts.padId, opts.onCacheProgress, opts.signal));
   const cacheSeconds = (performance.now() - t0) / 1000;
   const T = cache?.T ?? Math.max(...data.map((e) => e.ids.length)) - 1;
   try {
@@ -111,6 +117,26 @@ export async function trainComposition(
     });
     return { ...result, cacheBytes: cache?.bytes ?? 0, cacheSeconds };
   } finally {
-    if (cache) disposeFrozenCache(cache);
+    if (cache && owned) disposeFrozenCache(cache);
   }
+}
+
+/**
+ * What the frozen work of `data` depends on besides the two models: the first connected anchor
+ * layer, the connected augmenting layers, the padding id and every example's token ids. Equal
+ * keys (on the same two models) mean an equal cache.
+ */
+export function frozenCacheKey(comp: Composition, data: EncodedExample[], padId: number): string {
+  // FNV-1a over the ids, each example's length first, twice (two bases) for a 64-bit fingerprint.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  const mix = (v: number) => {
+    h1 = Math.imul(h1 ^ v, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ (v + 0x9e3779b9), 0x01000193) >>> 0;
+  };
+  for (const e of data) {
+    mix(e.ids.length);
+    for (const id of e.ids) mix(id);
+  }
+  return JSON.stringify([comp.firstAnchorLayer, comp.augmentLayers, padId, data.length, h1, h2]);
 }

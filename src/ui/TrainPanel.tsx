@@ -82,12 +82,13 @@ function describe(t: TrainingState, caching: boolean): string {
     case 'starting':
       return 'Building fresh bridges…';
     case 'caching':
+      if (t.cacheReused) return `Reusing the frozen models' work on these ${formatCount(t.cacheTotal ?? 0)} examples from the last run…`;
       return caching ? `Caching the frozen models' work: ${formatCount(t.cacheDone ?? 0)} / ${formatCount(t.cacheTotal ?? 0)} examples…` : "Caching the frozen models' work…";
     case 'evaluating':
       parts.push(`Scoring the held-out examples at step ${formatCount(t.step)}…`);
       break;
     case 'done':
-      parts.push(`Done: ${formatCount(t.step)} steps${t.summary ? ` in ${formatDuration(t.summary.seconds)}` : ''}.`);
+      parts.push(`Done: ${formatCount(t.step)} steps${t.summary ? ` in ${formatDuration(t.summary.seconds)}` : ''}${t.cacheReused ? " (the frozen models' work reused from the last run)" : ''}.`);
       break;
     case 'stopped':
       parts.push(`Stopped after ${formatCount(t.step)} steps; the bridges keep the last one.`);

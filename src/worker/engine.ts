@@ -35,7 +35,8 @@ import { codecOf, TABLE_ROWS } from '../calm/experiment';
 import type { BridgeWeights, CompositionSpec } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
 import { encodeExamples } from '../train/batch';
-import { trainComposition } from '../train/compose-train';
+import { buildFrozenCache, disposeFrozenCache, frozenCacheKey, trainComposition, type FrozenCache } from '../train/compose-train';
+import type { EncodedExample } from '../train/batch';
 import { answerChance, KV_SPEC, makeExamples, makeKeyTable, type KeyTable } from '../tasks/kv';
 import { chooseBackend, type GpuLike } from './backend-choice';
 import type {
@@ -255,6 +256,11 @@ export class CalmEngine implements CalmWorkerApi {
   /** Bridges switched off at inference; kept apart from comp.disabled, which training clears. */
   private disabled: number[] = [];
   private keyTable: KeyTable | null = null;
+  /**
+   * The frozen models' work of the last training data (DESIGN §1: it depends on no bridge), kept
+   * for the next Train on the same two models, layers and examples. At most one is held.
+   */
+  private frozen: { key: string; anchor: GPT; augment: GPT; cache: FrozenCache } | null = null;
   private job: { kind: JobKind; abort: AbortController } | null = null;
   private readonly watched = new WeakSet<GPUDevice>();
   private deviceLost: string | null = null;
@@ -347,17 +353,20 @@ export class CalmEngine implements CalmWorkerApi {
 
       // Every bridge trains; the ablation switches apply at inference only.
       comp.disabled.clear();
-      emit({ stage: 'caching', step: 0, steps, cacheDone: 0, cacheTotal: data.length });
       try {
+        const padId = tokenizer.padId ?? 0;
+        const cache = await this.frozenWork(cur, data, padId, (done, total, reused) =>
+          emit({ stage: 'caching', step: 0, steps, cacheDone: done, cacheTotal: total, ...(reused ? { cacheReused: true } : {}) }),
+        signal);
         result = await trainComposition(comp, data, {
+          cache,
           batchSize: batch,
           steps,
           lr: settings.lr,
           seed,
-          padId: tokenizer.padId ?? 0,
+          padId,
           signal,
           progressEvery: 1,
-          onCacheProgress: (done, total) => emit({ stage: 'caching', step: 0, steps, cacheDone: done, cacheTotal: total }),
           evalEvery: heldOut.length > 0 ? evalEvery : 0,
           evaluate: async (step): Promise<Record<string, number>> => {
             if (signal.aborted) return {};
@@ -927,6 +936,7 @@ export class CalmEngine implements CalmWorkerApi {
 
   /** Drops the composition and every model (a new backend, or a new models folder). */
   private reset(): void {
+    this.dropFrozen();
     if (this.current) disposeBridges(this.current.comp.bridges);
     this.current = null;
     this.disabled = [];
@@ -973,6 +983,38 @@ export class CalmEngine implements CalmWorkerApi {
     if (this.current) disposeBridges(this.current.comp.bridges);
     this.current = next;
     this.disabled = [];
+    // The frozen work of other models is of no use any more.
+    if (this.frozen && (this.frozen.anchor !== next.anchor.gpt || this.frozen.augment !== next.augment.gpt)) this.dropFrozen();
+  }
+
+  /**
+   * The frozen models' work of `data` for the composition: kept from the last training when it
+   * was on the same two models, layers and examples (reported at once as done, `reused`),
+   * otherwise computed now and kept in its place.
+   */
+  private async frozenWork(
+    cur: Current,
+    data: EncodedExample[],
+    padId: number,
+    progress: (done: number, total: number, reused: boolean) => void,
+    signal: AbortSignal,
+  ): Promise<FrozenCache> {
+    const key = frozenCacheKey(cur.comp, data, padId);
+    const kept = this.frozen;
+    if (kept && kept.key === key && kept.anchor === cur.anchor.gpt && kept.augment === cur.augment.gpt) {
+      progress(data.length, data.length, true);
+      return kept.cache;
+    }
+    this.dropFrozen();
+    progress(0, data.length, false);
+    const cache = await buildFrozenCache(cur.comp, data, padId, (done, total) => progress(done, total, false), signal);
+    this.frozen = { key, anchor: cur.anchor.gpt, augment: cur.augment.gpt, cache };
+    return cache;
+  }
+
+  private dropFrozen(): void {
+    if (this.frozen) disposeFrozenCache(this.frozen.cache);
+    this.frozen = null;
   }
 
   private applyDisabled(): void {

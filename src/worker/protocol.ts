@@ -84,6 +84,8 @@ export interface TrainEvent {
   heldOutAccuracy?: number;
   cacheDone?: number; // examples cached so far
   cacheTotal?: number;
+  /** The frozen models' work of these examples was kept from the last run on the same models and layers: nothing to cache. */
+  cacheReused?: boolean;
 }
 
 export interface TrainSummary {

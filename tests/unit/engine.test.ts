@@ -131,6 +131,30 @@ describe('CalmEngine', () => {
     expect(events.find((e) => e.stage === 'training' && e.step === 3)?.heldOutAccuracy).toBe(summary.heldOutAccuracy);
   });
 
+  it('a second Train on the same models, layers and examples reuses the frozen work: the same losses, no caching, no new tensors', async () => {
+    const data = trainingExamples.slice(0, 32);
+    const run = async (examples: typeof data) => {
+      await engine.compose(settings); // fresh bridges from the same seed
+      const events: TrainEvent[] = [];
+      const summary = await engine.train({ examples, heldOut: [], steps: 3, lr: 2e-3, batch: 8, seed: 7, evalEvery: 0 }, (e) => events.push(e));
+      const losses = events.filter((e) => e.stage === 'training').map((e) => e.loss);
+      return { events, losses, summary, caching: events.filter((e) => e.stage === 'caching') };
+    };
+    const first = await run(data);
+    expect(first.caching.some((e) => e.cacheReused)).toBe(false);
+    expect(first.caching.at(-1)).toMatchObject({ cacheDone: 32, cacheTotal: 32 });
+    const tensors = tf.memory().numTensors;
+    const second = await run(data);
+    expect(second.caching).toEqual([{ stage: 'caching', step: 0, steps: 3, cacheDone: 32, cacheTotal: 32, cacheReused: true }]);
+    expect(second.losses).toEqual(first.losses);
+    expect(tf.memory().numTensors).toBe(tensors);
+    console.log(`Train on 32 examples, 3 steps: ${first.summary.seconds.toFixed(2)} s with caching, ${second.summary.seconds.toFixed(2)} s reusing it`);
+    // Other examples (one token changed): computed anew.
+    const other = data.map((e, i) => (i === 0 ? { ...e, prompt: e.prompt.replace(/^./, (c) => (c === '0' ? '1' : '0')) } : e));
+    const third = await run(other);
+    expect(third.caching.some((e) => e.cacheReused)).toBe(false);
+  });
+
   it('refuses a too-long example with one line naming it', async () => {
     const long = { prompt: 'abc+'.repeat(8) + '=', completion: '1' };
     await expect(

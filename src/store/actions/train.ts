@@ -98,7 +98,7 @@ export async function train(resume?: { from: number; record: NonNullable<Awaited
     if (!isTraining(getState().training)) return; // a late event after a crash or an error
     const e: TrainEvent = offset > 0 ? { ...raw, step: raw.step + offset, steps: raw.steps + offset } : raw;
     const stage = e.stage === 'done' ? 'evaluating' : e.stage;
-    if (e.stage === 'caching' && e.cacheTotal) activity.update(e.cacheDone ?? 0, e.cacheTotal, 'Caching the frozen models\' work');
+    if (e.stage === 'caching' && e.cacheTotal && !e.cacheReused) activity.update(e.cacheDone ?? 0, e.cacheTotal, 'Caching the frozen models\' work');
     if (e.stage === 'training') activity.update(e.step, e.steps, 'Training the bridges');
     if (e.step > 0) patchComposition({ trained: true, source: { kind: 'training' } });
     setState((st) => {
@@ -119,6 +119,7 @@ export async function train(resume?: { from: number; record: NonNullable<Awaited
           etaSeconds: e.etaSeconds ?? t.etaSeconds,
           cacheDone: e.cacheDone ?? t.cacheDone,
           cacheTotal: e.cacheTotal ?? t.cacheTotal,
+          cacheReused: e.stage === 'caching' ? e.cacheReused === true : t.cacheReused,
           losses,
           accuracy,
         },
