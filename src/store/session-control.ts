@@ -1,6 +1,7 @@
 // Starting the page's work: the built-in model list (plain JSON, read here) and the worker
 // session (backend choice), and starting over when the worker dies.
 import { beginActivity, clearActivities } from './activity';
+import { chooseBackendInBackground } from './backend-background';
 import { getState, setState, useAppStore } from './app';
 import { cancelScheduledCompose, scheduleCompose, serial } from './compose';
 import { fitConfig } from './fit';
@@ -62,6 +63,7 @@ async function initWorker(gen: number): Promise<void> {
     // The person's own models, into this worker (kept across visits and restarts).
     if (gen === generation) await registerImportedModels();
     if (gen === generation) setState((s) => ({ session: { ...s.session, phase: 'ready', backend } }));
+    if (gen === generation && backend.pending) void chooseBackendInBackground(() => gen === generation);
   } catch (e) {
     const error = `The worker could not start: ${messageOf(e)}`;
     if (gen === generation) {

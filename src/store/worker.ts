@@ -15,6 +15,18 @@ export function setClient(c: CalmClient | null): void {
   client = c;
 }
 
+let probeFactory: () => CalmClient = () => createCalmClient();
+
+/** A throwaway worker of the same code, for work that must not hold up the page's own (timing backends). */
+export function createProbeClient(): CalmClient {
+  return probeFactory();
+}
+
+/** Tests put a fake maker of throwaway workers in place (null: the real one). */
+export function setProbeClientFactory(f: (() => CalmClient) | null): void {
+  probeFactory = f ?? (() => createCalmClient());
+}
+
 /** The worker's API, looked up on each call (a restart replaces it). */
 export function api(): CalmApi {
   return getClient().api;

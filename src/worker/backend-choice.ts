@@ -1,7 +1,9 @@
 // Which TensorFlow.js backend runs the models: WebGPU when the browser gives an adapter,
 // WebAssembly otherwise, the plain-JS CPU backend last. On `auto`, both WebGPU and
 // WebAssembly are timed on the same small forward pass and the faster wins, since a
-// software adapter (SwiftShader) has WebGPU but runs it far slower than WebAssembly.
+// software adapter (SwiftShader) has WebGPU but runs it far slower than WebAssembly. The page
+// does not wait for that: it starts on WebAssembly (startBackend) and the timing runs in a
+// worker of its own (chooseBackend there).
 // No DOM here: `navigator.gpu` is reached through globalThis, so this loads in Node too.
 import type { AdapterInfo, BackendChoice, BackendKind, BackendReport } from './protocol';
 
@@ -71,6 +73,27 @@ export interface BackendDeps {
 const LABEL: Record<BackendKind, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly', cpu: 'CPU' };
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/**
+ * Activates a backend at once: on `auto`, WebAssembly, with `pending` set when a WebGPU
+ * adapter remains to be measured against it (chooseBackend, elsewhere); when WebAssembly does
+ * not start, or for any other choice, as chooseBackend.
+ */
+export async function startBackend(choice: BackendChoice, deps: BackendDeps): Promise<BackendReport> {
+  if (choice !== 'auto') return chooseBackend(choice, deps);
+  const described = await describeAdapter(deps.gpu ?? navigatorGpu());
+  let ms: number | undefined;
+  try {
+    if (await deps.activate('wasm')) ms = round(await deps.probe());
+  } catch {
+    ms = undefined;
+  }
+  if (ms === undefined) return chooseBackend('auto', deps);
+  if ('info' in described) {
+    return { backend: 'wasm', adapter: described.info, probe: { wasm: ms }, reason: 'to start with; WebGPU is being measured against it in the background', pending: true };
+  }
+  return { backend: 'wasm', probe: { wasm: ms }, reason: `WebGPU unavailable: ${described.why}; WebAssembly ${ms} ms per forward pass` };
+}
 
 /**
  * Activates the backend for `choice` and says why. An explicit choice is honoured or fails

@@ -38,7 +38,7 @@ import { encodeExamples } from '../train/batch';
 import { buildFrozenCache, disposeFrozenCache, frozenCacheKey, trainComposition, type FrozenCache } from '../train/compose-train';
 import type { EncodedExample } from '../train/batch';
 import { answerChance, KV_SPEC, makeExamples, makeKeyTable, type KeyTable } from '../tasks/kv';
-import { chooseBackend, type GpuLike } from './backend-choice';
+import { chooseBackend, startBackend, type GpuLike } from './backend-choice';
 import type {
   AttentionMap,
   BackendChoice,
@@ -290,14 +290,27 @@ export class CalmEngine implements CalmWorkerApi {
         throw new ModelLoadError('bad-json', `${indexFile} is not valid JSON (${errorMessage(e)})`, { file: indexFile });
       }
       const index = parseBuiltinIndex(json, indexFile);
-      const report = await chooseBackend(opts.backend, {
-        gpu: this.opts.gpu,
-        activate: (kind) => this.activate(kind),
-        probe: () => this.probe(),
-      });
+      const report = await startBackend(opts.backend, this.backendDeps());
       this.modelsUrl = base;
       this.index = index;
       return report;
+    });
+  }
+
+  measureBackends(): Promise<BackendReport> {
+    return this.run('init', () => chooseBackend('auto', this.backendDeps()));
+  }
+
+  switchBackend(backend: BackendKind): Promise<void> {
+    return this.run('init', async () => {
+      if (backend !== 'webgpu' && backend !== 'wasm' && backend !== 'cpu') throw new Error(`unknown backend ${JSON.stringify(backend)}`);
+      if (tf.getBackend() === backend) return;
+      // tfjs moves each tensor to the new backend on first use, reading it synchronously where it
+      // lives; WebGPU's synchronous read is not reliable, so nothing leaves it.
+      if (tf.getBackend() === 'webgpu') {
+        throw new Error('the worker cannot leave WebGPU (its tensors cannot be read back synchronously); open the page with another backend instead');
+      }
+      if (!(await this.activate(backend))) throw new Error(`the ${backend} backend could not be started`);
     });
   }
 
@@ -730,6 +743,10 @@ export class CalmEngine implements CalmWorkerApi {
   }
 
   // ---- backend ------------------------------------------------------------------------
+
+  private backendDeps() {
+    return { gpu: this.opts.gpu, activate: (kind: BackendKind) => this.activate(kind), probe: () => this.probe() };
+  }
 
   private async activate(kind: BackendKind): Promise<boolean> {
     try {

@@ -22,6 +22,11 @@ export interface BackendReport {
   probe?: Partial<Record<BackendKind, number>>;
   /** Why this backend: "fastest in the probe", "chosen by you", "WebGPU unavailable: …". */
   reason: string;
+  /**
+   * `auto` with a WebGPU adapter: WebAssembly runs for now, and WebGPU is still to be measured
+   * against it (measureBackends, in a worker of its own, so that nobody waits for it).
+   */
+  pending?: boolean;
 }
 
 export interface ModelCard {
@@ -137,8 +142,21 @@ export interface BundleFiles {
 
 /** Every call rejects with an Error whose message is one line, fit to show the person. */
 export interface CalmWorkerApi {
-  /** Picks the backend (probing WebGPU vs WebAssembly on `auto`) and loads the built-in model list. */
+  /**
+   * Starts the backend and loads the built-in model list. `auto` starts WebAssembly at once and,
+   * when there is a WebGPU adapter, says the choice is `pending`; other choices are honoured.
+   */
   init(opts: { backend: BackendChoice; modelsUrl: string }): Promise<BackendReport>;
+  /**
+   * Times WebGPU and WebAssembly on the same small forward pass and keeps the faster: the
+   * choice `auto` leaves pending, made in a throwaway worker while the page's own one works.
+   */
+  measureBackends(): Promise<BackendReport>;
+  /**
+   * Makes `backend` the one that runs from now on (models and bridges move to it as they are
+   * used); refused when leaving WebGPU, whose tensors cannot be read back synchronously.
+   */
+  switchBackend(backend: BackendKind): Promise<void>;
   listModels(): Promise<ModelCard[]>;
   /** Builds (or rebuilds) the composition with fresh bridges; loads models as needed. */
   compose(settings: CompositionSettings): Promise<CompositionInfo>;

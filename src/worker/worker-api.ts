@@ -60,6 +60,8 @@ async function withListener<A extends unknown[], T>(listener: Listener<A> | unde
 // The engine's methods, with transfer and proxy handling at the boundary.
 const api: CalmWorkerApi = {
   init: (opts) => engine.init(opts),
+  measureBackends: () => engine.measureBackends(),
+  switchBackend: (backend) => engine.switchBackend(backend),
   listModels: () => engine.listModels(),
   compose: (settings) => engine.compose(settings),
   train: (settings, onEvent) => withListener<[TrainEvent], Awaited<ReturnType<CalmWorkerApi['train']>>>(onEvent, (cb) => engine.train(settings, cb)),

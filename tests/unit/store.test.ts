@@ -48,7 +48,9 @@ import {
   train,
 } from '../../src/store';
 import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
-import { setClient } from '../../src/store/worker';
+import { setClient, setProbeClientFactory } from '../../src/store/worker';
+import { backgroundChoice } from '../../src/store/backend-background';
+import { beginActivity } from '../../src/store/activity';
 import { settingsKey } from '../../src/store/composition';
 import { bridgeParameterCount, estimateComposition, modelParameterCount } from '../../src/store/estimate';
 import {
@@ -488,6 +490,50 @@ describe('a shipped composition', () => {
     // Trained bridges: opening it again asks first.
     openComposition(getState().builtinCompositions[0]);
     expect(getState().pendingChange).toMatchObject({ kind: 'bundle' });
+  });
+});
+
+describe('the backend choice', () => {
+  const pending = { backend: 'wasm', probe: { wasm: 3 }, reason: 'to start with; WebGPU is being measured against it in the background', pending: true } as const;
+  let probe: FakeWorker;
+  beforeEach(() => {
+    probe = new FakeWorker();
+    setProbeClientFactory(() => probe.client);
+    backgroundChoice.idleMs = 5;
+  });
+  afterEach(() => {
+    setProbeClientFactory(null);
+    backgroundChoice.idleMs = 1500;
+  });
+
+  it('starts on WebAssembly at once; a throwaway worker times WebGPU when the page is idle, and the faster takes over', async () => {
+    worker.backend = { ...pending };
+    probe.measured = { backend: 'webgpu', probe: { webgpu: 1, wasm: 3 }, reason: 'fastest in the probe (WebGPU 1 ms, WebAssembly 3 ms per forward pass)' };
+    await openPage();
+    expect(getState().session.backend?.backend).toBe('wasm'); // usable before any timing
+    await until(() => getState().session.backend?.backend === 'webgpu', 'the switch');
+    expect(probe.callsOf('measureBackends')).toHaveLength(1);
+    expect(probe.terminated).toBe(true);
+    expect(worker.callsOf('switchBackend')).toEqual([['webgpu']]);
+    expect(getState().session.backend).toMatchObject({ pending: false, reason: 'switched from WebAssembly: fastest in the probe (WebGPU 1 ms, WebAssembly 3 ms per forward pass)' });
+  });
+
+  it('keeps WebAssembly when it is faster, and stops timing while the page works (to try again when idle)', async () => {
+    worker.backend = { ...pending };
+    let open!: () => void;
+    probe.measureGate = new Promise((r) => (open = r));
+    await openPage();
+    await until(() => probe.callsOf('measureBackends').length === 1, 'the timing');
+    const work = beginActivity('Generating');
+    await until(() => probe.terminated, 'the timing to stop');
+    probe.terminated = false;
+    probe.measureGate = null;
+    open();
+    work.end();
+    await until(() => getState().session.backend?.pending === false, 'the choice');
+    expect(probe.callsOf('measureBackends')).toHaveLength(2);
+    expect(worker.callsOf('switchBackend')).toEqual([]);
+    expect(getState().session.backend).toMatchObject({ backend: 'wasm', reason: probe.measured.reason });
   });
 });
 

@@ -132,12 +132,32 @@ export class FakeWorker {
     return { trainableParameters: 1000 * s.connections.length, memory: { bridges: 1, optimizer: 2, activationsPerStep: 3, cachePerExample: 4 } };
   }
 
+  /** What measureBackends() answers (a throwaway worker timing WebGPU against WebAssembly). */
+  measured: BackendReport = { backend: 'wasm', probe: { wasm: 3, webgpu: 90 }, reason: 'fastest in the probe (WebAssembly 3 ms, WebGPU 90 ms per forward pass)' };
+  /** When set, measureBackends() waits for this (terminate() ends it, as the real client does). */
+  measureGate: Promise<void> | null = null;
+  terminated = false;
+  private endMeasure: (() => void) | null = null;
+
   readonly api: CalmWorkerApi = {
     init: async (opts) => {
       this.log('init', opts);
       await tick();
       if (this.initError) throw new Error(this.initError);
       return this.backend;
+    },
+    measureBackends: async () => {
+      this.log('measureBackends');
+      const gone = new Promise<never>((_, reject) => (this.endMeasure = () => reject(new Error('the worker was terminated before this call finished'))));
+      gone.catch(() => undefined);
+      await Promise.race([tick(), gone]);
+      if (this.measureGate) await Promise.race([this.measureGate, gone]);
+      this.endMeasure = null;
+      return this.measured;
+    },
+    switchBackend: async (backend) => {
+      this.log('switchBackend', backend);
+      await tick();
     },
     listModels: async () => this.cards,
     compose: async (settings) => {
@@ -238,7 +258,10 @@ export class FakeWorker {
       this.endPending?.();
       this.endPending = null;
     },
-    terminate: () => undefined,
+    terminate: () => {
+      this.terminated = true;
+      this.endMeasure?.();
+    },
     onCrash: (cb: (message: string, kind?: 'start' | 'crash') => void) => {
       this.crash = cb;
       return () => undefined;
