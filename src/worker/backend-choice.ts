@@ -44,8 +44,9 @@ export async function describeAdapter(gpu: GpuLike | undefined = navigatorGpu())
   if (!adapter) return { why: 'navigator.gpu has no adapter' };
   // Chrome ≥ 114 has adapter.info; older versions only requestAdapterInfo().
   const legacy = adapter as unknown as { requestAdapterInfo?: () => Promise<GPUAdapterInfo> };
-  const raw: Partial<GPUAdapterInfo> =
+  const raw: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } =
     adapter.info ?? (legacy.requestAdapterInfo ? await legacy.requestAdapterInfo().catch(() => ({})) : {});
+  const fallback = raw.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter;
   const limits: Record<string, number> = {};
   for (const name of LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
@@ -58,8 +59,18 @@ export async function describeAdapter(gpu: GpuLike | undefined = navigatorGpu())
       description: raw.description ?? '',
       limits,
       features: [...adapter.features].map(String).sort(),
+      ...(fallback ? { fallback: true } : {}),
     },
   };
+}
+
+/**
+ * A software renderer behind WebGPU (SwiftShader, llvmpipe, lavapipe, WARP): it runs WebGPU on
+ * the CPU, far slower than WebAssembly (60 to 80 times on the probe here), so timing it would
+ * only keep the cores busy while the page is being used.
+ */
+export function softwareAdapter(info: AdapterInfo): boolean {
+  return info.fallback === true || /swiftshader|llvmpipe|lavapipe|software|basic render/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
 }
 
 export interface BackendDeps {
@@ -89,6 +100,10 @@ export async function startBackend(choice: BackendChoice, deps: BackendDeps): Pr
     ms = undefined;
   }
   if (ms === undefined) return chooseBackend('auto', deps);
+  if ('info' in described && softwareAdapter(described.info)) {
+    const name = [described.info.vendor, described.info.architecture].filter(Boolean).join(' ') || 'a fallback adapter';
+    return { backend: 'wasm', adapter: described.info, probe: { wasm: ms }, reason: `WebGPU here is a software renderer (${name}), far slower; WebAssembly ${ms} ms per forward pass` };
+  }
   if ('info' in described) {
     return { backend: 'wasm', adapter: described.info, probe: { wasm: ms }, reason: 'to start with; WebGPU is being measured against it in the background', pending: true };
   }

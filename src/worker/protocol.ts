@@ -13,6 +13,8 @@ export interface AdapterInfo {
   /** A few limits that matter for the kernels (maxComputeWorkgroupStorageSize, ...). */
   limits: Record<string, number>;
   features: string[];
+  /** The browser says this adapter is a fallback (software) one. */
+  fallback?: boolean;
 }
 
 export interface BackendReport {

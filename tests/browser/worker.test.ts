@@ -58,14 +58,17 @@ describe('the CALM worker in Chromium', () => {
 
   const c = client();
 
-  it('init auto starts WebAssembly at once, reports the adapter and leaves WebGPU pending', async () => {
+  it('init auto starts WebAssembly at once and reports the adapter', async () => {
     const t0 = performance.now();
     const report = await c.api.init({ backend: 'auto', modelsUrl: MODELS_URL });
     console.log(`backend report (auto), after ${Math.round(performance.now() - t0)} ms:`, JSON.stringify(report));
     expect(report.adapter, 'the worker saw no WebGPU adapter').toBeDefined();
     expect(typeof report.adapter!.vendor).toBe('string');
     expect(report.adapter!.limits.maxComputeWorkgroupStorageSize).toBeGreaterThan(0);
-    expect(report).toMatchObject({ backend: 'wasm', pending: true });
+    expect(report.backend).toBe('wasm');
+    // SwiftShader here: a software renderer is not timed at all; a hardware adapter is left pending.
+    if (/swiftshader/i.test(report.adapter!.architecture)) expect(report.reason).toMatch(/^WebGPU here is a software renderer \(google swiftshader\)/);
+    else expect(report.pending).toBe(true);
     expect(report.probe?.wasm).toBeGreaterThan(0);
     expect(report.probe?.webgpu).toBeUndefined();
   });

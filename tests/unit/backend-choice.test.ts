@@ -37,6 +37,15 @@ describe('startBackend', () => {
     expect(d.activated).toEqual(['wasm']);
   });
 
+  it('auto with a software adapter (SwiftShader): WebAssembly, and WebGPU is not timed', async () => {
+    const swiftshader = { ...adapter, info: { vendor: 'google', architecture: 'swiftshader', description: '' } } as unknown as GPUAdapter;
+    const d = deps({ wasm: 20, webgpu: 900 }, { gpu: { requestAdapter: async () => swiftshader } });
+    const report = await startBackend('auto', d);
+    expect(report).toMatchObject({ backend: 'wasm', reason: 'WebGPU here is a software renderer (google swiftshader), far slower; WebAssembly 20 ms per forward pass' });
+    expect(report.pending).toBeUndefined();
+    expect(d.activated).toEqual(['wasm']);
+  });
+
   it('auto without an adapter: WebAssembly, nothing pending, and why', async () => {
     const report = await startBackend('auto', deps({ wasm: 20 }, { gpu: { requestAdapter: async () => null } }));
     expect(report).toEqual({ backend: 'wasm', probe: { wasm: 20 }, reason: 'WebGPU unavailable: navigator.gpu has no adapter; WebAssembly 20 ms per forward pass' });
