@@ -7,6 +7,7 @@ import { createCompositionSlice, type CompositionSlice } from './composition';
 import { createConfigSlice, type ConfigSlice } from './config';
 import { createEvaluationSlice, type EvaluationSlice } from './evaluation';
 import { createExamplesSlice, type ExamplesSlice } from './examples';
+import { createFieldsSlice, type FieldsSlice } from './fields';
 import { createLibrarySlice, type LibrarySlice } from './library-slice';
 import { createModelsSlice, type ModelsSlice } from './models';
 import { createSessionSlice, type SessionSlice } from './session';
@@ -21,7 +22,8 @@ export type AppState = ModelsSlice &
   CompareSlice &
   EvaluationSlice &
   AttentionSlice &
-  LibrarySlice;
+  LibrarySlice &
+  FieldsSlice;
 
 export const useAppStore = create<AppState>()((...a) => ({
   ...createModelsSlice(...a),
@@ -34,6 +36,7 @@ export const useAppStore = create<AppState>()((...a) => ({
   ...createEvaluationSlice(...a),
   ...createAttentionSlice(...a),
   ...createLibrarySlice(...a),
+  ...createFieldsSlice(...a),
 }));
 
 /** The state as it is now, outside React. */

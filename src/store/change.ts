@@ -1,8 +1,9 @@
 // Changes that mean fresh bridges (models, mapping, heads, output, a shipped composition).
 // When the bridges are trained, the change waits for the person's answer (ConfirmDialog).
+import { compare } from './actions/compare';
 import { openCompositionNow } from './actions/openComposition';
 import { getState, setState } from './app';
-import { idleOutputs } from './compare';
+import { withoutOutputs } from './compare';
 import { scheduleCompose } from './compose';
 import type { CompositionPatch, PendingChange } from './composition';
 import { fitConfig } from './fit';
@@ -32,7 +33,10 @@ export function cancelPendingChange(): void {
 
 async function performChange(change: PendingChange): Promise<void> {
   if (change.kind === 'config') applyConfigPatch(change.patch);
-  else await openCompositionNow(change.composition);
+  else {
+    await openCompositionNow(change.composition);
+    if (change.then === 'compare' && getState().composition.status === 'ready') await compare();
+  }
 }
 
 /** Sets the composition part of the configuration, forgets what the old bridges produced, recomposes soon. */
@@ -43,7 +47,12 @@ export function applyConfigPatch(patch: CompositionPatch): void {
       config,
       linkErrors: dropped.length > 0 ? dropped : s.linkErrors,
       composition: { ...s.composition, trained: false, source: undefined, disabled: [] },
-      compare: { ...s.compare, outputs: { ...s.compare.outputs, composed: idleOutputs().composed } },
+      // The composition's answers go; a model's own go when that model is replaced.
+      compare: withoutOutputs(s.compare, [
+        'composed',
+        ...(config.anchor !== s.config.anchor ? (['anchor'] as const) : []),
+        ...(config.augment !== s.config.augment ? (['augment'] as const) : []),
+      ]),
       evaluation: { status: 'idle', done: 0, total: 0 },
       attention: {
         ...s.attention,

@@ -17,7 +17,12 @@ export interface ColumnOutput {
 export interface CompareState {
   prompt: string;
   running: boolean;
+  /** Answers to `prompt`: a new prompt empties them (they would answer another question). */
   outputs: Record<Column, ColumnOutput>;
+  /** Bumped by each run and each prompt edit: tokens of an older run are dropped. */
+  run: number;
+  /** Which held-out prompt Start here last put in (0 first), or null before it was used. */
+  startRound: number | null;
 }
 
 export interface CompareSlice {
@@ -27,7 +32,14 @@ export interface CompareSlice {
 const idle = (): ColumnOutput => ({ status: 'idle', tokens: [] });
 export const idleOutputs = (): Record<Column, ColumnOutput> => ({ anchor: idle(), augment: idle(), composed: idle() });
 
+/** `c` with these columns emptied; a run still streaming is cut off (its tokens answered something else). */
+export function withoutOutputs(c: CompareState, columns: readonly Column[] = COLUMNS): CompareState {
+  const outputs = { ...c.outputs };
+  for (const column of columns) outputs[column] = idle();
+  return { ...c, outputs, run: c.running ? c.run + 1 : c.run };
+}
+
 export const createCompareSlice: StateCreator<CompareSlice, [], [], CompareSlice> = () => ({
   // A kv-arith prompt over held-out keys: the bridges never saw these keys.
-  compare: { prompt: heldOutExamples(1)[0]?.prompt ?? '', running: false, outputs: idleOutputs() },
+  compare: { prompt: heldOutExamples(1)[0]?.prompt ?? '', running: false, outputs: idleOutputs(), run: 0, startRound: null },
 });

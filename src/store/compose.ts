@@ -50,6 +50,20 @@ export function patchComposition(patch: Partial<CompositionState>): void {
   setState((s) => ({ composition: { ...s.composition, ...patch } }));
 }
 
+/**
+ * Other bridges replace the worker's: they belong to no saved record (Saved's "open now" and
+ * Export follow), an interrupted run can no longer resume on them, and a notice about the old
+ * record is out of date.
+ */
+export function forgetOpenRecord(): void {
+  setState((s) => {
+    const l = s.library;
+    if (l.currentId === undefined && l.resume === undefined && l.noticeFor === undefined) return s;
+    const stale = l.noticeFor !== undefined;
+    return { library: { ...l, currentId: undefined, resume: undefined, ...(stale ? { notice: undefined, noticeFor: undefined } : {}) } };
+  });
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 
 /** Runs `f` after every call queued before it: compose, train and import replace the bridges. */
@@ -86,6 +100,7 @@ export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<Co
   }
   const promise = serial(async () => {
     patchComposition({ status: 'building', key, error: undefined, info: undefined, trained: false, source: undefined, disabled: [] });
+    forgetOpenRecord();
     const n = settings.connections.length;
     const activity = beginActivity(`Loading ${settings.anchor} and ${settings.augment}, building ${n} bridge${n === 1 ? '' : 's'}`);
     try {

@@ -12,7 +12,7 @@ export type CompositionPatch = Partial<Pick<Config, 'anchor' | 'augment' | 'conn
 /** A change that would throw trained bridges away, held until the person confirms. */
 export type PendingChange =
   | { kind: 'config'; patch: CompositionPatch; what: string }
-  | { kind: 'bundle'; composition: BuiltinComposition; what: string };
+  | { kind: 'bundle'; composition: BuiltinComposition; what: string; then?: 'compare' };
 
 export interface CompositionState {
   status: 'idle' | 'building' | 'ready' | 'error';

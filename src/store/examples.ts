@@ -29,24 +29,6 @@ export function heldOutExamples(n: number, seed = DATA_SEED): Example[] {
   return makeExamples('kv-arith', n, { seed: seed + 19, table: keyTable(), keys: 'held-out' });
 }
 
-/**
- * The answer of a key-value or numeric expression such as `abc+qdx-kkr=` or `004+007=`,
- * from the key table; null when the prompt is not one (or names an unknown key).
- */
-export function expectedAnswer(prompt: string): string | null {
-  const m = /^([a-z]+|\d+)((?:[+-](?:[a-z]+|\d+))*)=$/.exec(prompt);
-  if (!m) return null;
-  const values = keyTable().values;
-  const operand = (s: string): number | null => (/^\d+$/.test(s) ? Number(s) : s in values ? values[s] : null);
-  let result = operand(m[1]);
-  for (const [, op, s] of m[2].matchAll(/([+-])([a-z]+|\d+)/g)) {
-    const v = operand(s);
-    if (result === null || v === null) return null;
-    result = op === '+' ? result + v : result - v;
-  }
-  return result === null ? null : String(result);
-}
-
 export interface ExamplesState {
   /** The text in the Examples box. */
   text: string;

@@ -7,7 +7,8 @@ export { startUrlSync, applyHash } from './url';
 export { COLUMNS } from './compare';
 export { isTraining } from './training';
 export { headWeights } from './attention';
-export { expectedAnswer, heldOutExamples } from './examples';
+export { heldOutExamples } from './examples';
+export { keyRows, readPrompt, verdict, type KeyRow, type PromptReading, type Verdict } from './answers';
 
 export { addConnection } from './actions/addConnection';
 export { applyPreset, type Preset } from './actions/applyPreset';
@@ -15,7 +16,7 @@ export { chooseModel } from './actions/chooseModel';
 export { compare, setPrompt } from './actions/compare';
 export { cancelPendingChange, confirmPendingChange } from './actions/confirmChange';
 export { restoreDefaultExamples, setExamplesText } from './actions/editExamples';
-export { evaluate } from './actions/evaluate';
+export { evaluate, evaluateProblem } from './actions/evaluate';
 export { openComposition } from './actions/openComposition';
 export { removeConnection } from './actions/removeConnection';
 export { setBridgeHeads, setBridgeOutput } from './actions/setBridgeOptions';
@@ -23,11 +24,16 @@ export { setHyperparameter, type Hyperparameter } from './actions/setHyperparame
 export { chooseAttentionConnection, chooseAttentionHead, showAttention } from './actions/showAttention';
 export { stop } from './actions/stop';
 export { toggleBridge } from './actions/toggleBridge';
-export { examplesProblem, train } from './actions/train';
+export { examplesProblem, NO_LINKS, train, trainProblem } from './actions/train';
+export { compareProblem } from './actions/compare';
+export { heldOutPrompt, shippedIsOpen, startHere } from './actions/startHere';
+export { reportField } from './actions/reportField';
+export { fieldProblem, type FieldProblem, type FieldUse } from './fields';
 export {
   deleteSavedComposition,
   dismissLibraryNotice,
   exportCurrent,
+  openCompositionName,
   importBundleFiles,
   openSaved,
   refreshSaved,

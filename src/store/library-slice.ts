@@ -8,6 +8,8 @@ export interface LibraryState {
   currentId?: string;
   /** What just happened ("Restored …"), for people. */
   notice?: string;
+  /** The saved record the notice is about: it goes when other bridges replace that record's. */
+  noticeFor?: string;
   /** Saving failed (storage full, ...): what to do. */
   error?: string;
   /** Opening or importing failed. */

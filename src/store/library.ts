@@ -5,7 +5,7 @@ import type { BundleFiles, CompositionSettings, TrainSummary } from '../worker/p
 import { beginActivity } from './activity';
 import { getState, setState } from './app';
 import { bundleFileName, readBundleFiles, readManifest, zipBundle, type PickedFile } from './bundle-file';
-import { idleOutputs } from './compare';
+import { withoutOutputs } from './compare';
 import { compositionSettings, serial } from './compose';
 import { settingsKey } from './composition';
 import { defaultExamplesText, examplesFromText } from './examples';
@@ -137,7 +137,9 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
 
   unfinishedRun = id;
   stoppedByUser = false;
-  patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined });
+  // A resumed run keeps "Restored … (training stopped at step N)" while it goes on, and clears it
+  // when it ends (finish); a new run starts with no notice.
+  patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined, noticeFor: undefined });
   return {
     progress(step) {
       if (step <= 0 || step === lastStep) return;
@@ -159,6 +161,7 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
     async finish(summary, step) {
       pending = -1;
       await inFlight;
+      if (getState().library.noticeFor === id) patchLibrary({ notice: undefined, noticeFor: undefined });
       if (step <= 0) {
         // Nothing trained: nothing worth keeping. But a run that wrote checkpoints and then
         // reports no step did not end cleanly: it stays resumable from them.
@@ -220,7 +223,7 @@ function applyImported(
       disabled: [],
     },
     pendingChange: null,
-    compare: { ...s.compare, outputs: idleOutputs() },
+    compare: withoutOutputs(s.compare),
     evaluation: { status: 'idle', done: 0, total: 0 },
     attention: { ...s.attention, connection: 0, status: 'idle', map: undefined, shown: undefined },
   }));
@@ -264,6 +267,7 @@ async function reopen(record: SavedComposition, why: string): Promise<boolean> {
     const interrupted = record.state === 'training' && record.step < record.steps;
     patchLibrary({
       currentId: record.id,
+      noticeFor: record.id,
       notice: `Restored “${record.name}” ${why}${interrupted ? ` (training stopped at step ${record.step} of ${record.steps})` : ''}.`,
       resume: interrupted ? { id: record.id, name: record.name, step: record.step, steps: record.steps } : undefined,
       importError: undefined,
@@ -295,7 +299,7 @@ export async function openSaved(id: string): Promise<void> {
     return;
   }
   if (await reopen(record, '')) {
-    patchLibrary({ notice: `Opened “${record.name}”.` });
+    patchLibrary({ notice: `Opened “${record.name}”.`, noticeFor: record.id });
     await setLastSaved(id).catch(() => undefined);
   }
 }
@@ -326,12 +330,20 @@ export async function deleteSavedComposition(id: string): Promise<void> {
   await refreshSaved();
 }
 
-/** The current bridges as one file (zip of the bundle); throws a message for people. */
+/** The name the open composition goes by: its saved record's, a shipped one's title, or its two models. */
+export function openCompositionName(s = getState()): string {
+  const record = s.library.list.find((r) => r.id === s.library.currentId);
+  if (record) return record.name;
+  const source = s.composition.source;
+  if (source?.kind === 'bundle') return source.title;
+  return `${s.config.anchor}+${s.config.augment}`;
+}
+
+/** The current bridges as one file (zip of the bundle), named after the open composition; throws a message for people. */
 export async function exportCurrent(): Promise<{ name: string; bytes: Uint8Array }> {
   const bundle = await api().exportBundle();
   const s = getState();
-  const current = s.library.list.find((r) => r.id === s.library.currentId);
-  const name = current?.name ?? `${s.config.anchor}+${s.config.augment}`;
+  const name = openCompositionName(s);
   return { name: bundleFileName(name), bytes: zipBundle({ ...bundle, examplesText: examplesText() ?? undefined }) };
 }
 
@@ -351,8 +363,9 @@ export async function importBundleFiles(files: PickedFile[]): Promise<void> {
     setState((s) => ({ training: { status: 'idle', step: 0, steps: s.config.steps, losses: [], accuracy: [] } }));
     const manifest = readManifest(file.composition);
     const steps = typeof manifest.training?.steps === 'number' ? manifest.training.steps : 0;
+    const id = newSavedId();
     await write({
-      id: newSavedId(),
+      id,
       name: title,
       created: Date.now(),
       updated: Date.now(),
@@ -365,7 +378,7 @@ export async function importBundleFiles(files: PickedFile[]): Promise<void> {
       steps,
       bundle: { composition: file.composition, bridge },
     });
-    patchLibrary({ notice: `Imported “${title}”.` });
+    patchLibrary({ notice: `Imported “${title}”.`, noticeFor: id });
   } catch (e) {
     patchLibrary({ importError: `Could not import ${files.map((f) => f.name).join(', ') || 'the file'}: ${messageOf(e)}` });
   } finally {

@@ -28,6 +28,7 @@ import {
 } from '../../src/store/saved';
 import { bundleFileName, readBundleFiles, zipBundle } from '../../src/store/bundle-file';
 import {
+  addConnection,
   deleteSavedComposition,
   ensureComposed,
   exportCurrent,
@@ -45,6 +46,7 @@ import {
   train,
 } from '../../src/store';
 import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
+import { openCompositionNow } from '../../src/store/actions/openComposition';
 import { applyHash } from '../../src/store/url';
 import { configToHash } from '../../src/store/config';
 import { setClient } from '../../src/store/worker';
@@ -247,6 +249,34 @@ describe('saved work in the store', () => {
     const after = (await getSaved('r9'))!;
     expect(after.state).toBe('done');
     expect(after.step).toBe(5); // 2 + the fake's 3 steps
+    // "training stopped at step 2" is no longer true once the resumed run has finished.
+    expect(getState().library.notice).toBeUndefined();
+  });
+
+  it('"open now" and Export follow the composition actually open: a shipped one, or fresh bridges, belong to no saved record', async () => {
+    await ensureComposed();
+    await train();
+    const id = getState().library.currentId!;
+    expect(id).toBeDefined();
+    await renameSavedComposition(id, 'my run');
+    expect((await exportCurrent()).name).toBe('my-run.calm.zip');
+
+    // The shipped composition: its own name; the saved run is not "open now" any more.
+    vi.stubGlobal('fetch', fakeFetch());
+    await openCompositionNow(getState().builtinCompositions[0]);
+    expect(getState().library.currentId).toBeUndefined();
+    expect((await exportCurrent()).name).toBe('kv-arith-repro-kv.calm.zip');
+
+    // Back to the saved run, then a change of mapping: fresh bridges, no record open.
+    await openSaved(id);
+    expect(getState().library.currentId).toBe(id);
+    expect(getState().library.notice).toBe('Opened “my run”.');
+    setState((s) => ({ composition: { ...s.composition, trained: false } })); // so the change needs no answer
+    addConnection([2, 0]);
+    await vi.waitFor(() => expect(worker.callsOf('compose').length).toBeGreaterThan(1));
+    await ensureComposed();
+    expect(getState().library.currentId).toBeUndefined();
+    expect(getState().library.notice).toBeUndefined(); // it spoke of “my run”, which is not open any more
   });
 
   it('exports one file, deletes, imports it again: the same bytes; renames', async () => {

@@ -21,24 +21,29 @@ import {
   chooseAttentionHead,
   chooseModel,
   compare,
+  compareProblem,
   confirmPendingChange,
   configFromHash,
   configToHash,
   DEFAULT_CONFIG,
   ensureComposed,
   evaluate,
+  evaluateProblem,
   examplesProblem,
-  expectedAnswer,
   getState,
   headWeights,
   initialState,
   isComposedNow,
   loadBuiltinModels,
+  NO_LINKS,
   openComposition,
+  readPrompt,
   removeConnection,
+  reportField,
   restoreDefaultExamples,
   setExamplesText,
   setHyperparameter,
+  setPrompt,
   setState,
   showAttention,
   startSession,
@@ -46,6 +51,7 @@ import {
   stop,
   toggleBridge,
   train,
+  trainProblem,
 } from '../../src/store';
 import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
 import { setClient, setProbeClientFactory } from '../../src/store/worker';
@@ -120,9 +126,11 @@ describe('defaults', () => {
     const held = heldOutExamples(100);
     expect(held).toHaveLength(100);
     const table = makeKeyTable(KV_SPEC);
-    for (const ex of held) for (const key of ex.prompt.match(/[a-z]+/g) ?? []) expect(table.heldOutKeys).toContain(key);
+    for (const ex of held) {
+      for (const o of readPrompt(ex.prompt)!.operands) expect(table.heldOutKeys).toContain(o.text);
+    }
     expect(s.compare.prompt).toBe(held[0].prompt);
-    expect(expectedAnswer(held[0].prompt)).toBe(held[0].completion);
+    expect(readPrompt(held[0].prompt)?.answers.composed).toBe(held[0].completion);
   });
 
   it('restores the default examples after an edit', () => {
@@ -430,6 +438,38 @@ describe('compare, evaluate, look inside', () => {
     expect(outputs.augment.tokens.map((t) => t.text).join('')).toBe('4+5');
     expect(outputs.composed).toMatchObject({ status: 'done', tokens: [{ text: '9', prob: 0.95 }], disabled: [1] });
     expect(worker.callsOf('setDisabled')).toEqual([[[1]]]);
+  });
+
+  it('a new prompt empties the answers to the old one, and a run still streaming cannot fill them again', async () => {
+    await openPage();
+    await compare();
+    expect(getState().compare.outputs.anchor.status).toBe('done');
+    setPrompt('004+005=');
+    expect(Object.values(getState().compare.outputs).map((o) => o.status)).toEqual(['idle', 'idle', 'idle']);
+    // A prompt edited while Compare streams: the rest of that run is dropped.
+    const running = compare();
+    setPrompt('004+006=');
+    await running;
+    expect(Object.values(getState().compare.outputs).map((o) => o.tokens.length)).toEqual([0, 0, 0]);
+    expect(getState().compare.running).toBe(false);
+  });
+
+  it('Train, Compare and Evaluate say why they cannot run: no link, a number out of range, bad examples', async () => {
+    await openPage();
+    expect(trainProblem()).toBeNull();
+    setState((s) => ({ config: { ...s.config, connections: [] } }));
+    expect(trainProblem()).toBe(NO_LINKS);
+    expect(compareProblem()).toBe(NO_LINKS);
+    expect(evaluateProblem()).toBe(NO_LINKS);
+    await train();
+    expect(worker.callsOf('train')).toEqual([]); // refused, not a failed run
+    setState((s) => ({ config: { ...s.config, connections: [[0, 2]] } }));
+    reportField('lr', { label: 'Learning rate', message: 'a number above 0 and at most 1', use: 'train' });
+    expect(trainProblem()).toBe('Learning rate must be a number above 0 and at most 1.');
+    expect(compareProblem()).toBeNull();
+    reportField('lr', null);
+    setExamplesText('oops');
+    expect(trainProblem()).toBe('Fix the example on line 1 first.');
   });
 
   it('fills the evaluation table', async () => {

@@ -2,16 +2,13 @@
 import { bridgeVariables } from '../../calm/bridge';
 import { runKVRepro, TABLE_ROWS, type Column } from '../../calm/experiment';
 import { KV_RECIPE } from '../../tasks/recipe';
+import { PAPER_TABLE_1 } from '../../tasks/paper';
 import { intOption, numberOption, stringOption, type Command } from '../command';
 import { percent, printJson, printText, progress, round, UsageError } from '../output';
 import { resolveModel, type ResolvedModel } from '../resolve';
 import { handleOf, modelRef, writeBundle } from '../bundle-io';
 
-const PAPER: Record<string, Record<Column, number>> = {
-  'kv-subs': { anchor: 0.0, augment: 0.981, composed: 0.929 },
-  'num-arith': { anchor: 0.737, augment: 0.042, composed: 0.72 },
-  'kv-arith': { anchor: 0.0, augment: 0.007, composed: 0.843 },
-};
+const PAPER: Record<string, Record<Column, number>> = PAPER_TABLE_1;
 
 export const command: Command = {
   name: 'repro',

@@ -1,7 +1,9 @@
 // User action: Evaluate. Fills the table (tasks × anchor / augmenting / composition) with
 // exact-match accuracy on n fresh examples per task.
 import { beginActivity } from '../activity';
-import { getState, setState } from '../app';
+import { getState, setState, type AppState } from '../app';
+import { fieldProblem } from '../fields';
+import { NO_LINKS } from './train';
 import { ensureComposed, serial } from '../compose';
 import type { EvaluationState } from '../evaluation';
 import { isTraining } from '../training';
@@ -11,9 +13,15 @@ function patch(p: Partial<EvaluationState>): void {
   setState((s) => ({ evaluation: { ...s.evaluation, ...p } }));
 }
 
+/** Why Evaluate cannot run now, or null. */
+export function evaluateProblem(s: AppState = getState()): string | null {
+  if (s.config.connections.length === 0) return NO_LINKS;
+  return fieldProblem(s, 'evaluate');
+}
+
 export async function evaluate(): Promise<void> {
   const s = getState();
-  if (s.evaluation.status === 'running' || isTraining(s.training)) return;
+  if (s.evaluation.status === 'running' || isTraining(s.training) || evaluateProblem(s)) return;
   const { evalN: n, seed } = s.config;
   setState({ evaluation: { status: 'running', done: 0, total: 0 } });
   const activity = beginActivity('Evaluating');

@@ -5,9 +5,9 @@ import type { Config } from '../config';
 import { beginActivity } from '../activity';
 import { setState } from '../app';
 import { requestChange } from '../change';
-import { idleOutputs } from '../compare';
+import { withoutOutputs } from '../compare';
 import { readManifest } from '../bundle-file';
-import { serial } from '../compose';
+import { forgetOpenRecord, serial } from '../compose';
 import { settingsKey } from '../composition';
 import { builtinFilePath, fetchFile, type BuiltinComposition } from '../models';
 import { whenSessionReady } from '../session-control';
@@ -30,6 +30,7 @@ export async function openCompositionNow(entry: BuiltinComposition, opts: { base
     ]);
     await whenSessionReady();
     const settings: CompositionSettings = await serial(() => api().importBundle(transferBundle({ composition, bridge })));
+    forgetOpenRecord(); // a shipped composition is no saved record
     const manifest = readManifest(composition);
     setState((s) => ({
       config: {
@@ -48,7 +49,7 @@ export async function openCompositionNow(entry: BuiltinComposition, opts: { base
         source: { kind: 'bundle', title: entry.title, metrics: manifest.metrics, training: manifest.training },
         disabled: [],
       },
-      compare: { ...s.compare, outputs: idleOutputs() },
+      compare: withoutOutputs(s.compare),
       evaluation: { status: 'idle', done: 0, total: 0 },
       attention: { ...s.attention, connection: 0, status: 'idle', map: undefined, shown: undefined },
     }));

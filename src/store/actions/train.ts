@@ -2,8 +2,9 @@
 // loop; its events drive the progress bar and the chart.
 import type { TrainEvent, TrainSettings, TrainSummary } from '../../worker/protocol';
 import { beginActivity } from '../activity';
-import { getState, setState } from '../app';
-import { idleOutputs } from '../compare';
+import { getState, setState, type AppState } from '../app';
+import { fieldProblem } from '../fields';
+import { withoutOutputs } from '../compare';
 import { ensureComposed, patchComposition, serial } from '../compose';
 import { heldOutExamples } from '../examples';
 import { getSaved } from '../saved';
@@ -12,8 +13,8 @@ import { isTraining, type TrainingState } from '../training';
 import { api, messageOf, proxyCallback } from '../worker';
 
 /** Why Train cannot start with the examples as they are, or null. */
-export function examplesProblem(): string | null {
-  const { parsed, errors } = getState().examples;
+export function examplesProblem(s: Pick<AppState, 'examples'> = getState()): string | null {
+  const { parsed, errors } = s.examples;
   if (errors.length > 0) {
     const n = errors.length;
     return `Fix the example${n === 1 ? '' : 's'} on line${n === 1 ? '' : 's'} ${errors
@@ -24,6 +25,15 @@ export function examplesProblem(): string | null {
   if (parsed.length === 0) return 'Paste at least one example first.';
   return null;
 }
+
+/** Why Train cannot start now (no link, a number that is not valid, bad examples), or null. */
+export function trainProblem(s: AppState = getState()): string | null {
+  if (s.config.connections.length === 0) return NO_LINKS;
+  return fieldProblem(s, 'train') ?? examplesProblem(s);
+}
+
+/** The reason a composition with no link cannot run, for Train, Compare, Evaluate. */
+export const NO_LINKS = 'Add at least one link on the map first: with no link there is no bridge.';
 
 function patchTraining(patch: Partial<TrainingState>): void {
   setState((s) => ({ training: { ...s.training, ...patch } }));
@@ -45,7 +55,7 @@ export async function resumeTraining(): Promise<void> {
 export async function train(resume?: { from: number; record: NonNullable<Awaited<ReturnType<typeof getSaved>>> }): Promise<void> {
   const s = getState();
   if (isTraining(s.training)) return;
-  const problem = examplesProblem();
+  const problem = resume ? examplesProblem(s) : trainProblem(s);
   if (problem) {
     setState({ training: { status: 'error', step: 0, steps: s.config.steps, losses: [], accuracy: [], error: problem } });
     return;
@@ -66,7 +76,7 @@ export async function train(resume?: { from: number; record: NonNullable<Awaited
     training: resume
       ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined }
       : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [] },
-    compare: { ...st.compare, outputs: { ...st.compare.outputs, composed: idleOutputs().composed } },
+    compare: withoutOutputs(st.compare, ['composed']),
     evaluation: { status: 'idle', done: 0, total: 0 },
     attention: { ...st.attention, status: 'idle', map: undefined, shown: undefined, error: undefined },
   }));
