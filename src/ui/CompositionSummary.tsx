@@ -43,26 +43,30 @@ export function CompositionSummary() {
           <dt>Output</dt>
           <dd>{output}</dd>
         </div>
-        <div>
-          <dt>Bridge weights</dt>
-          <dd>{formatBytes(info.memory.bridges)}</dd>
-        </div>
-        <div>
-          <dt>Adam state</dt>
-          <dd>{formatBytes(info.memory.optimizer)}</dd>
-        </div>
-        <div>
-          <dt title={`batch ${batch}, ${T} tokens`}>Activations a step</dt>
-          <dd>≤ {formatBytes(info.memory.activationsPerStep)}</dd>
-        </div>
-        <div>
-          <dt title="the frozen models' work, computed once per example">Cache an example</dt>
-          <dd>≤ {formatBytes(info.memory.cachePerExample)}</dd>
-        </div>
       </dl>
-      <p className="muted small">
-        {statusText(status, source?.kind)} Memory at batch {batch} and {plural(T, 'token')} (the shorter context); the two frozen models are not counted.
-      </p>
+      <p className="small">{statusText(status, source?.kind)}</p>
+      <details className="fold">
+        <summary>Memory</summary>
+        <dl className="sizes">
+          <div>
+            <dt>Bridge weights</dt>
+            <dd>{formatBytes(info.memory.bridges)}</dd>
+          </div>
+          <div>
+            <dt>Adam state</dt>
+            <dd>{formatBytes(info.memory.optimizer)}</dd>
+          </div>
+          <div>
+            <dt title={`batch ${batch}, ${T} tokens`}>Activations a step</dt>
+            <dd>≤ {formatBytes(info.memory.activationsPerStep)}</dd>
+          </div>
+          <div>
+            <dt title="the frozen models' work, computed once per example">Cache an example</dt>
+            <dd>≤ {formatBytes(info.memory.cachePerExample)}</dd>
+          </div>
+        </dl>
+        <p className="muted small">At batch {batch} and {plural(T, 'token')} (the shorter context); the two frozen models are not counted.</p>
+      </details>
     </div>
   );
 }

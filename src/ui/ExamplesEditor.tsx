@@ -1,16 +1,22 @@
-// The training examples: `prompt => completion` per line, or JSON lines. Bad lines are listed
-// with their numbers (a click selects the line); counts of training and held-out examples.
-import { useRef } from 'react';
+// The training examples: `prompt => completion` per line, or JSON lines. The recipe's generated
+// set (thousands of lines) is shown as a short summary with a few lines of it; "Edit as text"
+// opens the text box. Bad lines are listed with their numbers (a click selects the line).
+import { useMemo, useRef, useState } from 'react';
 import { restoreDefaultExamples, setExamplesText, useAppStore } from '../store';
+import { KV_RECIPE } from '../tasks/recipe';
+import { keyTable } from '../store/examples';
 import { formatCount, plural } from './format';
 
 const SHOWN_ERRORS = 12;
+const PREVIEW_LINES = 3;
 
 export function ExamplesEditor() {
   const examples = useAppStore((s) => s.examples);
   const heldOut = useAppStore((s) => s.config.heldOut);
+  const [editing, setEditing] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
   const { errors, parsed, text, isDefault } = examples;
+  const preview = useMemo(() => text.split('\n').slice(0, PREVIEW_LINES).join('\n'), [text]);
 
   /** Selects line `n` (1-based) in the text box. */
   const goToLine = (n: number) => {
@@ -22,36 +28,58 @@ export function ExamplesEditor() {
     el.focus();
     el.setSelectionRange(start, end < 0 ? text.length : end);
   };
+  const counts = (
+    <p id="examples-counts" className="counts small">
+      {plural(parsed.length, 'training example')} · {plural(heldOut, 'held-out example')} (key-value arithmetic over keys the bridges never see)
+    </p>
+  );
 
   return (
-    <section aria-labelledby="examples-heading" className="panel">
-      <h2 id="examples-heading">3. Examples</h2>
-      <p className="muted small">
-        One per line: <code>prompt =&gt; completion</code>, or a JSON object <code>{'{"prompt": …, "completion": …}'}</code>. Lines starting
-        with <code>#</code> are skipped. The loss counts the completion only. The default set is the <code>repro kv</code> recipe's: key-value
-        arithmetic over the composition keys, with numeric arithmetic mixed in.
-      </p>
-      <textarea
-        id="examples-text"
-        ref={area}
-        aria-label="Examples"
-        aria-invalid={errors.length > 0}
-        aria-describedby="examples-counts examples-errors"
-        spellCheck={false}
-        autoCapitalize="off"
-        autoCorrect="off"
-        rows={10}
-        value={text}
-        onChange={(e) => setExamplesText(e.target.value)}
-      />
-      <div className="examples-bar">
-        <p id="examples-counts" className="counts">
-          {plural(parsed.length, 'training example')} · {plural(heldOut, 'held-out example')} (key-value arithmetic over keys the bridges never see)
-        </p>
-        <button type="button" onClick={restoreDefaultExamples} disabled={isDefault}>
-          Restore default examples
-        </button>
-      </div>
+    <div className="examples" role="group" aria-labelledby="examples-heading">
+      <h3 id="examples-heading">Examples</h3>
+      {!editing && errors.length === 0 ? (
+        <>
+          <p className="small">
+            {isDefault ? <DefaultSummary count={parsed.length} /> : <>{plural(parsed.length, 'example')} of your own.</>}{' '}
+            <button type="button" className="small-button" onClick={() => setEditing(true)}>
+              Edit as text
+            </button>
+          </p>
+          <pre className="preview" aria-label="The first examples">
+            {preview}
+            {parsed.length > PREVIEW_LINES ? '\n…' : ''}
+          </pre>
+          {counts}
+        </>
+      ) : (
+        <>
+          <p className="muted small">
+            One per line: <code>prompt =&gt; completion</code>, or a JSON object <code>{'{"prompt": …, "completion": …}'}</code>. Lines starting with{' '}
+            <code>#</code> are skipped. The loss counts the completion only.
+          </p>
+          <label htmlFor="examples-text" className="visually-hidden">
+            Examples
+          </label>
+          <textarea
+            id="examples-text"
+            ref={area}
+            aria-invalid={errors.length > 0}
+            aria-describedby="examples-counts examples-errors"
+            spellCheck={false}
+            autoCapitalize="off"
+            autoCorrect="off"
+            rows={8}
+            value={text}
+            onChange={(e) => setExamplesText(e.target.value)}
+          />
+          <div className="examples-bar">
+            {counts}
+            <button type="button" onClick={restoreDefaultExamples} disabled={isDefault}>
+              Restore default examples
+            </button>
+          </div>
+        </>
+      )}
       <div id="examples-errors" aria-live="polite">
         {errors.length > 0 && (
           <div className="error">
@@ -74,6 +102,18 @@ export function ExamplesEditor() {
           </div>
         )}
       </div>
-    </section>
+    </div>
+  );
+}
+
+/** The recipe's data in words: how many of each kind, over which keys. */
+function DefaultSummary({ count }: { count: number }) {
+  const table = keyTable();
+  const numeric = count - KV_RECIPE.kvArith;
+  return (
+    <>
+      {plural(count, 'example')} made by the <code>repro kv</code> recipe: {formatCount(KV_RECIPE.kvArith)} key-value arithmetic over the{' '}
+      {formatCount(table.compositionKeys.length)} keys the bridges train on, {formatCount(numeric)} numeric arithmetic mixed in.
+    </>
   );
 }

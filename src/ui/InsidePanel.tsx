@@ -1,11 +1,11 @@
-// Section 7: inside the bridges — attention heatmaps and per-bridge ablation switches.
+// Inside the bridges — attention heatmaps and per-bridge ablation switches.
 import { AttentionHeatmap } from './AttentionHeatmap';
 import { BridgeSwitches } from './BridgeSwitches';
 
 export function InsidePanel() {
   return (
     <section aria-labelledby="inside-heading" className="panel">
-      <h2 id="inside-heading">7. Inside the bridges</h2>
+      <h2 id="inside-heading">Inside the bridges</h2>
       <div className="inside">
         <AttentionHeatmap />
         <BridgeSwitches />

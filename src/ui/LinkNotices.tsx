@@ -5,7 +5,7 @@ export function LinkNotices() {
   const notices = useAppStore((s) => s.linkErrors);
   if (notices.length === 0) return null;
   return (
-    <div className="notice" role="status" aria-label="Link notices">
+    <div className="notice warning" role="status" aria-label="Link notices">
       <ul>
         {notices.map((n, i) => (
           <li key={i}>{n}</li>

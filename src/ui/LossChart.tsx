@@ -10,7 +10,7 @@ interface Props {
   accuracy: [number, number][];
 }
 
-const HEIGHT = 220;
+const HEIGHT = 150;
 
 /** Both series on one x axis: the union of their steps, null where a series has no point. */
 export function chartData(losses: [number, number][], accuracy: [number, number][]): uPlot.AlignedData {
@@ -51,7 +51,7 @@ export function LossChart({ losses, accuracy }: Props) {
           value: (_u, v) => (v == null ? '—' : formatPercent(v)),
         },
       ],
-      legend: { live: true },
+      legend: { show: false }, // the caption says which line is which, and the last values
     };
     const chart = new uPlot(opts, chartData([], []), el);
     plot.current = chart;
@@ -77,6 +77,7 @@ export function LossChart({ losses, accuracy }: Props) {
         {lastLoss
           ? `Loss ${formatNumber(lastLoss[1])} at step ${lastLoss[0]}` + (lastAcc ? `; held-out accuracy ${formatPercent(lastAcc[1])} at step ${lastAcc[0]}.` : '.')
           : 'Training loss (blue) and held-out accuracy (orange) appear here as the bridges train.'}
+        {lastLoss ? ' Loss in blue, held-out accuracy in orange.' : ''}
       </figcaption>
     </figure>
   );

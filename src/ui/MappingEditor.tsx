@@ -13,7 +13,7 @@ interface LayerRef {
   layer: number;
 }
 
-const ROW = 44; // px between two layers of the taller column
+const ROW = 36; // px between two layers of the taller column
 const SIDE_NAME: Record<Side, string> = { anchor: 'Anchor', augment: 'Augmenting' };
 
 /** The vertical centre of `layer` in a column of `rows` rows (from layer -1 up), in a map `height` tall. */
@@ -69,10 +69,18 @@ interface MapProps {
   disabled: boolean;
 }
 
+/**
+ * What the hint line says about the last action. A note about a link holds only while the map
+ * still agrees with it ("Linked …" goes once that link is removed).
+ */
+type Note = { kind: 'linked' | 'already'; c: Connection } | { kind: 'chosen'; text: string } | null;
+
 export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, connections, disabled }: MapProps) {
   const [selected, setSelected] = useState<LayerRef | null>(null);
   const [drag, setDrag] = useState<{ from: LayerRef; x: number; y: number } | null>(null);
-  const [note, setNote] = useState('');
+  const [note, setNote] = useState<Note>(null);
+  /** A link removed from the keyboard: focus stays on the map (the next link, or its anchor layer). */
+  const [refocus, setRefocus] = useState<Connection | null>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const mapRef = useRef<HTMLDivElement>(null);
   // The highest layer each column shows: the anchor's last block; the augmenting final LayerNorm.
@@ -85,10 +93,10 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
 
   const link = (a: LayerRef, b: LayerRef) => {
     const c = toConnection(a, b);
-    if (connections.some((x) => sameConnection(x, c))) setNote(`${label(c)} is already linked.`);
+    if (connections.some((x) => sameConnection(x, c))) setNote({ kind: 'already', c });
     else {
       addConnection(c);
-      setNote(`Linked ${label(c)}.`);
+      setNote({ kind: 'linked', c });
     }
   };
 
@@ -97,12 +105,36 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
     if (!selected || selected.side === r.side) {
       const same = selected?.side === r.side && selected.layer === r.layer;
       setSelected(same ? null : r);
-      setNote(same ? '' : `${SIDE_NAME[r.side]} ${nameOf(r)} chosen: now choose a layer of the ${r.side === 'anchor' ? 'augmenting model' : 'anchor'} (Escape cancels).`);
+      setNote(
+        same
+          ? null
+          : { kind: 'chosen', text: `${SIDE_NAME[r.side]} ${nameOf(r)} chosen: now choose a layer of the ${r.side === 'anchor' ? 'augmenting model' : 'anchor'} (Escape cancels).` },
+      );
       return;
     }
     link(selected, r);
     setSelected(null);
   };
+  const linked = (c: Connection) => connections.some((x) => sameConnection(x, c));
+  const noteText =
+    note?.kind === 'chosen'
+      ? selected
+        ? note.text
+        : ''
+      : note && linked(note.c)
+        ? note.kind === 'linked'
+          ? `Linked ${label(note.c)}.`
+          : `${label(note.c)} is already linked.`
+        : '';
+
+  // After a link left the map from the keyboard: the next link, else that link's anchor layer.
+  useEffect(() => {
+    if (!refocus || linked(refocus)) return;
+    setRefocus(null);
+    const map = mapRef.current;
+    const next = map?.querySelector<SVGGElement>('g.link') ?? map?.querySelector<HTMLButtonElement>(`[data-side="anchor"][data-layer="${refocus[0]}"]`);
+    next?.focus();
+  }, [connections, refocus]);
 
   // Dragging: the pointer's position in the SVG's coordinates (x 0…100, y in px).
   const pointerAt = (clientX: number, clientY: number) => {
@@ -144,7 +176,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   const onKeyDown = (r: LayerRef, e: KeyboardEvent) => {
     if (e.key === 'Escape') {
       setSelected(null);
-      setNote('');
+      setNote(null);
       return;
     }
     const moves: Record<string, LayerRef | undefined> = {
@@ -231,6 +263,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                   onKeyDown={(e) => {
                     if (['Enter', ' ', 'Delete', 'Backspace'].includes(e.key)) {
                       e.preventDefault();
+                      setRefocus(c);
                       remove();
                     }
                   }}
@@ -256,7 +289,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
         {column('augment', augmentId)}
       </div>
       <p className="hint muted small" aria-live="polite">
-        {note || 'Drag from a layer to a layer of the other model, or click one then the other. Click a link to remove it.'}
+        {noteText || 'Drag from a layer to a layer of the other model, or click one then the other. Click a link to remove it.'}
       </p>
     </div>
   );

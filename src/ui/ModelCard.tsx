@@ -1,21 +1,31 @@
-// A model's card: its sizes (from config.json), its parameter count, and what it was
-// trained on (its README.md).
+// A model's card: the part it plays here (the column it is in decides), its sizes (from
+// config.json), its parameter count, and what it was trained on (its README.md, rendered).
 import { useAppStore } from '../store';
 import { modelParameterCount } from '../store/estimate';
-import type { BuiltinModel } from '../store/models';
+import type { BuiltinModel, ModelRole } from '../store/models';
 import { formatCount } from './format';
+import { Markdown } from './Markdown';
 
-export function ModelCard({ model }: { model: BuiltinModel }) {
+const ROLE_LABEL: Record<ModelRole, string> = { anchor: 'anchor', augment: 'augmenting' };
+
+/** The index's description without a leading "Anchor model:" — the badge says the role, as this column has it. */
+function describe(description: string): string {
+  const rest = description.replace(/^\s*(anchor|augmenting)( model)?\s*:\s*/i, '');
+  return rest.charAt(0).toUpperCase() + rest.slice(1);
+}
+
+export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRole }) {
   const config = useAppStore((s) => s.builtinConfigs[model.id]);
   const card = useAppStore((s) => s.modelCards[model.id]);
   const measured = useAppStore((s) => s.measuredParameters[model.id]);
-  const headingId = `model-${model.role}-${model.id}`;
+  const headingId = `model-${role}-${model.id}`;
 
   return (
-    <article aria-labelledby={headingId} className="model">
-      <h4 id={headingId}>{model.title}</h4>
-      <code className="model-id">{model.id}</code>
-      <p>{model.description}</p>
+    <article aria-labelledby={headingId} className={`model model-${role}`}>
+      {/* the list above shows the title; the heading names the card for assistive technology */}
+      <h3 id={headingId} className="visually-hidden">
+        {model.title}
+      </h3>
       {config?.status === 'ready' && (
         <dl className="sizes">
           <Size term="Layers" value={formatCount(config.value.nLayer)} />
@@ -32,12 +42,14 @@ export function ModelCard({ model }: { model: BuiltinModel }) {
         </p>
       )}
       {(config === undefined || config.status === 'loading' || config.status === 'idle') && <p className="muted">Loading config.json…</p>}
-      {card && (
-        <details className="card">
-          <summary>What it was trained on</summary>
-          <pre>{card}</pre>
-        </details>
-      )}
+      <details className="card">
+        <summary>
+          <span className="role-badge">{ROLE_LABEL[role]}</span> What it was trained on{card ? ' (its model card)' : ''}
+          {model.role !== role && <span className="muted"> · listed as an {ROLE_LABEL[model.role]} model</span>}
+        </summary>
+        <p className="small">{describe(model.description)}</p>
+        {card && <Markdown text={card} />}
+      </details>
     </article>
   );
 }

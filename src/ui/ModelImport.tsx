@@ -42,8 +42,9 @@ export function ModelImport() {
   const download = state.status === 'downloading' ? state.download : undefined;
 
   return (
-    <div
-      className={`model-import${over ? ' drop-over' : ''}`}
+    <section
+      aria-labelledby="import-heading"
+      className={`panel model-import${over ? ' drop-over' : ''}`}
       onDragOver={(e) => {
         e.preventDefault();
         setOver(true);
@@ -56,7 +57,7 @@ export function ModelImport() {
         void fromDrop(e).then(({ files, folder }) => importModelFiles(files, folder));
       }}
     >
-      <h3>Bring your own model</h3>
+      <h2 id="import-heading">Bring your own model</h2>
       <p className="muted small">
         A GPT-2 model folder in Hugging Face layout: config.json, model.safetensors and tokenizer.json (README.md as its card). Choose the
         folder, choose its files, drop them here, or download them by repo id or URL (kept in this browser's cache). It stays in this browser
@@ -64,20 +65,18 @@ export function ModelImport() {
       </p>
       <div className="buttons">
         <label className="file-button">
-          Model folder{' '}
+          Import a model folder{' '}
           <input
             type="file"
-            aria-label="Import a model folder"
             webkitdirectory=""
             disabled={busy}
             onChange={importPicked}
           />
         </label>
         <label className="file-button">
-          Model files{' '}
+          Import model files{' '}
           <input
             type="file"
-            aria-label="Import model files"
             multiple
             accept=".json,.safetensors,.md"
             disabled={busy}
@@ -96,7 +95,6 @@ export function ModelImport() {
           Hugging Face repo id or folder URL{' '}
           <input
             type="text"
-            aria-label="Model address"
             placeholder="owner/name or https://…/"
             value={address}
             spellCheck={false}
@@ -126,7 +124,7 @@ export function ModelImport() {
       )}
       {state.status === 'loading' && <p role="status">Checking the model's files…</p>}
       {state.notice && (
-        <p role="status" aria-label="Model import notice" className="notice">
+        <p role="status" aria-label="Model import notice" className="notice success">
           {state.notice}
         </p>
       )}
@@ -135,6 +133,6 @@ export function ModelImport() {
           {state.error}
         </p>
       )}
-    </div>
+    </section>
   );
 }

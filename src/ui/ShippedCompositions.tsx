@@ -1,7 +1,7 @@
 // Compositions trained ahead by the project's own script (`repro kv`) and shipped with the
-// app: open one to compare at once instead of waiting for training.
+// app: open one to compare at once instead of waiting for training (Start here opens the first).
 import { isTraining, openComposition, useAppStore } from '../store';
-import { formatPercent } from './format';
+import { formatCount, formatNumber, formatPercent } from './format';
 
 export function ShippedCompositions() {
   const shipped = useAppStore((s) => s.builtinCompositions);
@@ -11,7 +11,7 @@ export function ShippedCompositions() {
 
   return (
     <div className="shipped">
-      <h3>Or open a trained composition</h3>
+      <h3>Shipped with the app</h3>
       <ul>
         {shipped.map((c) => (
           <li key={c.id}>
@@ -61,6 +61,19 @@ function describeMetrics(m: Record<string, unknown> | undefined): string {
   const parts = Object.entries(m)
     .filter((e): e is [string, number] => typeof e[1] === 'number')
     .slice(0, 4)
-    .map(([k, v]) => `${k} ${v >= 0 && v <= 1 ? formatPercent(v) : v}`);
+    .map(([k, v]) => metricWords(k, v));
   return parts.length > 0 ? `: ${parts.join(', ')}` : '';
+}
+
+/** A recorded metric in words: `final_loss 4.954…` → "final loss 4.95", fractions as percentages. */
+export function metricWords(key: string, v: number): string {
+  const KNOWN: Record<string, (v: number) => string> = {
+    final_loss: (x) => `final loss ${formatNumber(x)}`,
+    held_out_accuracy: (x) => `held-out accuracy ${formatPercent(x)}`,
+    held_out_n: (x) => `on ${formatCount(x)} held-out examples`,
+  };
+  const known = KNOWN[key];
+  if (known) return known(v);
+  const words = key.replace(/[_-]+/g, ' ');
+  return `${words} ${Number.isInteger(v) ? formatCount(v) : v >= 0 && v <= 1 ? formatPercent(v) : formatNumber(v)}`;
 }

@@ -5,12 +5,17 @@ import type { BackendReport } from '../worker/protocol';
 
 const BACKEND_NAMES = { webgpu: 'WebGPU', wasm: 'WebAssembly', cpu: 'plain JavaScript (cpu)' } as const;
 
+/** The backend in one line: its name, the GPU it runs on (WebGPU), and why it was chosen. */
 export function describeBackend(r: BackendReport): string {
   const name = BACKEND_NAMES[r.backend];
-  const a = r.adapter;
-  const adapter = a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'an adapter' : '';
-  const gpu = r.backend === 'webgpu' ? ` on ${adapter || 'the GPU'}` : a ? ` (WebGPU adapter: ${adapter})` : '';
+  const gpu = r.backend === 'webgpu' ? ` on ${adapterName(r) || 'the GPU'}` : '';
   return `${name}${gpu} — ${r.reason}`;
+}
+
+/** The WebGPU adapter as its vendor, architecture and description say; '' without one. */
+export function adapterName(r: BackendReport): string {
+  const a = r.adapter;
+  return a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'an adapter' : '';
 }
 
 export function StatusLine() {
@@ -20,7 +25,7 @@ export function StatusLine() {
 
   return (
     <div className="status-line">
-      <p role="status" aria-label="Backend" className="backend">
+      <p role="status" aria-label="Backend" className="backend" title={backend?.adapter ? `WebGPU adapter: ${adapterName(backend)}` : undefined}>
         <span className="muted">Backend:</span>{' '}
         {backend ? describeBackend(backend) : phase === 'error' ? 'not running' : 'choosing…'}
       </p>

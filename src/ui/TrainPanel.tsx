@@ -1,58 +1,75 @@
-// Training: steps, learning rate, batch; Train and Stop; a progress bar with steps/s and ETA.
-import { examplesProblem, isTraining, setHyperparameter, stop, train, useAppStore } from '../store';
+// The second part of the main loop: training. Steps, learning rate, batch; Train and Stop (Train
+// disabled with its reason: no link, a number out of range, a bad example); a progress bar with
+// steps/s and ETA; the live chart; and the examples the bridges train on.
+import { isTraining, setHyperparameter, stop, train, trainProblem, useAppStore } from '../store';
 import type { TrainingState } from '../store/training';
+import { ExamplesEditor } from './ExamplesEditor';
 import { formatCount, formatDuration, formatNumber, formatPercent } from './format';
 import { LossChart } from './LossChart';
 import { NumberField } from './NumberField';
-import { ShippedCompositions } from './ShippedCompositions';
 
 export function TrainPanel() {
   const config = useAppStore((s) => s.config);
   const training = useAppStore((s) => s.training);
-  const examples = useAppStore((s) => s.examples);
+  const problem = useAppStore((s) => trainProblem(s));
   const running = isTraining(training);
-  const problem = examples.errors.length > 0 || examples.parsed.length === 0 ? examplesProblem() : null;
 
   return (
-    <section aria-labelledby="train-heading" className="panel">
-      <h2 id="train-heading">4. Train the bridges</h2>
-      <p className="muted small">Only the bridges learn; both models stay frozen. Train starts from fresh bridges each time.</p>
+    <section aria-labelledby="train-heading" className="panel loop-panel">
+      <h2 id="train-heading">
+        <span className="step">2</span> Train the bridges
+      </h2>
+      <p className="muted small">Only the bridges learn; both models stay frozen. Each Train starts from fresh bridges.</p>
       <div className="fields">
-        <NumberField label="Steps" value={config.steps} min={1} max={100_000} onCommit={(v) => setHyperparameter('steps', v)} disabled={running} />
+        <NumberField label="Steps" value={config.steps} min={1} max={100_000} use="train" onCommit={(v) => setHyperparameter('steps', v)} disabled={running} />
         <NumberField
           label="Learning rate"
           value={config.lr}
-          min={1e-6}
+          min={0}
+          minExclusive
           max={1}
           step="any"
           integer={false}
+          use="train"
           onCommit={(v) => setHyperparameter('lr', v)}
           disabled={running}
         />
-        <NumberField label="Batch" value={config.batch} min={1} max={4096} onCommit={(v) => setHyperparameter('batch', v)} disabled={running} />
+        <NumberField label="Batch" value={config.batch} min={1} max={4096} use="train" onCommit={(v) => setHyperparameter('batch', v)} disabled={running} />
         <NumberField
           label="Held-out examples"
           value={config.heldOut}
           min={0}
           max={200}
+          use="train"
           hint="kv-arith examples over held-out keys, scored while training (0: none)"
           onCommit={(v) => setHyperparameter('heldOut', v)}
           disabled={running}
         />
-        <NumberField label="Seed" value={config.seed} min={0} max={2 ** 31 - 1} onCommit={(v) => setHyperparameter('seed', v)} disabled={running} />
+        <NumberField label="Seed" value={config.seed} min={0} max={2 ** 31 - 1} use="train" onCommit={(v) => setHyperparameter('seed', v)} disabled={running} />
       </div>
       <div className="buttons">
-        <button type="button" className="primary" onClick={() => void train()} disabled={running || problem !== null}>
+        <button
+          type="button"
+          id="train-button"
+          className="primary big"
+          onClick={() => void train()}
+          disabled={running || problem !== null}
+          aria-describedby={problem ? 'train-problem' : undefined}
+        >
           Train
         </button>
         <button type="button" onClick={stop} disabled={!running}>
           Stop
         </button>
-        {problem && <span className="error-text">{problem}</span>}
+        {problem && !running && (
+          <span id="train-problem" className="error-text">
+            {problem}
+          </span>
+        )}
       </div>
       <TrainProgress training={training} />
       <LossChart losses={training.losses} accuracy={training.accuracy} />
-      <ShippedCompositions />
+      <ExamplesEditor />
     </section>
   );
 }

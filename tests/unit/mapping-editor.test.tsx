@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 // The mapping editor as a person uses it: click one layer then the other, drag between the
-// columns, the keyboard (Enter, arrows, Escape, Delete), removing links from the map and from
-// the Connections list, presets, and the question before trained bridges are thrown away.
+// columns, the keyboard (Enter, arrows, Escape, Delete, focus kept on the map), removing links
+// from the map and from the Connections list, presets (a number out of range says so), and the
+// question before trained bridges are replaced.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
@@ -18,7 +19,18 @@ vi.mock('../../src/worker/client', () => ({
 import { getState, initialState, loadBuiltinModels, setState } from '../../src/store';
 import { resetSessionForTests } from '../../src/store/session-control';
 import { setClient } from '../../src/store/worker';
-import { MappingPanel } from '../../src/ui/MappingPanel';
+import { ModelsPanel } from '../../src/ui/ModelsPanel';
+import { ConfirmDialog } from '../../src/ui/ConfirmDialog';
+
+/** The models and links panel, with the dialog the page shows beside it. */
+function MappingPanel() {
+  return (
+    <>
+      <ModelsPanel />
+      <ConfirmDialog />
+    </>
+  );
+}
 import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 
 const connectionTexts = () =>
@@ -85,6 +97,11 @@ describe('MappingEditor', () => {
     ]);
     expect(connectionTexts()).toContain('bridge 4 anchor block 2 ← augmenting block 0');
     expect(screen.getByText(/Linked anchor block 0 ← augmenting embedding/)).toBeTruthy();
+    // The note goes once that link is removed: it would no longer be true.
+    await user.click(screen.getByRole('button', { name: 'Remove anchor block 0 ← augmenting embedding' }));
+    expect(screen.queryByText(/Linked anchor block 0 ← augmenting embedding/)).toBeNull();
+    await user.click(screen.getByRole('button', { name: 'Augmenting embedding' }));
+    await user.click(screen.getByRole('button', { name: 'Anchor block 0' }));
     // Clicking two layers of one side just moves the choice.
     await user.click(screen.getByRole('button', { name: 'Anchor block 1' }));
     await user.click(screen.getByRole('button', { name: 'Anchor block 2' }));
@@ -127,11 +144,13 @@ describe('MappingEditor', () => {
     await user.keyboard('{Escape}');
     expect(document.activeElement?.getAttribute('aria-pressed')).toBe('false');
 
-    // A link on the map is a button: Delete removes it.
+    // A link on the map is a button: Delete removes it, and the focus stays on the map.
     const link = screen.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting embedding' });
     link.focus();
     await user.keyboard('{Delete}');
     expect(getState().config.connections).not.toContainEqual([1, -1]);
+    expect(document.activeElement?.closest('.layer-map')).not.toBeNull();
+    expect(document.activeElement?.getAttribute('aria-label')).toMatch(/^Remove link /);
 
     // So does the Remove button of the list, by Enter.
     screen.getByRole('button', { name: 'Remove anchor block 0 ← augmenting block 2' }).focus();
@@ -164,6 +183,15 @@ describe('MappingEditor', () => {
     ]);
     await user.click(screen.getByRole('button', { name: 'Apply every 1' }));
     expect(connectionTexts()).toHaveLength(3);
+    // More links than the models have layers: the range next to the field, Apply disabled, nothing clamped.
+    await user.clear(n);
+    await user.type(n, '7');
+    expect(screen.getByText('a whole number from 1 to 3')).toBeTruthy();
+    const apply = screen.getByRole('button', { name: 'Apply uniform 3' }) as HTMLButtonElement;
+    expect(apply.disabled).toBe(true);
+    expect(apply.title).toBe('Uniform N must be a whole number from 1 to 3.');
+    n.blur();
+    expect((n as HTMLInputElement).value).toBe('7'); // kept as typed, not reverted
   });
 
   it('asks before the mapping throws trained bridges away', async () => {
@@ -171,8 +199,10 @@ describe('MappingEditor', () => {
     render(<MappingPanel />);
     act(() => setState((s) => ({ composition: { ...s.composition, status: 'ready', trained: true } })));
     await user.click(screen.getByRole('button', { name: 'Remove anchor block 1 ← augmenting block 2' }));
-    const dialog = screen.getByRole('alertdialog', { name: 'Throw the trained bridges away?' });
+    const dialog = screen.getByRole('alertdialog', { name: 'Replace the trained bridges?' });
     expect(dialog.textContent).toContain('remove anchor block 1 ← augmenting block 2');
+    // Nothing saved them (no saved record, no shipped composition): it says so.
+    expect(dialog.textContent).toContain('not saved in this browser: Export them first');
     expect(getState().config.connections).toHaveLength(3);
     expect(document.activeElement?.textContent).toBe('Keep the trained bridges');
     await user.click(within(dialog).getByRole('button', { name: 'Keep the trained bridges' }));
@@ -180,7 +210,7 @@ describe('MappingEditor', () => {
     expect(getState().config.connections).toHaveLength(3);
 
     await user.click(screen.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' }));
-    await user.click(screen.getByRole('button', { name: 'Discard and change' }));
+    await user.click(screen.getByRole('button', { name: 'Replace them' }));
     expect(getState().config.connections).toHaveLength(2);
     expect(getState().composition.trained).toBe(false);
   });

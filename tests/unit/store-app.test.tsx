@@ -3,7 +3,7 @@
 // name people and the end-to-end tests use, and Train then Compare shows the composition's
 // answer beside both models'.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 vi.mock('../../src/worker/client', () => ({
@@ -15,7 +15,8 @@ vi.mock('../../src/worker/client', () => ({
   defaultModelsUrl: () => 'http://test.local/models',
 }));
 
-import { getState, initialState, loadBuiltinModels, scheduleFirstCompose, setState, startSession } from '../../src/store';
+import { getState, heldOutPrompt, initialState, keyRows, loadBuiltinModels, scheduleFirstCompose, setState, startSession } from '../../src/store';
+import { PAPER_TABLE_1 } from '../../src/tasks/paper';
 import { resetSessionForTests } from '../../src/store/session-control';
 import { setClient } from '../../src/store/worker';
 import { App } from '../../src/ui/App';
@@ -34,6 +35,7 @@ beforeEach(async () => {
   scheduleFirstCompose();
 });
 afterEach(() => {
+  vi.unstubAllGlobals();
   cleanup();
   resetSessionForTests();
   setClient(null);
@@ -45,6 +47,9 @@ describe('App', () => {
     expect((screen.getByRole('combobox', { name: 'Anchor model' }) as HTMLSelectElement).value).toBe('arith-tiny');
     expect((screen.getByRole('combobox', { name: 'Augmenting model' }) as HTMLSelectElement).value).toBe('kv-tiny');
     expect(within(screen.getByRole('list', { name: 'Connections' })).getAllByRole('listitem')).toHaveLength(3);
+    // The recipe's examples show as a summary; "Edit as text" opens them.
+    expect(screen.queryByRole('textbox', { name: 'Examples' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Edit as text' }));
     expect((screen.getByRole('textbox', { name: 'Examples' }) as HTMLTextAreaElement).value.split('\n').filter(Boolean)).toHaveLength(
       Math.round(KV_RECIPE.kvArith / (1 - KV_RECIPE.numericShare)), // the recipe's kv-arith plus its numeric share
     );
@@ -60,6 +65,46 @@ describe('App', () => {
     const kv = screen.getByRole('article', { name: 'kv-tiny (knows the key table)' });
     expect(kv.textContent).toContain('348,192');
     expect(kv.textContent).toContain('What it was trained on');
+    // The card's Markdown is rendered, not shown raw.
+    expect(within(kv).getByRole('heading', { name: 'kv-tiny' })).toBeTruthy();
+    expect(kv.textContent).not.toContain('# kv-tiny');
+    // The skip link leads to Train.
+    expect(screen.getByRole('link', { name: 'Skip to Train' }).getAttribute('href')).toBe('#train-button');
+  });
+
+  it('Start here opens the shipped composition, compares on held-out keys and marks each answer against its own right answer', async () => {
+    const user = userEvent.setup();
+    render(<App />);
+    await waitFor(() => expect(getState().composition.status).toBe('ready'));
+    // Keys whose values make the fake worker's answers right for two columns: augmenting `4+5`, composition `9`.
+    const four = keyRows().find((r) => r.value === 4)!.key;
+    const five = keyRows().find((r) => r.value === 5)!.key;
+    vi.stubGlobal('fetch', fakeFetch()); // the shipped composition's two files
+    await user.click(screen.getByRole('button', { name: 'Open the trained composition and compare' }));
+    await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
+    expect(worker.callsOf('importBundle')).toHaveLength(1);
+    expect(getState().compare.prompt).toBe(heldOutPrompt(0));
+    const result = screen.getByRole('status', { name: 'Start here result' });
+    expect(result.textContent).toContain(heldOutPrompt(0));
+    // Another click: the next held-out prompt, the composition already open.
+    await user.click(screen.getByRole('button', { name: 'Compare on another held-out prompt' }));
+    await waitFor(() => expect(getState().compare.prompt).toBe(heldOutPrompt(1)));
+    await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
+    expect(worker.callsOf('importBundle')).toHaveLength(1);
+
+    const prompt = screen.getByRole('textbox', { name: 'Prompt' });
+    await user.clear(prompt);
+    await user.type(prompt, `${four}+${five}=`);
+    expect(getState().compare.outputs.composed.status).toBe('idle'); // a new prompt clears the old answers
+    await user.click(screen.getByRole('button', { name: 'Compare' }));
+    await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
+    expect(screen.getByRole('region', { name: 'Anchor output' }).textContent).toContain('Wrong: its right answer is the result 9');
+    expect(screen.getByRole('region', { name: 'Augmenting output' }).textContent).toContain('Right: its right answer is the substitution 4+5');
+    expect(screen.getByRole('region', { name: 'Composed output' }).textContent).toContain('Right: its right answer is the result 9');
+
+    // A key the table lacks: said so, and no marks.
+    await user.type(prompt, '{Backspace}+§§=');
+    expect(screen.getByText(/“§§” is not a key of the key table/)).toBeTruthy();
   });
 
   it('trains, then compares the composition with both models, then evaluates', async () => {
@@ -91,17 +136,28 @@ describe('App', () => {
     const cells = within(table)
       .getAllByRole('row')
       .map((r) => [...r.querySelectorAll('th, td')].map((c) => c.textContent?.replace(/\s+/g, ' ').trim()));
+    const paper = (r: keyof typeof PAPER_TABLE_1) => [PAPER_TABLE_1[r].anchor, PAPER_TABLE_1[r].augment, PAPER_TABLE_1[r].composed].map((x) => `${(x * 100).toFixed(1)} %`).join(' / ');
     expect(cells).toEqual([
-      ['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance'],
-      ['Key-value substitution (kv-subs)', '0.0 %', '100.0 %', '10.0 %', '1.0 %'],
-      ['Numeric arithmetic (num-arith)', '98.0 %', '2.0 %', '97.0 %', '10.0 %'],
-      ['Key-value arithmetic (kv-arith)', '3.0 %', '0.0 %', '60.0 %', '7.0 %'],
+      ['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance', 'Paper'],
+      ['Key-value substitution (kv-subs)', '0.0 %', '100.0 %', '10.0 %', '1.0 %', paper('kv-subs')],
+      ['Numeric arithmetic (num-arith)', '98.0 %', '2.0 %', '97.0 %', '10.0 %', paper('num-arith')],
+      ['Key-value arithmetic (kv-arith)', '3.0 %', '0.0 %', '60.0 %', '7.0 %', paper('kv-arith')],
     ]);
+    // Bold marks each row's best, so the composition is bold only where it wins.
+    const bold = within(table)
+      .getAllByRole('row')
+      .slice(1)
+      .map((r) => [...r.querySelectorAll('td.best')].map((c) => c.textContent));
+    expect(bold).toEqual([['100.0 %'], ['98.0 %'], ['60.0 %']]);
+    expect(document.querySelector('.table-sentence')?.textContent).toBe(
+      'On held-out keys the composition scores 60.0 % on key-value arithmetic, the anchor alone 3.0 %, the augmenting model alone 0.0 %, chance 7.0 %: the composition does what neither model does alone. (The paper, at full scale: 84.3 % for CALM, 0.0 % and 0.7 % alone.)',
+    );
   });
 
   it('says where a pasted example is wrong and keeps Train disabled until it is fixed', async () => {
     const user = userEvent.setup();
     render(<App />);
+    await user.click(screen.getByRole('button', { name: 'Edit as text' }));
     const box = screen.getByRole('textbox', { name: 'Examples' });
     await user.clear(box);
     await user.type(box, 'abc+abd= => 3{Enter}oops{Enter}');
