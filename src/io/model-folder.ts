@@ -10,6 +10,7 @@ import type { BlockWeights, GPTWeights } from '../model/weights';
 import { issueMessage, ModelLoadError, quote } from './errors';
 import { parseSafetensors, writeSafetensors, type RawTensor } from './safetensors';
 import { filePath, type FileSource } from './source';
+import { gpt2TensorName, hasUntiedHead, LM_HEAD } from './gpt2-tensors';
 
 export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
 /** Both names denote the tanh approximation of GELU that GPT-2 uses. */
@@ -128,7 +129,16 @@ export function expectedTensors(c: GPTConfig): [string, number[]][] {
   return out;
 }
 
-const LM_HEAD = 'lm_head.weight';
+/**
+ * A GPT-2 checkpoint's parameter count from its config and its tensor names: every tensor the
+ * loader expects, and the LM head when the checkpoint has one of its own (weightsFromTensors).
+ */
+export function checkpointParameters(config: GPTConfig, tensorNames: Iterable<string>): number {
+  const shapes = expectedTensors(config).map(([, shape]) => shape);
+  if (hasUntiedHead(tensorNames)) shapes.push([config.vocabSize, config.nEmbd]);
+  return shapes.reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0);
+}
+
 /** Causal-mask buffers that old GPT-2 checkpoints carry; the model builds its own mask. */
 const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
@@ -148,7 +158,7 @@ export function weightsFromTensors(
   // Normalise names: `transformer.` is the GPT2LMHeadModel prefix, absent in GPT2Model files.
   const byName = new Map<string, { original: string; t: RawTensor }>();
   for (const [original, t] of tensors) {
-    const name = original.startsWith('transformer.') ? original.slice('transformer.'.length) : original;
+    const name = gpt2TensorName(original);
     const block = /^h\.(\d+)\./.exec(name);
     if (block && Number(block[1]) >= config.nLayer) {
       bad('unexpected-tensor', original, `belongs to block h.${block[1]}.* but n_layer is ${config.nLayer}; does config.json match the weights?`);

@@ -45,16 +45,20 @@ const DTYPE_SIZE: Record<string, number> = {
   BOOL: 1,
 };
 
-export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOptions = {}): SafetensorsFile {
-  const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
-  const fail = (code: SafetensorsErrorCode, msg: string, tensor?: string): never => {
+function failer(file: string) {
+  return (code: SafetensorsErrorCode, msg: string, tensor?: string): never => {
     throw new SafetensorsError(code, file, `${file}: ${msg}`, tensor);
   };
+}
 
-  if (bytes.length < 8) {
-    fail('too-short', `${bytes.length} bytes is too short for a safetensors file (it starts with an 8-byte header length)`);
+/** N, the JSON header's length, from the file's first 8 bytes (checked against `maxHeaderBytes`). */
+export function safetensorsHeaderLength(first: Uint8Array, file: string, opts: ParseOptions = {}): number {
+  const maxHeader = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+  const fail = failer(file);
+  if (first.length < 8) {
+    fail('too-short', `${first.length} bytes is too short for a safetensors file (it starts with an 8-byte header length)`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = new DataView(first.buffer, first.byteOffset, first.byteLength);
   // u64 as two u32 halves: a non-zero high half is already far beyond any bound.
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
@@ -65,13 +69,22 @@ export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOpt
       `header length ${headerLen} exceeds the limit of ${maxHeader} bytes; the file is corrupt or not a safetensors file`,
     );
   }
+  return headerLen;
+}
+
+/**
+ * The JSON header as an object, from the file's first 8 + N bytes (or more): enough to list the
+ * tensors without the data (the page reads only these bytes of a model to count its parameters).
+ */
+export function readSafetensorsHeader(bytes: Uint8Array, file: string, opts: ParseOptions = {}): Record<string, unknown> {
+  const fail = failer(file);
+  const headerLen = safetensorsHeaderLength(bytes, file, opts);
   if (8 + headerLen > bytes.length) {
     fail(
       'truncated-header',
       `header length ${headerLen} runs past the end of the ${bytes.length}-byte file; the file is truncated (download it again)`,
     );
   }
-
   let header: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
@@ -82,7 +95,13 @@ export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOpt
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     fail('bad-header', 'the header is not a JSON object');
   }
-  const entries = header as Record<string, unknown>;
+  return header as Record<string, unknown>;
+}
+
+export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOptions = {}): SafetensorsFile {
+  const fail = failer(file);
+  const entries = readSafetensorsHeader(bytes, file, opts);
+  const headerLen = safetensorsHeaderLength(bytes, file, opts); // read above: the header lies inside the file
 
   const dataStart = 8 + headerLen; // index into `bytes`
   const dataLen = bytes.length - dataStart;

@@ -5,6 +5,8 @@ import type { StateCreator, StoreApi } from 'zustand';
 import * as z from 'zod/mini';
 import { parseBuiltinIndex, type BuiltinComposition, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { issueMessage } from '../io/errors';
+import { hasUntiedHead } from '../io/gpt2-tensors';
+import { readSafetensorsHeader, safetensorsHeaderLength } from '../io/safetensors';
 
 export type { BuiltinComposition, BuiltinModel, ModelRole } from '../io/builtin';
 
@@ -29,6 +31,8 @@ export interface ModelConfigSummary {
   vocabSize: number;
   /** The MLP width when config.json sets it (n_inner); 4 · nEmbd otherwise. */
   nInner?: number;
+  /** model.safetensors holds an LM head of its own (untied from wte), read from its header; unknown when absent. */
+  untiedHead?: boolean;
 }
 
 /** Something fetched: not asked for yet, on its way, here, or failed with a message for people. */
@@ -123,7 +127,14 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
       const path = builtinConfigPath(model);
       let entry: Loadable<ModelConfigSummary>;
       try {
-        entry = { status: 'ready', value: summarizeConfig(await fetchJson(doFetch, baseUrl, path), path) };
+        const [config, names] = await Promise.all([
+          fetchJson(doFetch, baseUrl, path),
+          // Only a refinement of the parameter count: a missing or unreadable file is the loader's to report.
+          tensorNames(doFetch, baseUrl, builtinFilePath(model, 'model.safetensors')).catch(() => null),
+        ]);
+        const value = summarizeConfig(config, path);
+        if (names) value.untiedHead = hasUntiedHead(names);
+        entry = { status: 'ready', value };
       } catch (e) {
         entry = { status: 'error', error: `Could not load ${path}: ${messageOf(e, path)}` };
       }
@@ -133,6 +144,33 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
     }),
   );
   await cards;
+}
+
+/** The tensor names of a safetensors file, read from its header alone (8 bytes, then N more), not its data. */
+async function tensorNames(doFetch: typeof fetch, baseUrl: string, path: string): Promise<string[]> {
+  const url = joinUrl(baseUrl, path);
+  const n = safetensorsHeaderLength(await fetchPrefix(doFetch, url, 8), path);
+  const header = readSafetensorsHeader(await fetchPrefix(doFetch, url, 8 + n), path);
+  return Object.keys(header).filter((k) => k !== '__metadata__');
+}
+
+/** The first `length` bytes of a file: a Range request, and a server that ignores Range is read no further. */
+async function fetchPrefix(doFetch: typeof fetch, url: string, length: number): Promise<Uint8Array> {
+  const response = await doFetch(url, { headers: { Range: `bytes=0-${length - 1}` } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const reader = response.body?.getReader();
+  if (!reader) return new Uint8Array(await response.arrayBuffer()).subarray(0, length);
+  const out = new Uint8Array(length);
+  let got = 0;
+  while (got < length) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const take = Math.min(value.length, length - got);
+    out.set(value.subarray(0, take), got);
+    got += take;
+  }
+  await reader.cancel().catch(() => undefined);
+  return out.subarray(0, got);
 }
 
 async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {

@@ -13,7 +13,8 @@ import { countParameters, initWeights } from '../model/init';
 import { cachedDecoder, sampleToken, type Decoder } from '../model/sampling';
 import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { errorMessage, ModelLoadError } from '../io/errors';
-import { disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder';
+import { checkpointParameters, disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder';
+import { readSafetensorsHeader } from '../io/safetensors';
 import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
@@ -224,12 +225,6 @@ async function exactMatchAsync(
     }
   }
   return correct;
-}
-
-/** GPT-2's parameter count from its config, with the head tied to wte (the usual case). */
-function parameterCount(c: GPTConfig): number {
-  const D = c.nEmbd;
-  return c.vocabSize * D + c.nPositions * D + c.nLayer * (12 * D * D + 13 * D) + 2 * D;
 }
 
 function requireInteger(name: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -911,7 +906,12 @@ export class CalmEngine implements CalmWorkerApi {
             throw new ModelLoadError('bad-json', `${file} is not valid JSON (${errorMessage(e)})`, { file });
           }
           config = parseConfig(json, file);
-          parameters = parameterCount(config);
+          // The tensor names decide whether the LM head is the model's own (as the loader counts it).
+          const names = await src
+            .readBytes('model.safetensors')
+            .then((bytes) => Object.keys(readSafetensorsHeader(bytes, `${src.label}/model.safetensors`)))
+            .catch(() => []);
+          parameters = checkpointParameters(config, names);
           card = await src.readText('README.md').catch((e: unknown) => {
             if (e instanceof ModelLoadError && e.code === 'missing-file') return undefined;
             throw e;

@@ -1,9 +1,10 @@
 // `calm models`: the built-in models of public/models/index.json, with their sizes from each
 // config.json (no weights are read, so this needs no backend).
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../../io/errors';
-import { expectedTensors, parseConfig } from '../../io/model-folder';
+import { checkpointParameters, parseConfig } from '../../io/model-folder';
+import { readSafetensorsHeader, safetensorsHeaderLength } from '../../io/safetensors';
 import type { Command } from '../command';
 import { compactCount, printJson, printText } from '../output';
 import { builtinDir, displayPath, parseJson, readBuiltinIndex } from '../resolve';
@@ -24,12 +25,29 @@ export interface ModelRow {
   error?: string;
 }
 
-/** Parameters from config.json alone: every GPT-2 tensor, plus an untied LM head if the config says so. */
-export function parameterCount(configJson: unknown, file: string): { config: ReturnType<typeof parseConfig>; parameters: number } {
+/**
+ * Parameters from config.json and the tensor names of model.safetensors (its header only): every
+ * GPT-2 tensor, plus the LM head when the file has one of its own, as the loader counts them.
+ */
+export async function parameterCount(dir: string, configJson: unknown, file: string): Promise<{ config: ReturnType<typeof parseConfig>; parameters: number }> {
   const config = parseConfig(configJson, file);
-  let parameters = expectedTensors(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
-  if ((configJson as { tie_word_embeddings?: unknown }).tie_word_embeddings === false) parameters += config.vocabSize * config.nEmbd;
-  return { config, parameters };
+  const names = await headerNames(join(dir, 'model.safetensors')).catch(() => []); // no weights yet: the tensors config.json implies
+  return { config, parameters: checkpointParameters(config, names) };
+}
+
+/** The tensor names in a safetensors file's header: its first 8 bytes, then N more, not the data. */
+async function headerNames(path: string): Promise<string[]> {
+  const handle = await open(path, 'r');
+  try {
+    const first = new Uint8Array(8);
+    await handle.read(first, 0, 8, 0);
+    const n = safetensorsHeaderLength(first, path);
+    const bytes = new Uint8Array(8 + n);
+    await handle.read(bytes, 0, 8 + n, 0);
+    return Object.keys(readSafetensorsHeader(bytes, path)).filter((k) => k !== '__metadata__');
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function listModels(): Promise<ModelRow[]> {
@@ -52,7 +70,7 @@ export async function listModels(): Promise<ModelRow[]> {
       };
       const file = join(displayPath(dir), 'config.json');
       try {
-        const { config, parameters } = parameterCount(parseJson(await readFile(join(dir, 'config.json'), 'utf8'), file), file);
+        const { config, parameters } = await parameterCount(dir, parseJson(await readFile(join(dir, 'config.json'), 'utf8'), file), file);
         Object.assign(row, {
           layers: config.nLayer,
           width: config.nEmbd,
