@@ -69,6 +69,8 @@ export function ExamplesEditor() {
             autoCapitalize="off"
             autoCorrect="off"
             rows={8}
+            // No soft wrapping: lines are short, and a box of thousands of lines lays out faster unwrapped.
+            wrap="off"
             value={text}
             onChange={(e) => setExamplesText(e.target.value)}
           />

@@ -222,7 +222,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                   onPointerDown={(e) => startDrag(r, e)}
                   onKeyDown={(e) => onKeyDown(r, e)}
                 >
-                  {side === 'augment' && layer === augmentLayers ? 'final LN' : nameOf(r)}
+                  {nameOf(r)}
                   {links > 0 && <span className="link-count" aria-hidden="true">{links}</span>}
                 </button>
               </li>

@@ -31,8 +31,6 @@ export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRol
           <Size term="Layers" value={formatCount(config.value.nLayer)} />
           <Size term="Width" value={formatCount(config.value.nEmbd)} />
           <Size term="Heads" value={formatCount(config.value.nHead)} />
-          <Size term="Context" value={formatCount(config.value.nPositions)} />
-          <Size term="Vocabulary" value={formatCount(config.value.vocabSize)} />
           <Size term="Parameters" value={formatCount(measured ?? modelParameterCount(config.value))} />
         </dl>
       )}
@@ -48,6 +46,12 @@ export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRol
           {model.role !== role && <span className="muted"> · listed as an {ROLE_LABEL[model.role]} model</span>}
         </summary>
         <p className="small">{describe(model.description)}</p>
+        {config?.status === 'ready' && (
+          <dl className="sizes">
+            <Size term="Context" value={formatCount(config.value.nPositions)} />
+            <Size term="Vocabulary" value={formatCount(config.value.vocabSize)} />
+          </dl>
+        )}
         {card && <Markdown text={card} />}
       </details>
     </article>

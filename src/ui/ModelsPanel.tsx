@@ -42,8 +42,8 @@ export function ModelsPanel() {
         </div>
       )}
       <CompositionError />
-      <p className="muted small map-help">
-        Each link is a bridge: after its anchor layer, the anchor reads that augmenting layer through cross-attention and adds what it reads to its stream.
+      <p className="muted small map-help" title="After its anchor layer, the anchor reads that augmenting layer's hidden states through cross-attention and adds what it reads to its own stream.">
+        Each link is a bridge from an augmenting layer into an anchor layer.
       </p>
       <MappingEditor />
       <CompositionSummary />

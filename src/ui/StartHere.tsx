@@ -34,8 +34,9 @@ export function StartHere() {
         </p>
       </div>
       <div className="start-action">
+        {/* Its words share none with Train, Compare or Evaluate, so each of those names one button. */}
         <button type="button" className="primary big" disabled={busy} onClick={() => void startHere(next)}>
-          {round === null || !open ? 'Open the trained composition and compare' : 'Compare on another held-out prompt'}
+          {round === null || !open ? 'Try the shipped composition on held-out keys' : 'Try another held-out prompt'}
         </button>
         <p className="muted small">Shipped with the app: {shipped.title}.</p>
       </div>

@@ -7,9 +7,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
-import { expectText, connectionTexts } from './helpers/page';
+import { expectText, connectionTexts, examplesBox } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { KV_RECIPE } from '../../src/tasks/recipe';
+import { readPrompt } from '../../src/store/answers';
+import { heldOutPrompt } from '../../src/store/actions/startHere';
 
 
 const baseUrl = inject('baseUrl');
@@ -83,12 +85,15 @@ describe('the playground', () => {
       'bridge 1 anchor block 0 ← augmenting block 2',
       'bridge 2 anchor block 1 ← augmenting block 2',
     ]);
-    const examples = page.getByRole('textbox', { name: 'Examples' });
-    const text = await examples.inputValue();
     const total = Math.round(KV_RECIPE.kvArith / (1 - KV_RECIPE.numericShare)); // the recipe's kv-arith plus its numeric share
-    expect(text.split('\n').filter(Boolean)).toHaveLength(total);
-    expect(text).toMatch(/^[a-z]{3}[+-][a-z]{3}.*=> -?\d+$/m);
     await expectText(page.locator('#examples-counts'), new RegExp(`${total.toLocaleString('en')} training examples · 100 held-out examples`));
+    const examples = await examplesBox(page);
+    const text = await examples.inputValue();
+    expect(text.split('\n').filter(Boolean)).toHaveLength(total);
+    // key-value arithmetic over keys of the table, with the right result
+    const kvLines = text.split('\n').filter((l) => readPrompt(l.split(' => ')[0])?.operands.some((o) => o.kind === 'key'));
+    expect(kvLines.length).toBe(KV_RECIPE.kvArith);
+    for (const line of kvLines.slice(0, 50)) expect(readPrompt(line.split(' => ')[0])!.answers.composed).toBe(line.split(' => ')[1]);
 
     // Each model's card: sizes from config.json, parameters, and its README.
     for (const [role, id] of [
@@ -143,6 +148,11 @@ describe('the playground', () => {
     await page.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' }).focus();
     await page.keyboard.press('Delete');
     expect(await connections(page).count()).toBe(2);
+    // The focus stays on the map, on a link that is left.
+    expect(await page.evaluate(() => [!!document.activeElement?.closest('.layer-map'), document.activeElement?.getAttribute('aria-label')])).toEqual([
+      true,
+      'Remove link anchor embedding ← augmenting block 2',
+    ]);
     await layer(page, 'Anchor block 1').press('Enter');
     await layer(page, 'Augmenting block 2').press('Enter');
     expect(await connectionTexts(page)).toEqual([
@@ -189,16 +199,24 @@ describe('the playground', () => {
     expect([...seen].sort((a, b) => a - b)).toEqual(seen); // and only forward
     await expectText(page.getByRole('figure', { name: 'Training loss and held-out accuracy' }), /Loss [\d.]+ at step 4/);
 
-    // Changing the mapping now asks first; keeping the bridges changes nothing.
-    await page.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' }).click();
-    const dialog = page.getByRole('alertdialog', { name: 'Throw the trained bridges away?' });
+    // Changing the mapping now asks first, next to the control, saying where the trained bridges
+    // stay; keeping them changes nothing and gives the focus back.
+    const removeLink = page.getByRole('button', { name: 'Remove link anchor block 1 ← augmenting block 2' });
+    await removeLink.click();
+    const dialog = page.getByRole('alertdialog', { name: 'Replace the trained bridges?' });
     await dialog.waitFor();
+    const [at, box] = [await removeLink.boundingBox(), await dialog.boundingBox()];
+    const gap = Math.min(Math.abs(box!.y - (at!.y + at!.height)), Math.abs(at!.y - (box!.y + box!.height)));
+    console.log(`the dialog opens ${gap.toFixed(0)} px from the link that asked`);
+    expect(gap).toBeLessThan(40);
+    expect(await dialog.innerText()).toMatch(/The trained bridges stay in Saved compositions as “arith-tiny \+ kv-tiny, .*”/);
     await dialog.getByRole('button', { name: 'Keep the trained bridges' }).click();
     expect(await connections(page).count()).toBe(3);
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Remove link anchor block 1 ← augmenting block 2');
 
     // 5. Compare: three columns, each with tokens shaded by probability.
     const prompt = page.getByRole('textbox', { name: 'Prompt' });
-    expect(await prompt.inputValue()).toMatch(/^[a-z]{3}([+-][a-z]{3})+=$/);
+    expect(await prompt.inputValue()).toBe(heldOutPrompt(0));
     await page.getByRole('button', { name: 'Compare' }).click();
     // The frozen models always write something here; bridges after four steps may end at once,
     // which the column says in words.
@@ -214,6 +232,18 @@ describe('the playground', () => {
     if (composedTokens === 0) expect(outputs[2]).toBe('(nothing: the model ended at once)');
     const shade = await page.getByRole('region', { name: 'Augmenting output' }).locator('.token').first().evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(shade).toMatch(/^rgba\(47, 111, 219, 0\.\d+\)$/);
+    expect(await page.getByLabel('Shading legend').innerText()).toMatch(/probability/);
+    // Each answer is marked against its own right answer: the augmenting model's is the substitution.
+    const reading = readPrompt(await prompt.inputValue())!;
+    const augmentText = outputs[1].trim();
+    expect(await page.getByRole('region', { name: 'Augmenting output' }).locator('.mark').innerText()).toBe(
+      `${augmentText === reading.answers.augment ? '✓ Right' : '✗ Wrong'}: its right answer is the substitution ${reading.answers.augment}`,
+    );
+    // A new prompt empties the answers to the old one.
+    await prompt.press('End');
+    await prompt.press('Backspace');
+    expect(await page.getByRole('region', { name: 'Anchor output' }).locator('.token').count()).toBe(0);
+    await prompt.press('=');
 
     // 6. Evaluate a few examples per task: the table fills.
     await page.getByRole('spinbutton', { name: 'Examples per task' }).fill('4');
@@ -222,9 +252,11 @@ describe('the playground', () => {
     await page.waitForFunction(() => document.querySelectorAll('table[aria-label="Evaluation"] td').length > 0 && ![...document.querySelectorAll('table[aria-label="Evaluation"] tbody td')].some((td) => td.textContent === '—'), undefined, { timeout: SLOW });
     const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('th, td')].map((c) => c.textContent)));
     expect(rows.map((r) => r[0])).toEqual(['Key-value substitution (kv-subs)', 'Numeric arithmetic (num-arith)', 'Key-value arithmetic (kv-arith)']);
-    for (const r of rows) for (const cell of r.slice(1)) expect(cell).toMatch(/^\d+\.\d %$/);
+    for (const r of rows) for (const cell of r.slice(1, 5)) expect(cell).toMatch(/^\d+\.\d %$/);
+    for (const r of rows) expect(r[5]).toMatch(/^\d+\.\d % \/ \d+\.\d % \/ \d+\.\d %$/); // the paper's anchor / augmenting / CALM
     const headers = await table.locator('thead th').allInnerTexts();
-    expect(headers.map((h) => h.replace(/\s+/g, ' ').trim())).toEqual(['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance']);
+    expect(headers.map((h) => h.replace(/\s+/g, ' ').trim())).toEqual(['Task', 'Anchor arith-tiny', 'Augmenting kv-tiny', 'Composition', 'Chance', 'Paper']);
+    expect(await page.locator('.table-sentence').innerText()).toMatch(/^On held-out keys the composition scores \d+\.\d % on key-value arithmetic, the anchor alone \d+\.\d %, the augmenting model alone \d+\.\d %, chance \d+\.\d %: /);
 
     // 7. Inside: the attention heatmap, and a bridge switched off for Compare.
     await page.getByRole('button', { name: 'Show attention' }).click();
@@ -259,7 +291,7 @@ describe('the playground', () => {
     const notices = await expectText(page.getByRole('status', { name: 'Link notices' }), /steps=oops/);
     expect(notices).toContain('Dropped anchor block 0 ← augmenting block 7');
     expect(notices).toContain('3 bridge heads do not divide');
-    expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('600');
+    expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe(String(KV_RECIPE.steps));
     await page.close();
   });
 });

@@ -8,7 +8,7 @@ import { unzipSync, zipSync, strFromU8, strToU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
-import { expectText, connectionTexts } from './helpers/page';
+import { expectText, connectionTexts, examplesBox } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { expectedTensors, parseConfig } from '../../src/io/model-folder';
 import { writeSafetensors } from '../../src/io/safetensors';
@@ -60,7 +60,7 @@ describe('saved work', () => {
 
     // A short training run on a few pasted examples.
     const examples = 'abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n';
-    await page.getByRole('textbox', { name: 'Examples' }).fill(examples);
+    await (await examplesBox(page)).fill(examples);
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('3');
     await page.getByRole('spinbutton', { name: 'Batch' }).fill('4');
     await page.getByRole('spinbutton', { name: 'Held-out examples' }).fill('0');
@@ -81,7 +81,7 @@ describe('saved work', () => {
     await page.reload();
     await expectText(page.getByRole('status', { name: 'Saved work notice' }), /Restored “arith-tiny \+ kv-tiny, .*” from your last visit\./, SLOW);
     await waitForBridges(page);
-    expect(await page.getByRole('textbox', { name: 'Examples' }).inputValue()).toBe(examples);
+    expect(await (await examplesBox(page)).inputValue()).toBe(examples);
     expect(await page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('3');
     const reloaded = await exportFiles(page);
     expect(Buffer.from(reloaded.files['bridge.safetensors']).equals(Buffer.from(bridge))).toBe(true);
@@ -94,7 +94,7 @@ describe('saved work', () => {
     await expectText(saved, /my kv bridges/);
     await page.getByRole('button', { name: 'Delete my kv bridges' }).click();
     await saved.waitFor({ state: 'detached' });
-    await page.getByLabel('Import composition file').setInputFiles({ name: 'my kv bridges.calm.zip', mimeType: 'application/zip', buffer: before.zip });
+    await page.getByLabel('Import a composition file').setInputFiles({ name: 'my kv bridges.calm.zip', mimeType: 'application/zip', buffer: before.zip });
     await expectText(page.getByRole('status', { name: 'Saved work notice' }), /Imported “my kv bridges”\./, SLOW);
     await expectText(saved, /my kv bridges .*imported/);
     const imported = await exportFiles(page);
@@ -105,7 +105,7 @@ describe('saved work', () => {
     const manifest = JSON.parse(strFromU8(before.files['composition.json'])) as { connections: [number, number][] };
     manifest.connections = manifest.connections.map(([, g], i) => (i === 0 ? [40, g] : [0, g]));
     const bad = zipSync({ 'composition.json': strToU8(JSON.stringify(manifest)), 'bridge.safetensors': bridge });
-    await page.getByLabel('Import composition file').setInputFiles({ name: 'bad.calm.zip', mimeType: 'application/zip', buffer: Buffer.from(bad) });
+    await page.getByLabel('Import a composition file').setInputFiles({ name: 'bad.calm.zip', mimeType: 'application/zip', buffer: Buffer.from(bad) });
     const alert = await expectText(page.getByRole('alert', { name: 'Import problem' }), /^Could not import bad\.calm\.zip: .*40/, SLOW);
     expect(alert).toMatch(/layer|block/);
     expect(await composedOutput(page)).toBe(output); // the bridges it had are still there
@@ -166,18 +166,20 @@ describe('bringing your own model', () => {
     await page.getByLabel('Import a model folder').setInputFiles(join(dir, 'tiny-gpt2'));
     await expectText(page.getByRole('status', { name: 'Model import notice' }), /Imported the model “tiny-gpt2” \(2 layers, width 64\)/, SLOW);
     for (const name of ['Anchor model', 'Augmenting model']) {
-      expect(await page.getByRole('combobox', { name }).locator('option').allInnerTexts()).toContain('tiny-gpt2 — tiny-gpt2');
+      expect(await page.getByRole('combobox', { name }).locator('option').allInnerTexts()).toContain('tiny-gpt2'); // the title is the id: said once
     }
     await page.getByRole('combobox', { name: 'Augmenting model' }).selectOption('tiny-gpt2');
     const card = page.getByRole('article', { name: 'tiny-gpt2' });
-    await card.locator('details pre').waitFor({ state: 'attached', timeout: SLOW });
-    expect(await card.locator('details pre').textContent()).toMatch(/Random weights, written by the e2e test/);
+    await card.locator('details .markdown').waitFor({ state: 'attached', timeout: SLOW });
+    expect(await card.locator('details .markdown').textContent()).toMatch(/Random weights, written by the e2e test/);
+    expect(await card.locator('details .markdown h5').textContent()).toBe('tiny-gpt2'); // its Markdown rendered
     const sizes = await card.locator('dl').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])));
     expect(sizes).toMatchObject({ Layers: '2', Width: '64', Heads: '4' });
     await page.waitForURL(/augment=tiny-gpt2/);
     // The recipe's link read kv-tiny's final LayerNorm (layer 3), which tiny-gpt2 (2 blocks) lacks:
     // dropped with a message; a preset links the two anew.
     await expectText(page.locator('body'), /Dropped anchor embedding ← augmenting block 3/);
+    await page.getByText("Presets and the bridges' shape").click(); // folded under the map
     await page.getByRole('button', { name: 'Apply uniform 2' }).click();
     await page.waitForURL(/augment=tiny-gpt2&connections=0:0,2:1&/);
     await expectText(page.getByRole('group', { name: 'Composition size' }), /^Bridges\s*2[\s\S]*Fresh bridges are built/, SLOW);
@@ -188,8 +190,8 @@ describe('bringing your own model', () => {
     expect(await page.getByRole('combobox', { name: 'Augmenting model' }).inputValue()).toBe('tiny-gpt2');
     expect(await connectionTexts(page)).toEqual(['bridge 0 anchor block 0 ← augmenting block 0', 'bridge 1 anchor block 2 ← augmenting block 1']);
     const cardAgain = page.getByRole('article', { name: 'tiny-gpt2' });
-    await cardAgain.locator('details pre').waitFor({ state: 'attached', timeout: SLOW });
-    expect(await cardAgain.locator('details pre').textContent()).toMatch(/Random weights/);
+    await cardAgain.locator('details .markdown').waitFor({ state: 'attached', timeout: SLOW });
+    expect(await cardAgain.locator('details .markdown').textContent()).toMatch(/Random weights/);
     await page.screenshot({ path: `${ARTIFACTS}/model-import.png`, fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
@@ -227,7 +229,7 @@ describe('a model by repo id', () => {
     await page.goto(baseUrl);
     await waitForBridges(page);
 
-    const address = page.getByRole('textbox', { name: 'Model address' });
+    const address = page.getByRole('textbox', { name: 'Hugging Face repo id or folder URL' });
     await address.fill('e2e/missing');
     await page.getByRole('button', { name: 'Download model' }).click();
     await expectText(
@@ -255,7 +257,7 @@ describe('a model by repo id', () => {
     await expectText(page.getByRole('status', { name: 'Model import notice' }), /^Imported the model “tiny-url” \(2 layers, width 64\) from e2e\/tiny-url: it is in both model lists/, SLOW);
     expect(served.sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer.json']);
     for (const name of ['Anchor model', 'Augmenting model']) {
-      expect(await page.getByRole('combobox', { name }).locator('option').allInnerTexts()).toContain('tiny-url — tiny-url');
+      expect(await page.getByRole('combobox', { name }).locator('option').allInnerTexts()).toContain('tiny-url');
     }
 
     // Offline now: the same repo again comes from this browser's cache.
@@ -277,7 +279,7 @@ describe('faults', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(baseUrl);
     await waitForBridges(page);
-    await page.getByRole('textbox', { name: 'Examples' }).fill('abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n');
+    await (await examplesBox(page)).fill('abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n');
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('300');
     await page.getByRole('spinbutton', { name: 'Batch' }).fill('4');
     await page.getByRole('spinbutton', { name: 'Held-out examples' }).fill('0');
@@ -306,7 +308,7 @@ describe('faults', () => {
     await page.goto(`${baseUrl}#backend=webgpu`);
     await expectText(page.getByRole('status', { name: 'Backend' }), /WebGPU/, SLOW);
     await waitForBridges(page);
-    await page.getByRole('textbox', { name: 'Examples' }).fill('abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n');
+    await (await examplesBox(page)).fill('abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n');
     await page.getByRole('spinbutton', { name: 'Steps' }).fill('40');
     await page.getByRole('spinbutton', { name: 'Batch' }).fill('2');
     await page.getByRole('spinbutton', { name: 'Held-out examples' }).fill('0');

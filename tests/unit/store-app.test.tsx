@@ -80,14 +80,14 @@ describe('App', () => {
     const four = keyRows().find((r) => r.value === 4)!.key;
     const five = keyRows().find((r) => r.value === 5)!.key;
     vi.stubGlobal('fetch', fakeFetch()); // the shipped composition's two files
-    await user.click(screen.getByRole('button', { name: 'Open the trained composition and compare' }));
+    await user.click(screen.getByRole('button', { name: 'Try the shipped composition on held-out keys' }));
     await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
     expect(worker.callsOf('importBundle')).toHaveLength(1);
     expect(getState().compare.prompt).toBe(heldOutPrompt(0));
     const result = screen.getByRole('status', { name: 'Start here result' });
     expect(result.textContent).toContain(heldOutPrompt(0));
     // Another click: the next held-out prompt, the composition already open.
-    await user.click(screen.getByRole('button', { name: 'Compare on another held-out prompt' }));
+    await user.click(screen.getByRole('button', { name: 'Try another held-out prompt' }));
     await waitFor(() => expect(getState().compare.prompt).toBe(heldOutPrompt(1)));
     await waitFor(() => expect(getState().compare.outputs.composed.status).toBe('done'));
     expect(worker.callsOf('importBundle')).toHaveLength(1);

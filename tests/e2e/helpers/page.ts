@@ -1,4 +1,5 @@
-// What the e2e files share about a page: waiting for a text, and reading the connection list.
+// What the e2e files share about a page: waiting for a text, reading the connection list, and
+// opening the Examples text box.
 import type { Locator, Page } from 'playwright-core';
 
 /** Waits until `locator`'s text matches `pattern` and returns it; the error shows the last text seen. */
@@ -17,4 +18,12 @@ export async function expectText(locator: Locator, pattern: RegExp, timeout = 10
 export async function connectionTexts(page: Page): Promise<string[]> {
   const items = page.getByRole('list', { name: 'Connections' }).getByRole('listitem');
   return (await items.allInnerTexts()).map((t) => t.replace(/\s*Remove\s*$/, '').replace(/\s+/g, ' ').trim());
+}
+
+/** The Examples text box, opened first with "Edit as text" when the page shows the summary. */
+export async function examplesBox(page: Page): Promise<Locator> {
+  const box = page.getByRole('textbox', { name: 'Examples' });
+  if ((await box.count()) === 0) await page.getByRole('button', { name: 'Edit as text' }).click();
+  await box.waitFor();
+  return box;
 }
