@@ -1,9 +1,9 @@
 // The first five minutes in the built app at 1440×900: the Start-here strip and the main loop
 // (models, map, Train with its progress, Compare) on the first screen; one click compares the
 // shipped composition on held-out keys, each answer marked against its own right answer; bad
-// numbers get words and keep Train disabled; the big Examples box answers each keystroke (the
-// figures are printed, not asserted); a skip link reaches Train; every control's accessible
-// name is its visible label. Screenshots of the first screen: artifacts/e2e/first-screen-*.png.
+// numbers get words and keep Train disabled; a second Train reuses the frozen models' work; the
+// big Examples box answers each keystroke (the figures are printed, not asserted); a skip link
+// reaches Train; every control's accessible name is its visible label. Screenshots of the first screen: artifacts/e2e/first-screen-*.png.
 import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -122,6 +122,28 @@ describe('the first screen', () => {
     await page.getByRole('button', { name: /^Remove link / }).click();
     await expectText(page.locator('#train-problem'), new RegExp(`^${NO_LINKS.replace(/[.:]/g, '\\$&')}$`));
     expect(await train.isDisabled()).toBe(true);
+    await page.close();
+  });
+
+  it("a second Train with the same models and examples reuses the frozen models' work (timed, printed)", { timeout: 400_000 }, async () => {
+    const { page, errors } = await open();
+    await ready(page);
+    await page.getByRole('spinbutton', { name: 'Steps' }).fill('2');
+    await page.getByRole('spinbutton', { name: 'Held-out examples' }).fill('0');
+    await page.waitForURL(/steps=2&.*heldout=0/);
+    const status = page.getByRole('status', { name: 'Training status' });
+    const run = async () => {
+      const t0 = Date.now();
+      await page.getByRole('button', { name: 'Train', exact: true }).click();
+      const text = await expectText(status, /^Done: 2 steps/, 300_000);
+      return { seconds: (Date.now() - t0) / 1000, text };
+    };
+    const first = await run();
+    const second = await run();
+    console.log(`Train 2 steps on the default examples: ${first.seconds.toFixed(1)} s the first time (caching the frozen work), ${second.seconds.toFixed(1)} s the second (reusing it)`);
+    expect(first.text).not.toContain('reused');
+    expect(second.text).toContain("(the frozen models' work reused from the last run)");
+    expect(errors).toEqual([]);
     await page.close();
   });
 
