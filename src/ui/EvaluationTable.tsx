@@ -46,7 +46,7 @@ export function EvaluationTable() {
   const result = evaluation.result;
 
   return (
-    <section aria-labelledby="evaluate-heading" className="panel">
+    <section aria-labelledby="evaluate-heading" className="panel wide">
       <h2 id="evaluate-heading">Evaluate</h2>
       <div className="prompt-row">
         <NumberField label="Examples per task" value={evalN} min={1} max={10_000} use="evaluate" onCommit={(v) => setHyperparameter('evalN', v)} disabled={running} />
@@ -61,6 +61,7 @@ export function EvaluationTable() {
           </span>
         )}
       </div>
+      <div className="table-scroll">
       <table aria-label="Evaluation" className="evaluation">
         <caption className="muted small">
           Exact-match accuracy, greedy decoding{result ? `, ${result.n} examples per task` : ''}; the best of the three in bold. Chance: always giving the most
@@ -104,6 +105,7 @@ export function EvaluationTable() {
           })}
         </tbody>
       </table>
+      </div>
       {result && (
         <p className="table-sentence">
           {tableSentence(result)}
