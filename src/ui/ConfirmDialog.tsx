@@ -8,14 +8,17 @@ import { cancelPendingChange, confirmPendingChange, openCompositionName, useAppS
 const WIDTH = 384; // px, as .confirm in app.css (24rem)
 const GAP = 8;
 
-/** Where the dialog goes: below the control (above it near the bottom of the page), inside the page's width. */
-function placeNear(el: Element | null): { top: number; left: number } | null {
+/**
+ * Where a dialog `height` px tall goes: below the control, or above it when it would run past
+ * the bottom of the window and fits above; inside the page's width.
+ */
+function placeNear(el: Element | null, height: number): { top: number; left: number } | null {
   if (!el || el === document.body || !el.isConnected) return null;
   const r = el.getBoundingClientRect();
   if (r.width === 0 && r.height === 0) return null;
   const left = Math.max(GAP, Math.min(r.left, document.documentElement.clientWidth - WIDTH - GAP)) + window.scrollX;
   const below = r.bottom + GAP;
-  const top = below + 200 > window.innerHeight && r.top > 220 ? r.top - GAP - 200 : below;
+  const top = below + height > window.innerHeight && r.top - GAP - height >= 0 ? r.top - GAP - height : below;
   return { top: top + window.scrollY, left };
 }
 
@@ -28,13 +31,16 @@ export function ConfirmDialog() {
   });
   const where = { kind: whereKind, name: useAppStore((s) => openCompositionName(s)) };
   const keep = useRef<HTMLButtonElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   const trigger = useRef<Element | null>(null);
   const [pos, setPos] = useState<{ top: number; left: number } | null>(null);
 
+  // The control that asked is the one focused when the question comes (a click focuses it);
+  // the dialog is measured, then placed beside it before it is painted.
   useLayoutEffect(() => {
     if (!pending) return;
     trigger.current = document.activeElement;
-    setPos(placeNear(trigger.current));
+    setPos(placeNear(trigger.current, box.current?.offsetHeight ?? 0));
   }, [pending]);
   useEffect(() => {
     if (pending) keep.current?.focus();
@@ -52,6 +58,7 @@ export function ConfirmDialog() {
 
   const dialog = (
     <div
+      ref={box}
       role="alertdialog"
       aria-modal="false"
       aria-labelledby="confirm-title"
