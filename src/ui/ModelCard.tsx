@@ -47,10 +47,9 @@ export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRol
         </summary>
         <p className="small">{describe(model.description)}</p>
         {config?.status === 'ready' && (
-          <dl className="sizes">
-            <Size term="Context" value={formatCount(config.value.nPositions)} />
-            <Size term="Vocabulary" value={formatCount(config.value.vocabSize)} />
-          </dl>
+          <p className="small">
+            Context {formatCount(config.value.nPositions)} tokens · vocabulary {formatCount(config.value.vocabSize)}
+          </p>
         )}
         {card && <Markdown text={card} />}
       </details>

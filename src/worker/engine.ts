@@ -252,7 +252,7 @@ export class CalmEngine implements CalmWorkerApi {
   private disabled: number[] = [];
   private keyTable: KeyTable | null = null;
   /**
-   * The frozen models' work of the last training data (DESIGN §1: it depends on no bridge), kept
+   * The frozen models' work of the last training data (it depends on no bridge parameter), kept
    * for the next Train on the same two models, layers and examples. At most one is held.
    */
   private frozen: { key: string; anchor: GPT; augment: GPT; cache: FrozenCache } | null = null;

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
-import { examplesBox, expectText } from './helpers/page';
+import { examplesBox, expectText, pageReport, watchRequests } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { readPrompt } from '../../src/store/answers';
 import { heldOutPrompt } from '../../src/store/actions/startHere';
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 async function open(width = 1440, height = 900): Promise<{ page: Page; errors: string[]; opened: number }> {
-  const page = await browser.newPage({ viewport: { width, height } });
+  const page = watchRequests(await browser.newPage({ viewport: { width, height } }));
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => {
@@ -39,9 +39,13 @@ async function open(width = 1440, height = 900): Promise<{ page: Page; errors: s
   return { page, errors, opened };
 }
 
-/** Waits until the default composition's bridges are built (the worker is up). */
+/** Waits until the default composition's bridges are built (the worker is up); a timeout says what the page said. */
 async function ready(page: Page): Promise<void> {
-  await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
+  try {
+    await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; ${await pageReport(page)}`, { cause: e });
+  }
 }
 
 /** Whether the element lies wholly inside the first screen (no scrolling). */

@@ -8,7 +8,7 @@ import { unzipSync, zipSync, strFromU8, strToU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser';
-import { expectText, connectionTexts, examplesBox } from './helpers/page';
+import { expectText, connectionTexts, examplesBox, pageReport, watchRequests } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { expectedTensors, parseConfig } from '../../src/io/model-folder';
 import { writeSafetensors } from '../../src/io/safetensors';
@@ -27,8 +27,12 @@ afterAll(async () => {
 
 
 async function waitForBridges(page: Page): Promise<void> {
-  await expectText(page.getByRole('status', { name: 'Backend' }), /WebAssembly|WebGPU|plain JavaScript/, SLOW);
-  await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
+  try {
+    await expectText(page.getByRole('status', { name: 'Backend' }), /WebAssembly|WebGPU|plain JavaScript/, SLOW);
+    await expectText(page.getByRole('group', { name: 'Composition size' }), /Fresh bridges are built|The bridges/, SLOW);
+  } catch (e) {
+    throw new Error(`${e instanceof Error ? e.message : String(e)}; ${await pageReport(page)}`, { cause: e });
+  }
 }
 
 /** Clicks Export and returns the zip's files. */
@@ -52,7 +56,7 @@ async function composedOutput(page: Page): Promise<string> {
 
 describe('saved work', () => {
   it('survives a reload, and an export → delete → import, with bit-identical bridges', { timeout: 300_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = watchRequests(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(baseUrl);
@@ -149,7 +153,7 @@ describe('bringing your own model', () => {
   });
 
   it('imports a model folder into both pickers, composes with it, keeps it across a reload; a bad one says why', { timeout: 240_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = watchRequests(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(baseUrl);
@@ -209,7 +213,7 @@ describe('a model by repo id', () => {
   });
 
   it('downloads with progress, imports, and the next time needs no network (Cache Storage); a wrong id says so', { timeout: 240_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = watchRequests(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     // huggingface.co as the test's own server: each file slowly, in the layout of /resolve/main/.
@@ -276,7 +280,7 @@ describe('a model by repo id', () => {
 
 describe('faults', () => {
   it('a worker crash mid-training: the page says so, restarts it, and finishes training from the last checkpoint', { timeout: 300_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = watchRequests(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
     await page.goto(baseUrl);
     await waitForBridges(page);
     await (await examplesBox(page)).fill('abc+abd= => 3\n004+005= => 9\nqdx-abc= => 1\n010+020= => 30\n');
@@ -302,7 +306,7 @@ describe('faults', () => {
   });
 
   it('a lost WebGPU device mid-training: the worker restarts and finishes training; a loss after it brings back the same bridges', { timeout: 480_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = watchRequests(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(`${baseUrl}#backend=webgpu`);

@@ -27,3 +27,23 @@ export async function examplesBox(page: Page): Promise<Locator> {
   await box.waitFor();
   return box;
 }
+
+/** What a page said when a wait for it failed: the status line, its alerts, the requests still pending. */
+export async function pageReport(page: Page): Promise<string> {
+  const status = await page.locator('.status-line').innerText().catch(() => '?');
+  const alerts = await page.getByRole('alert').allInnerTexts().catch(() => []);
+  const pending = [...(unfinished.get(page) ?? [])];
+  return `status line: ${status.replace(/\s+/g, ' ')}; alerts: ${JSON.stringify(alerts)}; unfinished requests: ${JSON.stringify(pending)}`;
+}
+
+const unfinished = new WeakMap<Page, Set<string>>();
+
+/** Keeps the page's requests (its workers' too) that have not finished, for pageReport. */
+export function watchRequests(page: Page): Page {
+  const pending = new Set<string>();
+  unfinished.set(page, pending);
+  page.on('request', (r) => pending.add(r.url()));
+  page.on('requestfinished', (r) => pending.delete(r.url()));
+  page.on('requestfailed', (r) => pending.delete(r.url()));
+  return page;
+}
