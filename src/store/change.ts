@@ -28,13 +28,17 @@ export function confirmPendingChange(): void {
 }
 
 export function cancelPendingChange(): void {
-  setState({ pendingChange: null });
+  setState((s) => ({ pendingChange: null, compare: { ...s.compare, starting: false } }));
 }
 
 async function performChange(change: PendingChange): Promise<void> {
   if (change.kind === 'config') applyConfigPatch(change.patch);
   else {
-    await openCompositionNow(change.composition);
+    try {
+      await openCompositionNow(change.composition);
+    } finally {
+      setState((s) => ({ compare: { ...s.compare, starting: false } }));
+    }
     if (change.then === 'compare' && getState().composition.status === 'ready') await compare();
   }
 }

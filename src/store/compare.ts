@@ -23,6 +23,8 @@ export interface CompareState {
   run: number;
   /** Which held-out prompt Start here last put in (0 first), or null before it was used. */
   startRound: number | null;
+  /** Start here is opening the shipped composition (or asking first) before it compares. */
+  starting: boolean;
 }
 
 export interface CompareSlice {
@@ -41,5 +43,5 @@ export function withoutOutputs(c: CompareState, columns: readonly Column[] = COL
 
 export const createCompareSlice: StateCreator<CompareSlice, [], [], CompareSlice> = () => ({
   // A kv-arith prompt over held-out keys: the bridges never saw these keys.
-  compare: { prompt: heldOutExamples(1)[0]?.prompt ?? '', running: false, outputs: idleOutputs(), run: 0, startRound: null },
+  compare: { prompt: heldOutExamples(1)[0]?.prompt ?? '', running: false, outputs: idleOutputs(), run: 0, startRound: null, starting: false },
 });

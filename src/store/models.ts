@@ -154,9 +154,13 @@ async function tensorNames(doFetch: typeof fetch, baseUrl: string, path: string)
   return Object.keys(header).filter((k) => k !== '__metadata__');
 }
 
-/** The first `length` bytes of a file: a Range request, and a server that ignores Range is read no further. */
+/**
+ * The first `length` bytes of a file: a Range request, and a server that ignores Range is read no
+ * further. Past the HTTP cache (`no-store`): a partial response kept there was seen to hand the
+ * worker's full download of the same file back truncated.
+ */
 async function fetchPrefix(doFetch: typeof fetch, url: string, length: number): Promise<Uint8Array> {
-  const response = await doFetch(url, { headers: { Range: `bytes=0-${length - 1}` } });
+  const response = await doFetch(url, { headers: { Range: `bytes=0-${length - 1}` }, cache: 'no-store' });
   if (!response.ok) throw new Error(`HTTP ${response.status}`);
   const reader = response.body?.getReader();
   if (!reader) return new Uint8Array(await response.arrayBuffer()).subarray(0, length);

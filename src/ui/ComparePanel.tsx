@@ -101,10 +101,12 @@ function OutputColumn({ column, region, title, prompt }: { column: Column; regio
   const output = useAppStore((s) => s.compare.outputs[column]);
   const modelId = useAppStore((s) => (column === 'anchor' ? s.config.anchor : column === 'augment' ? s.config.augment : null));
   const trained = useAppStore((s) => s.composition.trained);
+  const run = useAppStore((s) => s.compare.run);
   const v = output.status === 'done' ? verdict(column, prompt, outputText(output)) : null;
 
   return (
-    <section aria-label={region} className={`output output-${column}`} aria-busy={output.status === 'streaming' || output.status === 'waiting'}>
+    // data-run: which Compare these outputs come from (each run and each new prompt counts one more)
+    <section aria-label={region} className={`output output-${column}`} aria-busy={output.status === 'streaming' || output.status === 'waiting'} data-run={run}>
       <h3>
         {title} {modelId ? <code>{modelId}</code> : <span className="muted small">{trained ? '(trained bridges)' : '(untrained bridges)'}</span>}
       </h3>

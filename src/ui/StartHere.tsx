@@ -15,11 +15,13 @@ export function StartHere() {
   const outputs = useAppStore((s) => s.compare.outputs);
   const busy = useAppStore((s) => s.compare.running || isTraining(s.training) || s.composition.status === 'building' || s.pendingChange !== null);
   const open = useAppStore((s) => (shipped ? shippedIsOpen(shipped.title, s) : false));
-  const building = useAppStore((s) => s.composition.status === 'building');
+  const starting = useAppStore((s) => s.compare.starting);
+  const asking = useAppStore((s) => s.pendingChange !== null);
   const table = keyTable();
   if (!shipped) return null;
-  // The strip's answers are the Compare outputs while they answer its own prompt.
-  const ours = round !== null && prompt === heldOutPrompt(round);
+  // The strip's answers are the Compare outputs while they answer its own prompt (and once it ran:
+  // a question about the person's trained bridges, answered "keep", leaves nothing to show).
+  const ours = round !== null && prompt === heldOutPrompt(round) && (starting || Object.values(outputs).some((o) => o.status !== 'idle'));
   const next = ours && outputs.composed.status === 'done' ? round + 1 : (round ?? 0);
   const reading = readPrompt(prompt);
 
@@ -42,8 +44,8 @@ export function StartHere() {
       </div>
       {ours && (
         <div className="start-result" role="status" aria-label="Start here result">
-          {building ? (
-            <p className="small">Opening the trained composition…</p>
+          {starting ? (
+            <p className="small">{asking ? 'Your trained bridges would be replaced: answer the question beside the button.' : 'Opening the trained composition…'}</p>
           ) : (
             <>
               <p className="small">

@@ -45,10 +45,18 @@ async function exportFiles(page: Page): Promise<{ zip: Buffer; files: Record<str
 
 /** Greedy output of the composed column for the default prompt. */
 async function composedOutput(page: Page): Promise<string> {
-  await page.getByRole('button', { name: 'Compare' }).click();
+  // Each Compare is a new run (data-run): wait for this one's outputs, not the last one's.
   const region = page.getByRole('region', { name: 'Composed output' });
-  await page.waitForFunction(() => document.querySelector('.output[aria-busy="true"]'), undefined, { timeout: SLOW }).catch(() => undefined);
-  await page.waitForFunction(() => !document.querySelector('.output[aria-busy="true"]'), undefined, { timeout: SLOW });
+  const before = Number(await region.getAttribute('data-run'));
+  await page.getByRole('button', { name: 'Compare', exact: true }).click();
+  await page.waitForFunction(
+    (before) => {
+      const composed = document.querySelector('.output-composed');
+      return Number(composed?.getAttribute('data-run')) > before && composed?.getAttribute('aria-busy') === 'false';
+    },
+    before,
+    { timeout: SLOW },
+  );
   // The tokens with their probabilities (title), or the region's words when it produced none.
   const tokens = await region.locator('.token').evaluateAll((els) => els.map((e) => `${e.textContent}|${e.getAttribute('title') ?? ''}`).join(' '));
   return tokens || region.innerText();

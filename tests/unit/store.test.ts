@@ -43,8 +43,10 @@ import {
   restoreDefaultExamples,
   setExamplesText,
   setHyperparameter,
+  heldOutPrompt,
   setPrompt,
   setState,
+  startHere,
   showAttention,
   startSession,
   startUrlSync,
@@ -530,6 +532,28 @@ describe('a shipped composition', () => {
     // Trained bridges: opening it again asks first.
     openComposition(getState().builtinCompositions[0]);
     expect(getState().pendingChange).toMatchObject({ kind: 'bundle' });
+  });
+});
+
+describe('Start here', () => {
+  it('asks before it replaces trained bridges; "keep" leaves them and compares nothing; "replace" opens and compares', async () => {
+    await openPage();
+    vi.stubGlobal('fetch', fakeFetch());
+    setState((s) => ({ composition: { ...s.composition, trained: true, source: { kind: 'training' } } }));
+    await startHere(1);
+    expect(getState().pendingChange).toMatchObject({ kind: 'bundle', then: 'compare' });
+    expect(getState().compare).toMatchObject({ prompt: heldOutPrompt(1), starting: true });
+    cancelPendingChange();
+    expect(getState().compare.starting).toBe(false);
+    expect(worker.callsOf('importBundle')).toHaveLength(0);
+    expect(worker.callsOf('generate')).toHaveLength(0);
+
+    await startHere(1);
+    confirmPendingChange();
+    await until(() => getState().compare.outputs.composed.status === 'done', 'the comparison');
+    expect(worker.callsOf('importBundle')).toHaveLength(1);
+    expect(getState().compare.starting).toBe(false);
+    expect(getState().composition.source).toMatchObject({ kind: 'bundle' });
   });
 });
 

@@ -32,6 +32,9 @@ export async function startHere(n = 0): Promise<void> {
     await compare();
     return;
   }
-  // Trained bridges of the person's own would be replaced: asked first, then compared.
-  requestChange({ kind: 'bundle', composition: shipped, what: `open ${shipped.title}`, then: 'compare' });
+  // Opened, then compared (change.ts); trained bridges of the person's own are asked about first.
+  setState((st) => ({ compare: { ...st.compare, starting: true } }));
+  if (requestChange({ kind: 'bundle', composition: shipped, what: `open ${shipped.title}`, then: 'compare' }) === 'refused') {
+    setState((st) => ({ compare: { ...st.compare, starting: false } }));
+  }
 }
