@@ -6,9 +6,55 @@ import { tf, tfSeed } from '../model/tf';
 import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
 import { toVariable } from '../train/adamw';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
-import type { BridgeWeights, CompositionSpec, OutputVariant } from './types';
+import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type OutputVariant } from './types';
 
 const RMS_EPS = 1e-6;
+
+/** The optional parts of a bridge (CompositionSpec.inputNorm / queryNorm / valueGate). */
+export interface BridgeOptions {
+  position?: { heads: number; buckets: number; init: number };
+  /** Frozen input whitening [D_g] + [D_g, D_g]; all zero (a placeholder) until fitInputStats. */
+  whiten?: boolean;
+  /** Per-head value gate [D_a, h] + [h], zero at init (gate 0.5). */
+  gateHeads?: number;
+}
+
+/**
+ * Bridges whose whitening statistics are still the placeholder of initBridge (all zero: the
+ * bridge reads nothing of the augmenting states): the training data has not been measured for
+ * them yet (src/train/compose-train.ts does that before step 0). Bridges from a bundle or a
+ * checkpoint hold measured statistics and keep them; a bundle written before any training
+ * holds the zero placeholder, and bridgesFromRaw marks its bridges again.
+ */
+const unfitted = new WeakSet<BridgeWeights>();
+
+export function needsInputStats(w: BridgeWeights): boolean {
+  return w.inWhiten !== undefined && unfitted.has(w);
+}
+
+/** Marks `w`'s whitening statistics as a placeholder, to be measured before training. */
+export function markUnfitted(w: BridgeWeights): void {
+  if (w.inWhiten) unfitted.add(w);
+}
+
+/** Sets bridge `w`'s frozen whitening statistics: mean [D_g], whiten [D_g, D_g] (x·W). */
+export function setInputStats(w: BridgeWeights, mean: Float64Array | Float32Array, whiten: Float64Array | Float32Array): void {
+  if (!w.inMean || !w.inWhiten) throw new Error('this bridge has no input whitening (inputNorm is not "whiten")');
+  const Dg = w.inMean.shape[0];
+  if (mean.length !== Dg || whiten.length !== Dg * Dg) {
+    throw new Error(`whitening statistics of ${mean.length} and ${whiten.length} values do not fit D_g ${Dg}`);
+  }
+  tf.tidy(() => {
+    w.inMean!.assign(tf.tensor1d(Float32Array.from(mean)));
+    w.inWhiten!.assign(tf.tensor2d(Float32Array.from(whiten), [Dg, Dg]));
+  });
+  unfitted.delete(w);
+}
+
+/** x / sqrt(mean(x²) + 1e-6) along the last axis, no learned scale: [..., D] → [..., D]. */
+export function rmsNormalize<T extends tf.Tensor>(x: T): T {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), RMS_EPS))) as T;
+}
 
 /**
  * A fresh bridge. Projections start at normal(0, 1/√in) (unit-scale outputs); `Wo` and its bias
@@ -20,13 +66,20 @@ export function initBridge(
   Dg: number,
   output: OutputVariant,
   seed: number,
-  position?: { heads: number; buckets: number; init: number },
+  opts: BridgeOptions = {},
 ): BridgeWeights {
+  const { position } = opts;
   let s = seed;
   const v = (t: tf.Tensor) => toVariable(t);
   const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', tfSeed(s++)));
   const zeros = (shape: number[]) => v(tf.zeros(shape));
-  return {
+  // frozen: not trainable, so no gradient is ever taken for them
+  const frozen = (t: tf.Tensor) => {
+    const f = tf.variable(t, false);
+    t.dispose();
+    return f;
+  };
+  const w: BridgeWeights = {
     projW: normal([Dg, Da], Dg),
     projB: zeros([Da]),
     qW: normal([Da, Da], Da),
@@ -39,7 +92,11 @@ export function initBridge(
     oB: zeros([Da]),
     ...(output === 'rmsnorm' ? { normW: v(tf.ones([Da])) } : {}),
     ...(position && position.buckets > 0 ? { posBias: v(initialPositionBias(position.heads, position.buckets, position.init)) } : {}),
+    ...(opts.whiten ? { inMean: frozen(tf.zeros([Dg])), inWhiten: frozen(tf.zeros([Dg, Dg])) } : {}),
+    ...(opts.gateHeads ? { gateW: zeros([Da, opts.gateHeads]), gateB: zeros([opts.gateHeads]) } : {}),
   };
+  markUnfitted(w);
+  return w;
 }
 
 /**
@@ -79,25 +136,33 @@ export const DEFAULT_POSITION_INIT = 5;
  * and the shipped composition build the same bridges from the same seed.
  */
 export function initBridges(spec: CompositionSpec, Da: number, Dg: number, seed: number, positionInit = DEFAULT_POSITION_INIT): BridgeWeights[] {
-  const position = spec.positionBias ? { heads: spec.numHeads, buckets: spec.positionBias, init: positionInit } : undefined;
-  return spec.connections.map((_, k) => initBridge(Da, Dg, spec.output, seed * 1000 + k, position));
+  const opts: BridgeOptions = {
+    ...(spec.positionBias ? { position: { heads: spec.numHeads, buckets: spec.positionBias, init: positionInit } } : {}),
+    ...(spec.inputNorm === 'whiten' ? { whiten: true } : {}),
+    ...(spec.valueGate ? { gateHeads: spec.numHeads } : {}),
+  };
+  // the optional parts draw no random numbers: the other weights are the same with or without them
+  return spec.connections.map((_, k) => initBridge(Da, Dg, spec.output, seed * 1000 + k, opts));
 }
 
+/** The trainable variables of a bridge: every tensor but the frozen statistics. */
 export function bridgeVariables(w: BridgeWeights): tf.Variable[] {
-  const out = [w.projW, w.projB, w.qW, w.qB, w.kW, w.kB, w.vW, w.vB, w.oW, w.oB];
-  if (w.normW) out.push(w.normW);
-  if (w.posBias) out.push(w.posBias);
-  return out;
+  return BRIDGE_TENSORS.filter((t) => !t.frozen && w[t.field] !== undefined).map((t) => w[t.field]!);
 }
 
+/** Frees every tensor of a bridge, the frozen statistics included. */
 export function disposeBridge(w: BridgeWeights): void {
-  bridgeVariables(w).forEach((t) => t.dispose());
+  for (const t of BRIDGE_TENSORS) w[t.field]?.dispose();
 }
 
-/** Keys and values from augmenting states: hAug [B, S, D_g] → k, v [B, h, S, hd]. */
+/**
+ * Keys and values from augmenting states: hAug [B, S, D_g] → k, v [B, h, S, hd]. With input
+ * whitening the states are first mapped to (g − inMean)·inWhiten [B, S, D_g].
+ */
 export function bridgeKeysValues(w: BridgeWeights, hAug: tf.Tensor3D, heads: number): { k: tf.Tensor4D; v: tf.Tensor4D } {
   return tf.tidy(() => {
-    const p = linear(hAug, w.projW as tf.Tensor2D, w.projB as tf.Tensor1D); // [B, S, D_a]
+    const g = w.inWhiten ? linear(tf.sub(hAug, w.inMean!), w.inWhiten as tf.Tensor2D) : hAug; // [B, S, D_g]
+    const p = linear(g as tf.Tensor3D, w.projW as tf.Tensor2D, w.projB as tf.Tensor1D); // [B, S, D_a]
     return {
       k: splitHeads(linear(p, w.kW as tf.Tensor2D, w.kB as tf.Tensor1D), heads),
       v: splitHeads(linear(p, w.vW as tf.Tensor2D, w.vB as tf.Tensor1D), heads),
@@ -105,9 +170,25 @@ export function bridgeKeysValues(w: BridgeWeights, hAug: tf.Tensor3D, heads: num
   });
 }
 
-/** Queries from the anchor's stream: hAnchor [B, T, D_a] → [B, h, T, hd]. */
-export function bridgeQueries(w: BridgeWeights, hAnchor: tf.Tensor3D, heads: number): tf.Tensor4D {
-  return tf.tidy(() => splitHeads(linear(hAnchor, w.qW as tf.Tensor2D, w.qB as tf.Tensor1D), heads));
+/**
+ * The anchor state the queries and the value gate read: hAnchor [B, T, D_a], RMS-normalised
+ * when `queryNorm`.
+ */
+export function queryInput(hAnchor: tf.Tensor3D, queryNorm: boolean | undefined): tf.Tensor3D {
+  return queryNorm ? rmsNormalize(hAnchor) : hAnchor;
+}
+
+/** Queries from the anchor's stream: xq = queryInput(hAnchor) [B, T, D_a] → [B, h, T, hd]. */
+export function bridgeQueries(w: BridgeWeights, xq: tf.Tensor3D, heads: number): tf.Tensor4D {
+  return tf.tidy(() => splitHeads(linear(xq, w.qW as tf.Tensor2D, w.qB as tf.Tensor1D), heads));
+}
+
+/** The per-head value gate: xq [B, T, D_a] → sigmoid(xq·gateW + gateB) as [B, h, T, 1]. */
+export function valueGate(w: BridgeWeights, xq: tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const g = tf.sigmoid(linear(xq, w.gateW as tf.Tensor2D, w.gateB as tf.Tensor1D)); // [B, T, h]
+    return tf.expandDims(tf.transpose(g, [0, 2, 1]), 3) as tf.Tensor4D; // [B, h, T, 1]
+  });
 }
 
 /**
@@ -120,13 +201,18 @@ export function bridgeOutput(
   kv: { k: tf.Tensor4D; v: tf.Tensor4D },
   heads: number,
   output: OutputVariant,
-  opts: CrossAttentionOptions = {},
+  opts: CrossAttentionOptions & { queryNorm?: boolean } = {},
 ): tf.Tensor3D {
   return tf.tidy(() => {
-    const q = bridgeQueries(w, hAnchor, heads); // [B, h, T, hd]
+    const { queryNorm, ...attnOpts } = opts;
+    const xq = queryInput(hAnchor, queryNorm); // [B, T, D_a]
+    const q = bridgeQueries(w, xq, heads); // [B, h, T, hd]
     const T = hAnchor.shape[1];
     const bias = w.posBias ? positionScoreBias(w.posBias, T, kv.k.shape[2], opts.past ?? 0) : undefined;
-    const a = mergeHeads(crossAttention(q, kv.k, kv.v, { ...opts, bias })); // [B, T, D_a]
+    let heads4 = crossAttention(q, kv.k, kv.v, { ...attnOpts, bias }); // [B, h, T, hd]
+    // the gate scales each head's output after the attention: fused kernels are unaffected
+    if (w.gateW) heads4 = tf.mul(heads4, valueGate(w, xq));
+    const a = mergeHeads(heads4); // [B, T, D_a]
     let out = linear(a, w.oW as tf.Tensor2D, w.oB as tf.Tensor1D);
     if (output === 'rmsnorm') {
       out = tf.mul(tf.mul(out, tf.rsqrt(tf.add(tf.mean(tf.square(out), -1, true), RMS_EPS))), w.normW!);

@@ -12,7 +12,8 @@ import { issueMessage, quote } from '../io/errors';
 import { parseSafetensors, writeSafetensors } from '../io/safetensors';
 import { validateConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
-import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type Connection, type OutputVariant } from './types';
+import { markUnfitted } from './bridge';
+import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type Connection, type InputNorm, type OutputVariant } from './types';
 
 export const COMPOSITION_FORMAT = 'calm-playground/composition@1';
 export const COMPOSITION_FILE = 'composition.json';
@@ -61,6 +62,9 @@ const manifestSchema = z.object({
   }),
   num_heads: size(16384),
   position_bias: z.optional(size(4096)),
+  input_norm: z.optional(z.enum(['none', 'whiten'], { error: 'must be "none" or "whiten"' })),
+  query_norm: z.optional(z.boolean({ error: 'must be true or false' })),
+  value_gate: z.optional(z.boolean({ error: 'must be true or false' })),
   output: z.enum(['zero-init', 'rmsnorm'], { error: 'must be "zero-init" or "rmsnorm"' }),
   training: z.optional(trainingSchema),
   metrics: z.optional(z.record(z.string(), z.unknown(), { error: 'must be an object' })),
@@ -100,6 +104,12 @@ export interface BundleManifest {
   output: OutputVariant;
   /** Relative-position buckets of every bridge's score bias (CompositionSpec.positionBias). */
   position_bias?: number;
+  /** CompositionSpec.inputNorm: 'whiten' adds the frozen `in.mean` and `in.whiten` to every bridge. */
+  input_norm?: InputNorm;
+  /** CompositionSpec.queryNorm. */
+  query_norm?: boolean;
+  /** CompositionSpec.valueGate: adds `attn.gate.weight` and `attn.gate.bias` to every bridge. */
+  value_gate?: boolean;
   training: TrainingInfo;
   metrics: Metrics;
 }
@@ -117,8 +127,8 @@ export interface RawWeight {
   data: Float32Array;
 }
 
-/** One bridge as plain data; normW only for 'rmsnorm'. */
-export type RawBridge = { [K in Exclude<keyof BridgeWeights, 'normW'>]: RawWeight } & { normW?: RawWeight };
+/** One bridge as plain data; the optional fields as in BridgeWeights. */
+export type RawBridge = { [K in keyof BridgeWeights]: RawWeight };
 
 export interface ParsedBundle {
   manifest: BundleManifest;
@@ -127,14 +137,16 @@ export interface ParsedBundle {
 }
 
 /**
- * Shapes of one bridge's fields in BridgeWeights' [in, out] layout; normW only for 'rmsnorm'.
- * The bundle stores the linear weights transposed ([out, in]).
+ * Shapes of one bridge's fields in BridgeWeights' [in, out] layout; normW only for 'rmsnorm',
+ * the others only when the spec asks for them. The bundle stores the linear weights
+ * transposed ([out, in]).
  */
 export function bridgeShapes(
   anchorWidth: number,
   augmentWidth: number,
   output: OutputVariant,
   position?: { heads: number; buckets: number },
+  extra: Pick<CompositionSpec, 'inputNorm' | 'valueGate'> & { heads?: number } = {},
 ): Partial<Record<keyof BridgeWeights, number[]>> {
   const Da = anchorWidth;
   const out: Partial<Record<keyof BridgeWeights, number[]>> = { projW: [augmentWidth, Da], projB: [Da] };
@@ -144,7 +156,45 @@ export function bridgeShapes(
   }
   if (output === 'rmsnorm') out.normW = [Da];
   if (position && position.buckets > 0) out.posBias = [position.heads, position.buckets];
+  if (extra.inputNorm === 'whiten') {
+    out.inMean = [augmentWidth];
+    out.inWhiten = [augmentWidth, augmentWidth];
+  }
+  if (extra.valueGate) {
+    const h = extra.heads ?? position?.heads;
+    if (h === undefined) throw new RangeError('bridgeShapes: a value gate needs the number of heads');
+    out.gateW = [Da, h];
+    out.gateB = [h];
+  }
   return out;
+}
+
+/** The shapes of every bridge of `spec` between widths D_a and D_g. */
+export function specShapes(spec: CompositionSpec, Da: number, Dg: number): Partial<Record<keyof BridgeWeights, number[]>> {
+  return bridgeShapes(Da, Dg, spec.output, { heads: spec.numHeads, buckets: spec.positionBias ?? 0 }, { ...spec, heads: spec.numHeads });
+}
+
+/** The optional spec fields as composition.json writes them (absent = off). */
+function optionFields(spec: CompositionSpec): Pick<BundleManifest, 'position_bias' | 'input_norm' | 'query_norm' | 'value_gate'> {
+  return {
+    ...(spec.positionBias ? { position_bias: spec.positionBias } : {}),
+    ...(spec.inputNorm === 'whiten' ? { input_norm: 'whiten' as const } : {}),
+    ...(spec.queryNorm ? { query_norm: true } : {}),
+    ...(spec.valueGate ? { value_gate: true } : {}),
+  };
+}
+
+/** The spec a checked manifest describes. */
+export function specOf(m: BundleManifest): CompositionSpec {
+  return {
+    connections: m.connections.map(([a, g]): Connection => [a, g]),
+    numHeads: m.num_heads,
+    output: m.output,
+    ...(m.position_bias ? { positionBias: m.position_bias } : {}),
+    ...(m.input_norm === 'whiten' ? { inputNorm: 'whiten' as const } : {}),
+    ...(m.query_norm ? { queryNorm: true } : {}),
+    ...(m.value_gate ? { valueGate: true } : {}),
+  };
 }
 
 /** The two files of a bundle. Reads the variables with dataSync. */
@@ -171,7 +221,7 @@ export function exportBundle(
     connections: spec.connections.map(([a, g]) => [a, g]),
     num_heads: spec.numHeads,
     output: spec.output,
-    ...(spec.positionBias ? { position_bias: spec.positionBias } : {}),
+    ...optionFields(spec),
     training: meta.training ?? {},
     metrics: meta.metrics ?? {},
   };
@@ -183,7 +233,7 @@ export function exportBundle(
   )}\n`;
   readBundleManifest(json); // never write what import would refuse (e.g. a ModelRef with no id/path)
 
-  const shapes = bridgeShapes(Da, Dg, spec.output, { heads: spec.numHeads, buckets: spec.positionBias ?? 0 });
+  const shapes = specShapes(spec, Da, Dg);
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   bridges.forEach((b, k) => {
     for (const t of BRIDGE_TENSORS) {
@@ -192,7 +242,9 @@ export function exportBundle(
       const v = b[t.field];
       if (want === undefined) {
         if (v !== undefined) {
-          throw new CompositionError('bad-bridges', `cannot export ${name}: output ${spec.output} has no ${t.name}`, { tensor: name });
+          throw new CompositionError('bad-bridges', `cannot export ${name}: the composition (output ${spec.output}${describeOptions(spec)}) has no ${t.name}`, {
+            tensor: name,
+          });
         }
         continue;
       }
@@ -262,6 +314,9 @@ export function readBundleManifest(compositionJsonText: string): BundleManifest 
     num_heads: m.num_heads,
     output: m.output,
     ...(m.position_bias ? { position_bias: m.position_bias } : {}),
+    ...(m.input_norm === 'whiten' ? { input_norm: 'whiten' as const } : {}), // 'none' = absent
+    ...(m.query_norm ? { query_norm: true } : {}),
+    ...(m.value_gate ? { value_gate: true } : {}),
     training: (m.training ?? {}) as TrainingInfo,
     metrics: m.metrics ?? {},
   };
@@ -307,7 +362,8 @@ export function parseBundle(
 
   const file = BRIDGE_FILE;
   const st = parseSafetensors(files.bridge, file);
-  const shapes = bridgeShapes(Da, Dg, manifest.output, { heads: manifest.num_heads, buckets: manifest.position_bias ?? 0 });
+  const spec = specOf(manifest);
+  const shapes = specShapes(spec, Da, Dg);
   const expected = new Set<string>();
   const bridges: RawBridge[] = manifest.connections.map(([a, g], k) => {
     const out: Partial<Record<keyof BridgeWeights, RawWeight>> = {};
@@ -324,7 +380,13 @@ export function parseBundle(
         const hint =
           t.field === 'normW'
             ? '; output rmsnorm needs it'
-            : others.length > 0
+            : t.field === 'inMean' || t.field === 'inWhiten'
+              ? '; input_norm "whiten" needs it'
+              : t.field === 'gateW' || t.field === 'gateB'
+                ? '; value_gate needs it'
+                : t.field === 'posBias'
+                  ? '; position_bias needs it'
+                  : others.length > 0
               ? ` (the file has other names, e.g. ${quote(others[0])})`
               : '';
         throw new CompositionError(
@@ -341,7 +403,7 @@ export function parseBundle(
         );
       }
       if (!sameShape(tensor.shape, fileShape)) {
-        const layout = t.linear ? ` (nn.Linear [out, in] with D_a ${Da}, D_g ${Dg})` : ` (D_a ${Da})`;
+        const layout = t.linear ? ` (nn.Linear [out, in] with D_a ${Da}, D_g ${Dg})` : ` (D_a ${Da}, D_g ${Dg})`;
         throw new CompositionError(
           'bad-shape',
           `${file}: tensor ${quote(name)} has shape [${tensor.shape.join(', ')}], expected [${fileShape.join(', ')}]${layout}`,
@@ -368,25 +430,23 @@ export function parseBundle(
       const n = manifest.connections.length;
       throw new CompositionError(
         'unexpected-tensor',
-        `${file}: unexpected tensor ${quote(name)}: the composition has ${n} connection${n === 1 ? '' : 's'} (bridges 0–${n - 1}) and output ${manifest.output}`,
+        `${file}: unexpected tensor ${quote(name)}: the composition has ${n} connection${n === 1 ? '' : 's'} (bridges 0–${n - 1}) and output ${manifest.output}${describeOptions(spec)}`,
         { file, tensor: name },
       );
     }
   }
 
-  return {
-    manifest,
-    spec: {
-      connections: manifest.connections.map(([a, g]): Connection => [a, g]),
-      numHeads: manifest.num_heads,
-      output: manifest.output,
-      ...(manifest.position_bias ? { positionBias: manifest.position_bias } : {}),
-    },
-    bridges,
-  };
+  return { manifest, spec, bridges };
 }
 
-/** Trainable tf.Variables holding `raw` (already in [in, out] layout). */
+/** ", position_bias 3, input_norm whiten, …": the optional fields that are on, for messages. */
+function describeOptions(spec: CompositionSpec): string {
+  return Object.entries(optionFields(spec))
+    .map(([k, v]) => `, ${k} ${String(v)}`)
+    .join('');
+}
+
+/** tf.Variables holding `raw` (already in [in, out] layout): trainable, but for the frozen statistics. */
 export function bridgesFromRaw(raw: RawBridge[]): BridgeWeights[] {
   return raw.map((r) => {
     const b: Partial<BridgeWeights> = {};
@@ -394,9 +454,11 @@ export function bridgesFromRaw(raw: RawBridge[]): BridgeWeights[] {
       const w = r[t.field];
       if (w === undefined) continue;
       const init = tf.tensor(w.data, w.shape, 'float32');
-      b[t.field] = tf.variable(init, true); // unnamed: tfjs variable names are global
+      b[t.field] = tf.variable(init, !t.frozen); // unnamed: tfjs variable names are global
       init.dispose(); // the variable keeps its own reference to the data
     }
+    // all-zero whitening: written before the training data was measured (initBridge's placeholder)
+    if (r.inWhiten && r.inWhiten.data.every((v) => v === 0)) markUnfitted(b as BridgeWeights);
     return b as BridgeWeights;
   });
 }

@@ -7,7 +7,7 @@
 import { tf } from '../model/tf';
 import { GPT, emptyCache, disposeCache, takeHidden, type BlockHook, type KVCache } from '../model/gpt';
 import type { Decoder } from '../model/sampling';
-import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias } from './bridge';
+import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias, queryInput } from './bridge';
 import type { BridgeWeights, CompositionSpec } from './types';
 
 export interface ComposeOptions {
@@ -81,13 +81,13 @@ export class Composition {
 
   /** A hook adding the bridges' outputs, given each bridge's keys and values (null: none yet). */
   bridgeHook(kvs: (KV | null)[], opts: ComposeOptions = {}): BlockHook {
-    const { connections, numHeads, output } = this.spec;
+    const { connections, numHeads, output, queryNorm } = this.spec;
     return (layer, h, past) => {
       const outs: tf.Tensor3D[] = [];
       connections.forEach(([a], i) => {
         const kv = kvs[i];
         if (a !== layer || !kv || this.disabled.has(i)) return;
-        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask }));
+        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask, queryNorm }));
       });
       return outs.length ? (tf.add(h, outs.length === 1 ? outs[0] : tf.addN(outs)) as tf.Tensor3D) : h;
     };
@@ -141,7 +141,9 @@ export class Composition {
           const w = this.bridges[i];
           const T = h.shape[1];
           const bias = w.posBias ? positionScoreBias(w.posBias, T, T, 0) : undefined;
-          weights = tf.keep(weightsOf(bridgeQueries(w, h, this.spec.numHeads), kvs[i].k, { bias }));
+          // the softmax weights themselves: a value gate scales each head's output after them
+          const q = bridgeQueries(w, queryInput(h, this.spec.queryNorm), this.spec.numHeads);
+          weights = tf.keep(weightsOf(q, kvs[i].k, { bias }));
         }
         return hook(layer, h, past);
       };

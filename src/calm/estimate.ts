@@ -9,11 +9,28 @@ const F32 = 4;
 
 /**
  * Parameters of one bridge (DESIGN §1): proj D_g·D_a + D_a, q/k/v/o 4·(D_a² + D_a), and the
- * RMSNorm scale D_a for 'rmsnorm' (compositionEstimate adds h·R for a position bias).
+ * RMSNorm scale D_a for 'rmsnorm' (compositionEstimate adds the optional parts:
+ * bridgeOptionCounts).
  */
 export function bridgeParameterCount(anchorWidth: number, augmentWidth: number, output: OutputVariant): number {
   const Da = anchorWidth;
   return augmentWidth * Da + Da + 4 * (Da * Da + Da) + (output === 'rmsnorm' ? Da : 0);
+}
+
+/**
+ * The optional parts of one bridge: trainable h·R for a position bias and D_a·h + h for a value
+ * gate; frozen D_g + D_g² for input whitening (statistics, never trained).
+ */
+export function bridgeOptionCounts(
+  spec: Pick<CompositionSpec, 'numHeads' | 'positionBias' | 'inputNorm' | 'valueGate'>,
+  anchorWidth: number,
+  augmentWidth: number,
+): { trainable: number; frozen: number } {
+  const h = spec.numHeads;
+  return {
+    trainable: h * (spec.positionBias ?? 0) + (spec.valueGate ? anchorWidth * h + h : 0),
+    frozen: spec.inputNorm === 'whiten' ? augmentWidth + augmentWidth * augmentWidth : 0,
+  };
 }
 
 export interface CompositionEstimate {
@@ -21,6 +38,7 @@ export interface CompositionEstimate {
   perBridge: number; // parameters of one bridge (all bridges have the same size)
   trainableParameters: number;
   bridgeBytes: number; // the parameters, float32
+  frozenBytes: number; // the bridges' frozen statistics (input whitening), float32: no optimizer state
   adamStateBytes: number; // Adam's two moments: 2 × bridgeBytes
   /**
    * A rough estimate, not a measurement: per bridge the projected K and V [B, T, D_a] × 2,
@@ -61,7 +79,8 @@ export function compositionEstimate(
   const h = spec.numHeads;
   const n = spec.connections.length;
 
-  const perBridge = bridgeParameterCount(Da, Dg, spec.output) + h * (spec.positionBias ?? 0);
+  const options = bridgeOptionCounts(spec, Da, Dg);
+  const perBridge = bridgeParameterCount(Da, Dg, spec.output) + options.trainable;
   const trainableParameters = perBridge * n;
   const bridgeBytes = trainableParameters * F32;
 
@@ -74,6 +93,7 @@ export function compositionEstimate(
     perBridge,
     trainableParameters,
     bridgeBytes,
+    frozenBytes: options.frozen * n * F32,
     adamStateBytes: 2 * bridgeBytes,
     activationBytesPerStep: n * activationsPerBridge * F32,
     cacheBytesPerExample: cachePerExample,

@@ -17,7 +17,7 @@ import { Composition, composedDecoder } from './compose';
 import { initBridges } from './bridge';
 import { parseConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
-import type { CompositionSpec, OutputVariant } from './types';
+import type { CompositionSpec, InputNorm, OutputVariant } from './types';
 export { KV_RECIPE, compositionExamples, type KVRecipe };
 
 /** A model ready to compose: its config, forward pass and tokenizer. */
@@ -34,6 +34,9 @@ export interface ComposeSettings {
   seed: number;
   positionBias?: number; // R relative-position buckets per bridge (0: none)
   positionInit?: number; // the initial bias at offset 0 (default 5)
+  inputNorm?: InputNorm; // 'whiten': frozen whitening of the augmenting states, measured before training
+  queryNorm?: boolean; // queries (and the value gate) read the RMS-normalised anchor state
+  valueGate?: boolean; // a per-head sigmoid gate on each head's attention output
 }
 
 /** Checks that two models can be composed and builds fresh bridges. */
@@ -49,7 +52,18 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   validateHeads(numHeads, a.nEmbd);
   const R = s.positionBias ?? 0;
   if (!Number.isInteger(R) || R < 0 || R > 4096) throw new CompositionError('bad-preset', `the position bias needs 0–4096 buckets, got ${R}`);
-  const spec: CompositionSpec = { connections, numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
+  if (s.inputNorm !== undefined && s.inputNorm !== 'none' && s.inputNorm !== 'whiten') {
+    throw new CompositionError('bad-preset', `inputNorm must be "none" or "whiten", got ${JSON.stringify(s.inputNorm)}`);
+  }
+  const spec: CompositionSpec = {
+    connections,
+    numHeads,
+    output: s.output,
+    ...(R > 0 ? { positionBias: R } : {}),
+    ...(s.inputNorm === 'whiten' ? { inputNorm: 'whiten' as const } : {}),
+    ...(s.queryNorm ? { queryNorm: true } : {}),
+    ...(s.valueGate ? { valueGate: true } : {}),
+  };
   const bridges = initBridges(spec, a.nEmbd, g.nEmbd, s.seed, s.positionInit);
   return new Composition(anchor.model, augment.model, spec, bridges);
 }
@@ -136,6 +150,9 @@ export async function runKVRepro(
     seed: opts.seed,
     positionBias: recipe.positionBias,
     positionInit: recipe.positionInit,
+    inputNorm: recipe.inputNorm,
+    queryNorm: recipe.queryNorm,
+    valueGate: recipe.valueGate,
   });
   const codec = codecOf(anchor.tokenizer);
   const maxLength = Math.min(anchor.model.config.nPositions, augment.model.config.nPositions);

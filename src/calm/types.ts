@@ -16,7 +16,23 @@ export interface CompositionSpec {
    * Absent or 0: the plain bridge of DESIGN §1. Only a bias: the mask stays causal.
    */
   positionBias?: number;
+  /**
+   * 'whiten': each bridge maps the augmenting states to (g − μ)·Σ^{-1/2}/√D_g before its
+   * projection, with μ, Σ measured once on the training data (src/calm/whiten.ts) and frozen.
+   * Dense augmenting states share a large offset and have very unequal scales, and Adam's
+   * per-coordinate steps then barely move the projection. Absent or 'none': no such step.
+   */
+  inputNorm?: InputNorm;
+  /** The anchor state that forms the queries (and the value gate) is RMS-normalised, no learned scale. */
+  queryNorm?: boolean;
+  /**
+   * A per-head sigmoid gate on each head's attention output, computed from the (query-side)
+   * anchor state: x-transformers' `gate_value_heads`. Starts at 0.5 (zero weight and bias).
+   */
+  valueGate?: boolean;
 }
+
+export type InputNorm = 'none' | 'whiten';
 
 /**
  * One bridge's parameters (DESIGN §1). Kept in x·W layout `[in, out]` like GPT-2's Conv1D so
@@ -35,10 +51,17 @@ export interface BridgeWeights {
   oB: tf.Variable;
   normW?: tf.Variable; // [D_a], 'rmsnorm' only, init 1
   posBias?: tf.Variable; // [h, R]: learned relative-position bias of the scores (spec.positionBias = R)
+  inMean?: tf.Variable; // [D_g], inputNorm 'whiten': FROZEN, the augmenting states' mean
+  inWhiten?: tf.Variable; // [D_g, D_g], inputNorm 'whiten': FROZEN, Σ^{-1/2}/√D_g, applied as x·W (symmetric)
+  gateW?: tf.Variable; // [D_a, h], valueGate: zero at init
+  gateB?: tf.Variable; // [h], valueGate: zero at init
 }
 
-/** The bundle's tensor names for bridge k, paired with the BridgeWeights field they hold. */
-export const BRIDGE_TENSORS: { field: keyof BridgeWeights; name: string; linear: boolean }[] = [
+/**
+ * The bundle's tensor names for bridge k, paired with the BridgeWeights field they hold.
+ * `frozen`: statistics, never trained (not in the optimizer's list, not trainable parameters).
+ */
+export const BRIDGE_TENSORS: { field: keyof BridgeWeights; name: string; linear: boolean; frozen?: true }[] = [
   { field: 'projW', name: 'proj.weight', linear: true },
   { field: 'projB', name: 'proj.bias', linear: false },
   { field: 'qW', name: 'attn.q.weight', linear: true },
@@ -51,4 +74,8 @@ export const BRIDGE_TENSORS: { field: keyof BridgeWeights; name: string; linear:
   { field: 'oB', name: 'attn.o.bias', linear: false },
   { field: 'normW', name: 'norm.weight', linear: false },
   { field: 'posBias', name: 'attn.pos_bias', linear: false },
+  { field: 'inMean', name: 'in.mean', linear: false, frozen: true },
+  { field: 'inWhiten', name: 'in.whiten', linear: false, frozen: true }, // stored as used, x·W
+  { field: 'gateW', name: 'attn.gate.weight', linear: true },
+  { field: 'gateB', name: 'attn.gate.bias', linear: false },
 ];

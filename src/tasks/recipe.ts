@@ -13,6 +13,12 @@ export interface KVRecipe {
   /** R > 0: bridges learn a relative-position bias over offsets 0…R−1, starting at `positionInit` for offset 0. */
   positionBias?: number;
   positionInit?: number;
+  /** 'whiten': bridges whiten the augmenting states with statistics of the training data (frozen). */
+  inputNorm?: 'none' | 'whiten';
+  /** The bridges' queries read the RMS-normalised anchor state. */
+  queryNorm?: boolean;
+  /** A per-head sigmoid gate on each bridge head's output, starting at 0.5. */
+  valueGate?: boolean;
   steps: number;
   lr: number;
   batch: number;

@@ -3,7 +3,8 @@
 // block — depends on no trainable parameter, so it is computed once per example, not per step.
 import { tf } from '../model/tf';
 import { Composition } from '../calm/compose';
-import { bridgeVariables } from '../calm/bridge';
+import { bridgeVariables, needsInputStats, setInputStats } from '../calm/bridge';
+import { MomentAccumulator, whiteningMatrix } from '../calm/whiten';
 import { makeBatch, disposeBatch, type EncodedExample } from './batch';
 import { maskedCrossEntropy } from './loss';
 import { trainLoop, type TrainLoopOptions, type TrainResult } from './loop';
@@ -72,6 +73,88 @@ export function disposeFrozenCache(c: FrozenCache): void {
   c.states.forEach((t) => t.dispose());
 }
 
+/**
+ * Mean and covariance of the augmenting states at `layers` over the real (non-padding) input
+ * positions of `data`: from the cache when there is one, else in one pass of the augmenting
+ * model. Each chunk's shifted sums and Gram matrix XᵀX come from the device (float32 within a
+ * chunk) and are added up in float64 (MomentAccumulator), around the first chunk's mean.
+ */
+export async function augmentStateMoments(
+  comp: Composition,
+  data: EncodedExample[],
+  padId: number,
+  layers: number[],
+  cache?: FrozenCache,
+  signal?: AbortSignal,
+): Promise<Map<number, { mean: Float64Array; cov: Float64Array }>> {
+  const T = cache?.T ?? Math.max(...data.map((e) => e.ids.length)) - 1;
+  const Dg = comp.augment.config.nEmbd;
+  const acc = new Map(layers.map((g) => [g, new MomentAccumulator(Dg)]));
+  for (let s = 0; s < data.length; s += CACHE_CHUNK) {
+    if (signal?.aborted) throw new DOMException('training cancelled', 'AbortError');
+    const n = Math.min(CACHE_CHUNK, data.length - s);
+    const batch = makeBatch(data.slice(s, s + n), padId, T);
+    const states = cache
+      ? new Map(layers.map((g) => [g, tf.slice(cache.states.get(g)!, [s, 0, 0], [n, -1, -1]) as tf.Tensor3D]))
+      : comp.augmentStates(batch.ids);
+    try {
+      for (const g of layers) {
+        const a = acc.get(g)!;
+        const m = tf.reshape(batch.real, [n * T, 1]); // [n·T, 1]: 1 at real positions
+        const x = tf.reshape(states.get(g)!, [n * T, Dg]); // [n·T, D_g]
+        const count = (await tf.sum(m).data())[0];
+        if (count === 0) {
+          tf.dispose([m, x]);
+          continue;
+        }
+        if (!a.shiftVector) {
+          const mean = tf.div(tf.sum(tf.mul(x, m), 0), count); // [D_g]
+          a.setShift(await mean.data());
+          mean.dispose();
+        }
+        const shift = tf.tensor1d(Float32Array.from(a.shiftVector!));
+        const xc = tf.mul(tf.sub(x, shift), m); // [n·T, D_g], padding rows zero
+        const sum = tf.sum(xc, 0); // [D_g]
+        const outer = tf.matMul(xc, xc, true, false); // [D_g, D_g]
+        a.addTotals(count, await sum.data(), await outer.data());
+        tf.dispose([m, x, shift, xc, sum, outer]);
+      }
+    } finally {
+      states.forEach((t) => t.dispose());
+      disposeBatch(batch);
+    }
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  return new Map([...acc].map(([g, a]) => [g, a.result()]));
+}
+
+/**
+ * Gives every bridge that still has the placeholder whitening of initBridge (inputNorm
+ * 'whiten') its statistics, measured on `data` at its augmenting layer: inMean = μ and
+ * inWhiten = Σ^{-1/2}/√D_g. Bridges that hold statistics already (from a bundle, a
+ * checkpoint, an earlier run) keep them. The one function the CLI, the worker and `repro kv`
+ * all reach, through trainComposition. Returns how many bridges it fitted.
+ */
+export async function fitInputStats(
+  comp: Composition,
+  data: EncodedExample[],
+  padId: number,
+  cache?: FrozenCache,
+  signal?: AbortSignal,
+): Promise<number> {
+  const todo = comp.bridges.map((b, i) => (needsInputStats(b) ? i : -1)).filter((i) => i >= 0);
+  if (todo.length === 0 || data.length === 0) return 0;
+  const layers = [...new Set(todo.map((i) => comp.spec.connections[i][1]))].sort((a, b) => a - b);
+  const moments = await augmentStateMoments(comp, data, padId, layers, cache, signal);
+  const Dg = comp.augment.config.nEmbd;
+  const whiten = new Map([...moments].map(([g, m]) => [g, whiteningMatrix(m.cov, Dg)]));
+  for (const i of todo) {
+    const g = comp.spec.connections[i][1];
+    setInputStats(comp.bridges[i], moments.get(g)!.mean, whiten.get(g)!);
+  }
+  return todo.length;
+}
+
 /** The composed loss of a batch of examples, from the cache or recomputed. */
 export function compositionLoss(
   comp: Composition,
@@ -106,9 +189,11 @@ export async function trainComposition(
   const t0 = performance.now();
   const owned = opts.cache === undefined;
   const cache = opts.cache ?? (opts.cacheFrozen === false ? undefined : await buildFrozenCache(comp, data, opts.padId, opts.onCacheProgress, opts.signal));
-  const cacheSeconds = (performance.now() - t0) / 1000;
   const T = cache?.T ?? Math.max(...data.map((e) => e.ids.length)) - 1;
   try {
+    // before step 0; frozen from then on (they are not among the params below)
+    await fitInputStats(comp, data, opts.padId, cache, opts.signal);
+    const cacheSeconds = (performance.now() - t0) / 1000;
     const result = await trainLoop({
       ...opts,
       params: comp.bridges.flatMap(bridgeVariables),

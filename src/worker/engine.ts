@@ -635,6 +635,11 @@ export class CalmEngine implements CalmWorkerApi {
           numHeads: parsed.spec.numHeads,
           output: parsed.spec.output,
           seed,
+          // what the bundle says, so that composing these settings again builds the same bridges
+          positionBias: parsed.spec.positionBias ?? 0,
+          inputNorm: parsed.spec.inputNorm ?? 'none',
+          queryNorm: parsed.spec.queryNorm ?? false,
+          valueGate: parsed.spec.valueGate ?? false,
         };
         this.replace({
           settings,
@@ -981,7 +986,21 @@ export class CalmEngine implements CalmWorkerApi {
     // the recipe's bridge parameterisation unless the caller says otherwise, as `calm repro kv` uses it
     const R = s.positionBias ?? KV_RECIPE.positionBias ?? 0;
     if (!Number.isInteger(R) || R < 0 || R > 4096) throw new Error(`the position bias needs 0–4096 buckets, found ${JSON.stringify(s.positionBias)}`);
-    return { connections, numHeads: s.numHeads, output: s.output, ...(R > 0 ? { positionBias: R } : {}) };
+    const inputNorm = s.inputNorm ?? KV_RECIPE.inputNorm ?? 'none';
+    if (inputNorm !== 'none' && inputNorm !== 'whiten') throw new Error(`inputNorm must be "none" or "whiten", found ${JSON.stringify(s.inputNorm)}`);
+    const flag = (name: string, v: unknown, recipe: boolean | undefined): boolean => {
+      if (v !== undefined && typeof v !== 'boolean') throw new Error(`${name} must be true or false, found ${JSON.stringify(v)}`);
+      return v ?? recipe ?? false;
+    };
+    return {
+      connections,
+      numHeads: s.numHeads,
+      output: s.output,
+      ...(R > 0 ? { positionBias: R } : {}),
+      ...(inputNorm === 'whiten' ? { inputNorm } : {}),
+      ...(flag('queryNorm', s.queryNorm, KV_RECIPE.queryNorm) ? { queryNorm: true } : {}),
+      ...(flag('valueGate', s.valueGate, KV_RECIPE.valueGate) ? { valueGate: true } : {}),
+    };
   }
 
   /** Decoders of one column: a model alone (KV cache) or the composition (caches + bridge K/V). */
@@ -1048,6 +1067,7 @@ export class CalmEngine implements CalmWorkerApi {
       trainableParameters: e.trainableParameters,
       memory: {
         bridges: e.bridgeBytes,
+        stats: e.frozenBytes,
         optimizer: e.adamStateBytes,
         activationsPerStep: e.activationBytesPerStep,
         cachePerExample: e.cacheBytesPerExample,

@@ -57,12 +57,21 @@ export interface CompositionSettings {
   seed: number;
   /** R > 0: every bridge learns a relative-position bias of its scores over offsets 0…R−1. */
   positionBias?: number;
+  /** 'whiten': frozen input whitening measured on the training data before the first step. */
+  inputNorm?: 'none' | 'whiten';
+  /** The queries (and the value gate) read the RMS-normalised anchor state. */
+  queryNorm?: boolean;
+  /** A per-head sigmoid gate on each head's attention output. */
+  valueGate?: boolean;
 }
 
 export interface CompositionInfo {
   trainableParameters: number;
-  /** Rough memory figures in bytes (bridges, optimizer state, cache of frozen work). */
-  memory: { bridges: number; optimizer: number; activationsPerStep: number; cachePerExample: number };
+  /**
+   * Rough memory figures in bytes (bridges, their frozen statistics, optimizer state, cache of
+   * frozen work).
+   */
+  memory: { bridges: number; stats: number; optimizer: number; activationsPerStep: number; cachePerExample: number };
 }
 
 export interface Example {

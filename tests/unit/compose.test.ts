@@ -50,7 +50,7 @@ function tinyPair(output: OutputVariant, connections: [number, number][] = [[1, 
   const augment = new GPT(cfg(24, 3, 2), initWeights(cfg(24, 3, 2), seed + 1));
   const spec: CompositionSpec = { connections, numHeads: 4, output, ...(positionBias ? { positionBias } : {}) };
   const position = positionBias ? { heads: 4, buckets: positionBias, init: 5 } : undefined;
-  return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i, position)));
+  return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i, { position })));
 }
 
 /** Random non-zero weights in every bridge parameter (a zero Wo would hide the math). */

@@ -60,7 +60,7 @@ import { setClient, setProbeClientFactory } from '../../src/store/worker';
 import { backgroundChoice } from '../../src/store/backend-background';
 import { beginActivity } from '../../src/store/activity';
 import { settingsKey } from '../../src/store/composition';
-import { bridgeParameterCount, estimateComposition, modelParameterCount } from '../../src/store/estimate';
+import { bridgeParameterCount, estimateComposition, modelParameterCount, RECIPE_BRIDGE } from '../../src/store/estimate';
 import {
   connectionLabel,
   everyPreset,
@@ -660,17 +660,30 @@ describe('the UI side agrees with the core', () => {
         [0, 2],
         [1, 1],
       ];
-      const core = compositionEstimate({ connections, numHeads: 4, output }, anchor, augment, { batch: 64, T: 16 });
-      const ours = estimateComposition({ anchor: summary(anchor), augment: summary(augment), connections, numHeads: 4, output, batch: 64, T: 16 });
-      expect(ours).toEqual({
-        trainableParameters: core.trainableParameters,
-        memory: {
-          bridges: core.bridgeBytes,
-          optimizer: core.adamStateBytes,
-          activationsPerStep: core.activationBytesPerStep,
-          cachePerExample: core.cacheBytesPerExample,
-        },
-      });
+      const options = [
+        { positionBias: 0, inputNorm: 'none', valueGate: false },
+        { positionBias: 3, inputNorm: 'whiten', valueGate: true },
+        { positionBias: 0, inputNorm: 'whiten', valueGate: false },
+      ] as const;
+      for (const o of options) {
+        const core = compositionEstimate({ connections, numHeads: 4, output, ...o }, anchor, augment, { batch: 64, T: 16 });
+        const ours = estimateComposition({ anchor: summary(anchor), augment: summary(augment), connections, numHeads: 4, output, batch: 64, T: 16, ...o });
+        expect(ours).toEqual({
+          trainableParameters: core.trainableParameters,
+          memory: {
+            bridges: core.bridgeBytes,
+            stats: core.frozenBytes,
+            optimizer: core.adamStateBytes,
+            activationsPerStep: core.activationBytesPerStep,
+            cachePerExample: core.cacheBytesPerExample,
+          },
+        });
+      }
+      // without options the page estimates the recipe's bridges, which the worker builds
+      const recipe = compositionEstimate({ connections, numHeads: 4, output, ...RECIPE_BRIDGE }, anchor, augment, { batch: 64, T: 16 });
+      const page = estimateComposition({ anchor: summary(anchor), augment: summary(augment), connections, numHeads: 4, output, batch: 64, T: 16 });
+      expect(page.trainableParameters).toBe(recipe.trainableParameters);
+      expect(page.memory.stats).toBe(recipe.frozenBytes);
     }
     // public/models/kv-tiny/README.md: 348,192 parameters.
     expect(modelParameterCount({ nLayer: 3, nEmbd: 96, nHead: 4, nPositions: 32, vocabSize: 98 })).toBe(348_192);

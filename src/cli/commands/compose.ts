@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { cachedDecoder, generate, type Decoder } from '../../model/sampling';
 import { composedDecoder } from '../../calm/compose';
-import { bridgeVariables } from '../../calm/bridge';
+import { disposeBridge } from '../../calm/bridge';
 import { composeModels, codecOf, evaluateColumn, type Column } from '../../calm/experiment';
 import { compositionEstimate } from '../../calm/estimate';
 import { formatConnections } from '../../calm/connections';
@@ -28,6 +28,9 @@ export const command: Command = {
     connections: { type: 'string', value: 'uniform:N|every:K|0:1,3:3', description: `train: anchor:augment layer pairs (-1 = embedding output; default ${KV_RECIPE.connections})` },
     heads: { type: 'string', value: 'H', description: "train: cross-attention heads (default: the anchor's)" },
     output: { type: 'string', value: 'zero-init|rmsnorm', description: `train: the bridge output variant (default ${KV_RECIPE.output})` },
+    'input-norm': { type: 'string', value: 'none|whiten', description: 'train: whiten the augmenting states with statistics of the training data, frozen (default none)' },
+    'query-norm': { type: 'boolean', description: 'train: the queries read the RMS-normalised anchor state' },
+    'value-gate': { type: 'boolean', description: "train: a per-head sigmoid gate on each head's attention output" },
     task: { type: 'string', value: TASKS.join('|'), description: 'train: built-in training data over the composition keys; eval: the task' },
     data: { type: 'string', value: 'FILE', description: 'train: examples, one "prompt => completion" per line or JSONL' },
     steps: { type: 'string', value: 'N', description: `train: optimizer steps (default ${KV_RECIPE.steps})` },
@@ -45,6 +48,7 @@ export const command: Command = {
   examples: [
     'compose train --anchor arith-tiny --augment kv-tiny --connections -1:2,0:2,1:2 --task kv-arith --out out/kv',
     'compose train --anchor arith-tiny --augment kv-tiny --connections uniform:2 --data examples.txt --steps 200 --out out/mine',
+    'compose train --anchor arith-tiny --augment kv-tiny --connections -1:f --input-norm whiten --query-norm --value-gate --task kv-arith --out out/kv-w',
     'compose eval --bundle out/kv --task kv-arith --json',
     'compose generate --bundle out/kv --prompt "abc+qdx-kkr="',
   ],
@@ -93,6 +97,9 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   const output = choiceOption(values, 'output', ['zero-init', 'rmsnorm'] as const, KV_RECIPE.output);
   const heads = stringOption(values, 'heads') === undefined ? undefined : intOption(values, 'heads', 1, 1);
   const connections = stringOption(values, 'connections') ?? KV_RECIPE.connections;
+  const inputNorm = choiceOption(values, 'input-norm', ['none', 'whiten'] as const, 'none');
+  const queryNorm = values['query-norm'] === true;
+  const valueGate = values['value-gate'] === true;
 
   // Read the data before loading anything: a bad line fails at once.
   const table = makeKeyTable(KV_SPEC);
@@ -106,7 +113,7 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   let augment: ResolvedModel | undefined;
   try {
     augment = await resolveModel(augmentId, { backend, tokenizer: 'required', command: 'compose train' });
-    const comp = composeModels(handleOf(anchor), handleOf(augment), { connections, numHeads: heads, output, seed });
+    const comp = composeModels(handleOf(anchor), handleOf(augment), { connections, numHeads: heads, output, seed, inputNorm, queryNorm, valueGate });
     const maxLength = Math.min(anchor.config.nPositions, augment.config.nPositions);
     const data = encodeExamples(codecOf(anchor.tokenizer!), examples, maxLength);
     const est = compositionEstimate(comp.spec, anchor.config, augment.config, { batch, T: maxLength, numExamples: data.length });
@@ -141,6 +148,9 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
       connections: comp.spec.connections,
       num_heads: comp.spec.numHeads,
       output,
+      ...(inputNorm === 'whiten' ? { input_norm: inputNorm } : {}),
+      ...(queryNorm ? { query_norm: true } : {}),
+      ...(valueGate ? { value_gate: true } : {}),
       trainable_parameters: est.trainableParameters,
       steps: r.steps,
       seconds: round(r.seconds + r.cacheSeconds, 2),
@@ -149,7 +159,7 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     };
     if (json) printJson(report);
     else printText(`wrote ${out} (${r.steps} steps in ${report.seconds} s; ${JSON.stringify(metrics)})`);
-    comp.bridges.flatMap(bridgeVariables).forEach((v) => v.dispose());
+    comp.bridges.forEach(disposeBridge); // the frozen statistics too
   } finally {
     anchor.dispose();
     augment?.dispose();

@@ -1,5 +1,5 @@
 // `calm repro kv`: the paper's key-value experiment at toy scale, from the built-in models.
-import { bridgeVariables } from '../../calm/bridge';
+import { disposeBridge } from '../../calm/bridge';
 import { runKVRepro, TABLE_ROWS, type Column } from '../../calm/experiment';
 import { KV_RECIPE } from '../../tasks/recipe';
 import { PAPER_TABLE_1 } from '../../tasks/paper';
@@ -55,7 +55,7 @@ export const command: Command = {
         });
         progress(`wrote ${out}`);
       }
-      r.composition.bridges.flatMap(bridgeVariables).forEach((v) => v.dispose());
+      r.composition.bridges.forEach(disposeBridge); // the frozen statistics too
       if (json) {
         printJson({ table: r.table, chance: r.chance, seconds: round(seconds, 1), train_seconds: round(r.trainSeconds, 1), config: r.config, paper: PAPER });
         return;
