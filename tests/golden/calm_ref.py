@@ -241,10 +241,28 @@ class RMSNorm(nn.Module):
         return x / torch.sqrt((x * x).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+class InputWhiten(nn.Module):
+    """composition.json "input_norm": "whiten": g -> (g - mean) @ whiten, frozen statistics
+    (buffers, loaded strictly; whiten [D_g, D_g] is applied as x @ W, not transposed)."""
+
+    def __init__(self, d_g):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(d_g))
+        self.register_buffer("whiten", torch.zeros(d_g, d_g))
+
+    def forward(self, g):
+        return (g - self.mean) @ self.whiten
+
+
+def rms_normalize(x, eps=RMS_EPS):
+    """composition.json "query_norm": x / sqrt(mean(x^2) + eps), no learned scale."""
+    return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
+
+
 class CrossAttention(nn.Module):
     """Q from the anchor, K and V from the projected augmenting states, causal."""
 
-    def __init__(self, d_a, num_heads, position_bias=0):
+    def __init__(self, d_a, num_heads, position_bias=0, value_gate=False):
         super().__init__()
         if d_a % num_heads:
             raise ValueError(f"D_a={d_a} not divisible by num_heads={num_heads}")
@@ -258,6 +276,14 @@ class CrossAttention(nn.Module):
         self.R = int(position_bias)
         if self.R > 0:
             self.pos_bias = nn.Parameter(torch.zeros(num_heads, self.R))
+        # optional per-head value gate (x-transformers gate_value_heads), composition.json
+        # "value_gate": sigmoid(gate(x_anchor)) [B, T, h] scales each head's output
+        if value_gate:
+            self.gate = nn.Linear(d_a, num_heads)
+            nn.init.zeros_(self.gate.weight)
+            nn.init.zeros_(self.gate.bias)
+        else:
+            self.gate = None
 
     def forward(self, x_anchor, p_aug):
         """x_anchor [B, T, D_a], p_aug [B, T, D_a] -> [B, T, D_a]."""
@@ -274,18 +300,26 @@ class CrossAttention(nn.Module):
             off = (t - j).clamp(min=0, max=self.R - 1)  # future keys are masked below
             s = s + self.pos_bias[:, off].to(s.dtype)[None]  # [1, h, T, Tk]
         s = s.masked_fill(~causal_mask(T, Tk, x_anchor.device), float("-inf"))
-        y = (torch.softmax(s, dim=-1) @ v).transpose(1, 2).reshape(B, T, D)
-        return self.o(y)
+        y = torch.softmax(s, dim=-1) @ v  # [B, h, T, hd]
+        if self.gate is not None:
+            y = y * torch.sigmoid(self.gate(x_anchor)).transpose(1, 2)[..., None]  # [B, h, T, 1]
+        return self.o(y.transpose(1, 2).reshape(B, T, D))
 
 
 class Bridge(nn.Module):
-    def __init__(self, d_a, d_g, num_heads, output, position_bias=0):
+    def __init__(self, d_a, d_g, num_heads, output, position_bias=0, input_norm="none",
+                 query_norm=False, value_gate=False):
         super().__init__()
         if output not in ("zero-init", "rmsnorm"):
             raise ValueError(f"unknown output {output!r}")
+        if input_norm not in ("none", "whiten"):
+            raise ValueError(f"unknown input_norm {input_norm!r}")
         self.output = output
+        self.query_norm = bool(query_norm)
+        # "in" is a Python keyword: the child module is registered by name (state_dict "in.*")
+        self.add_module("in", InputWhiten(d_g) if input_norm == "whiten" else None)
         self.proj = nn.Linear(d_g, d_a)  # weight [D_a, D_g]
-        self.attn = CrossAttention(d_a, num_heads, position_bias)
+        self.attn = CrossAttention(d_a, num_heads, position_bias, value_gate)
         if output == "rmsnorm":
             self.norm = RMSNorm(d_a)
         if output == "zero-init":  # the training-time initialisation
@@ -294,22 +328,29 @@ class Bridge(nn.Module):
 
     def forward(self, x_anchor, h_aug):
         """x_anchor [B, T, D_a] (anchor stream), h_aug [B, T, D_g] -> out [B, T, D_a]."""
-        out = self.attn(x_anchor, self.proj(h_aug))
+        whiten = getattr(self, "in")
+        g = h_aug if whiten is None else whiten(h_aug)
+        x = rms_normalize(x_anchor) if self.query_norm else x_anchor  # queries and gate only
+        out = self.attn(x, self.proj(g))
         if self.output == "rmsnorm":
             out = self.norm(out)
         return out
 
 
 class CALMBridges(nn.Module):
-    """state_dict names: bridges.{k}.proj.*, bridges.{k}.attn.{q,k,v,o}.*, bridges.{k}.norm.weight."""
+    """state_dict names: bridges.{k}.proj.*, bridges.{k}.attn.{q,k,v,o}.*, bridges.{k}.norm.weight,
+    and the optional bridges.{k}.attn.pos_bias, bridges.{k}.in.{mean,whiten} (buffers),
+    bridges.{k}.attn.gate.{weight,bias}."""
 
-    def __init__(self, connections, num_heads, output, d_a, d_g, position_bias=0):
+    def __init__(self, connections, num_heads, output, d_a, d_g, position_bias=0,
+                 input_norm="none", query_norm=False, value_gate=False):
         super().__init__()
         self.connections = [(int(a), int(g)) for a, g in connections]
         self.num_heads = num_heads
         self.output = output
         self.bridges = nn.ModuleList(
-            Bridge(d_a, d_g, num_heads, output, position_bias) for _ in self.connections)
+            Bridge(d_a, d_g, num_heads, output, position_bias, input_norm, query_norm, value_gate)
+            for _ in self.connections)
 
     def check(self, anchor, augment):
         for a, g in self.connections:
@@ -361,7 +402,8 @@ def load_bundle(folder, dtype=torch.float64):
     tensors = read_safetensors(os.path.join(folder, "bridge.safetensors"))
     d_a, d_g = tensors["bridges.0.proj.weight"].shape
     bridges = CALMBridges(comp["connections"], comp["num_heads"], comp["output"], d_a, d_g,
-                          comp.get("position_bias", 0))
+                          comp.get("position_bias", 0), comp.get("input_norm", "none"),
+                          comp.get("query_norm", False), comp.get("value_gate", False))
     bridges.to(dtype)
     bridges.load_state_dict({k: torch.tensor(v, dtype=dtype) for k, v in tensors.items()},
                             strict=True)

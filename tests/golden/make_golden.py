@@ -108,9 +108,17 @@ def write_model_golden(model, folder, ids):
 # bundles
 
 
-def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std, position_bias=0):
-    bridges = ref.CALMBridges(connections, num_heads, output, anchor.D, augment.D, position_bias)
+def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std, position_bias=0,
+                input_norm="none", query_norm=False, value_gate=False):
+    bridges = ref.CALMBridges(connections, num_heads, output, anchor.D, augment.D, position_bias,
+                              input_norm, query_norm, value_gate)
     with torch.no_grad():
+        for name, b in bridges.named_buffers():  # input whitening: random, not fitted
+            if name.endswith("in.mean"):
+                b.copy_(torch.randn(b.shape) * 0.5)
+            elif name.endswith("in.whiten"):  # symmetric positive definite, eigenvalues ~0.2-1.5
+                a = torch.randn(b.shape) / math.sqrt(b.shape[0])
+                b.copy_(a @ a.T * 0.5 + 0.2 * torch.eye(b.shape[0]))
         for name, p in bridges.named_parameters():
             if name.endswith("pos_bias"):
                 p.copy_(torch.randn(p.shape))
@@ -135,6 +143,9 @@ def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std,
         "num_heads": num_heads,
         "output": output,
         **({"position_bias": position_bias} if position_bias else {}),
+        **({"input_norm": input_norm} if input_norm != "none" else {}),
+        **({"query_norm": True} if query_norm else {}),
+        **({"value_gate": True} if value_gate else {}),
         "training": {},
         "metrics": {},
     }
@@ -358,6 +369,20 @@ def main():
         f.write('{"ids":' + json.dumps(ids_calm.tolist(), separators=(",", ":"))
                 + ',"logits":' + ref.f32_json(pos_logits) + "}\n")
 
+    # The three optional bridge parts at once: frozen input whitening (composition.json
+    # "input_norm": "whiten", buffers bridges.{k}.in.mean / in.whiten), RMS-normalised queries
+    # ("query_norm") and a per-head value gate ("value_gate", bridges.{k}.attn.gate.*), with a
+    # position bias; random non-zero gate and statistics. Drawn after every other file, so
+    # those stay as they were.
+    gated = make_bundle(os.path.join(calm, "bundle-gated"), tiny, aug,
+                        [[-1, aug.L], [1, 2]], 4, "zero-init", qk_std, position_bias=3,
+                        input_norm="whiten", query_norm=True, value_gate=True)
+    with torch.no_grad():
+        gated_logits, _ = ref.composed_forward(tiny, aug, gated, ids_calm)
+    with open(os.path.join(calm, "golden-gated.json"), "w") as f:
+        f.write('{"ids":' + json.dumps(ids_calm.tolist(), separators=(",", ":"))
+                + ',"logits":' + ref.f32_json(gated_logits) + "}\n")
+
     # --- checks ----------------------------------------------------------------
     print("self-consistency checks")
     check_primitives(tiny)
@@ -472,6 +497,25 @@ def main():
     err = (seq - zero_logits).abs().max().item()
     check("... and differs from the sequential rule (so the golden pins the rule)",
           err > 1e-3, f"max diff {err:.2e}")
+
+    # the optional parts each matter: switching one off changes the logits
+    for part in ("in", "query_norm", "gate"):
+        g2, _ = ref.load_bundle(os.path.join(calm, "bundle-gated"))
+        for br in g2.bridges:
+            if part == "in":
+                br.add_module("in", None)
+            elif part == "query_norm":
+                br.query_norm = False
+            else:
+                br.attn.gate = None
+        with torch.no_grad():
+            got, _ = ref.composed_forward(tiny, aug, g2, ids_calm)
+        err = (got - gated_logits).abs().max().item()
+        check(f"bundle-gated: without {part} the logits change", err > 1e-3, f"max diff {err:.2e}")
+    g2, _ = ref.load_bundle(os.path.join(calm, "bundle-gated"))
+    check("bundle-gated: in.mean / in.whiten are buffers, not parameters",
+          not any(".in." in k for k, _ in g2.named_parameters())
+          and sum(".in." in k for k, _ in g2.named_buffers()) == 4)
 
     # strict loading really is strict
     try:
