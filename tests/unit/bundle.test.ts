@@ -31,7 +31,7 @@ const cfg = (nEmbd: number, nLayer: number, nHead: number): GPTConfig => ({
 // tests/golden/gpt2-tiny and gpt2-tiny-aug
 const DIMS = { anchor: cfg(48, 2, 4), augment: cfg(40, 3, 5) };
 
-function golden(name: 'bundle-zero' | 'bundle-rms'): { composition: string; bridge: Uint8Array } {
+function golden(name: 'bundle-zero' | 'bundle-rms' | 'bundle-gated'): { composition: string; bridge: Uint8Array } {
   return {
     composition: readFileSync(join(GOLDEN, name, 'composition.json'), 'utf8'),
     bridge: new Uint8Array(readFileSync(join(GOLDEN, name, 'bridge.safetensors'))),
@@ -178,6 +178,42 @@ describe('exportBundle → parseBundle', () => {
   });
 });
 
+describe('bridge options (input_norm, query_norm, value_gate)', () => {
+  it('round-trip through export and import, the frozen statistics included and not trainable', () => {
+    const g = parseBundle(golden('bundle-gated'), DIMS);
+    expect(g.spec).toEqual({ connections: [[-1, 3], [1, 2]], numHeads: 4, output: 'zero-init', positionBias: 3, inputNorm: 'whiten', queryNorm: true, valueGate: true });
+    expect(g.manifest).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true, position_bias: 3 });
+    expect(g.bridges[0].inWhiten!.shape).toEqual([40, 40]);
+    expect(g.bridges[0].gateW!.shape).toEqual([48, 4]); // [D_a, h]; the file holds [h, D_a]
+    const vars = bridgesFromRaw(g.bridges);
+    expect(vars[0].inMean!.trainable).toBe(false);
+    expect(vars[0].inWhiten!.trainable).toBe(false);
+    expect(vars[0].gateW!.trainable).toBe(true);
+    const files = exportBundle(g.spec, vars, { anchor: g.manifest.anchor, augment: g.manifest.augment });
+    const doc = JSON.parse(files['composition.json']);
+    expect([doc.input_norm, doc.query_norm, doc.value_gate]).toEqual(['whiten', true, true]);
+    const back = parseBundle({ composition: files['composition.json'], bridge: files['bridge.safetensors'] }, DIMS);
+    expect(back.spec).toEqual(g.spec);
+    for (const [k, b] of back.bridges.entries()) {
+      for (const t of BRIDGE_TENSORS) {
+        expect(b[t.field] === undefined, t.name).toBe(g.bridges[k][t.field] === undefined);
+        if (b[t.field]) expect(bits(b[t.field]!.data), t.name).toEqual(bits(g.bridges[k][t.field]!.data));
+      }
+    }
+    // the same file in the golden folder, tensor for tensor
+    const st = parseSafetensors(golden('bundle-gated').bridge, 'x').tensors;
+    const ours = parseSafetensors(files['bridge.safetensors'], 'y').tensors;
+    expect([...ours.keys()].sort()).toEqual([...st.keys()].sort());
+    disposeBridges(vars);
+  });
+
+  it('absent fields mean off, and "none" is written as nothing', () => {
+    const m = readBundleManifest(JSON.stringify({ ...JSON.parse(golden('bundle-zero').composition), input_norm: 'none', query_norm: false }));
+    expect('input_norm' in m || 'query_norm' in m || 'value_gate' in m).toBe(false);
+    expect(parseBundle(golden('bundle-zero'), DIMS).spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init' });
+  });
+});
+
 describe('golden bundles (PyTorch)', () => {
   it('parse with the dims of gpt2-tiny / gpt2-tiny-aug', () => {
     const zero = parseBundle(golden('bundle-zero'), DIMS);
@@ -227,7 +263,7 @@ describe('malformed bundles', () => {
   function edited(
     editJson: (o: Record<string, unknown>) => void,
     editTensors: (t: Record<string, { shape: number[]; data: Float32Array }>) => void = () => {},
-    name: 'bundle-zero' | 'bundle-rms' = 'bundle-zero',
+    name: 'bundle-zero' | 'bundle-rms' | 'bundle-gated' = 'bundle-zero',
   ): { composition: string; bridge: Uint8Array } {
     const g = golden(name);
     const doc = JSON.parse(g.composition);
@@ -247,6 +283,26 @@ describe('malformed bundles', () => {
     );
     const r = edited(noop, (t) => delete t['bridges.0.norm.weight'], 'bundle-rms');
     expect(thrown(parse(r), 'missing-tensor')).toContain('"bridges.0.norm.weight"');
+  });
+
+  it('a tensor that input_norm or value_gate needs is missing, misshapen or left over', () => {
+    const f = edited(noop, (t) => delete t['bridges.1.in.whiten'], 'bundle-gated');
+    expect(thrown(parse(f), 'missing-tensor')).toBe(
+      'bridge.safetensors: tensor "bridges.1.in.whiten" of bridge 1 (connection [1, 2]) is missing; input_norm "whiten" needs it',
+    );
+    const g = edited(noop, (t) => delete t['bridges.0.attn.gate.bias'], 'bundle-gated');
+    expect(thrown(parse(g), 'missing-tensor')).toContain('"bridges.0.attn.gate.bias" of bridge 0 (connection [-1, 3]) is missing; value_gate needs it');
+    const w = edited(noop, (t) => (t['bridges.0.in.whiten'].shape = [40, 40, 1]), 'bundle-gated');
+    expect(thrown(parse(w), 'bad-shape')).toBe(
+      'bridge.safetensors: tensor "bridges.0.in.whiten" has shape [40, 40, 1], expected [40, 40] (D_a 48, D_g 40)',
+    );
+    // the flag off, the tensors still there: refused by name
+    const off = edited((o) => delete o.value_gate, noop, 'bundle-gated');
+    expect(thrown(parse(off), 'unexpected-tensor')).toMatch(/^bridge\.safetensors: unexpected tensor "bridges\.0\.attn\.gate\.(weight|bias)": .*input_norm whiten, query_norm true$/);
+    const bad = edited((o) => (o.input_norm = 'zca'), noop, 'bundle-gated');
+    expect(thrown(parse(bad), 'bad-manifest')).toContain('input_norm');
+    const flag = edited((o) => (o.query_norm = 'yes'), noop, 'bundle-gated');
+    expect(thrown(parse(flag), 'bad-manifest')).toContain('query_norm');
   });
 
   it('wrong shape', () => {
