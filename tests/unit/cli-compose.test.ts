@@ -80,6 +80,27 @@ describe('calm compose', () => {
     expectOneLineError(await calm(['logits', '--bundle', notZip, '--ids', '1', '--quiet']), 1, /notes\.txt is a file but not a zip: a bundle is a folder with composition\.json and bridge\.safetensors, or the \.calm\.zip file the playground exports/);
   });
 
+  it('--input-norm whiten --query-norm --value-gate: the bundle says so, holds the statistics and reads back', async () => {
+    const data = join(dir, 'opts.txt');
+    await writeFile(data, 'abc+qdx= => 5\n004+007= => 11\nxyz-abc= => 2\n');
+    const out = join(dir, 'opts');
+    const train = await calm([
+      'compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections=-1:f',
+      '--input-norm', 'whiten', '--query-norm', '--value-gate', '--data', data, '--steps', '2', '--batch', '3', '--out', out, '--json', '--quiet',
+    ]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(train.stdout)).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true });
+    const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8'));
+    expect(manifest).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true });
+    const bytes = await readFile(join(out, 'bridge.safetensors'));
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+    expect(header['bridges.0.in.whiten'].shape).toEqual([96, 96]);
+    expect(header['bridges.0.attn.gate.weight'].shape).toEqual([4, 128]);
+    const lg = await calm(['logits', '--bundle', out, '--ids', '10,11,12', '--json', '--quiet']);
+    expect(lg.code, lg.stderr).toBe(0);
+    expectOneLineError(await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--input-norm', 'zca', '--data', data, '--out', out]), 2, /input-norm/);
+  });
+
   it('refuses a connection past the models, and a missing subcommand, in one line', async () => {
     const r1 = await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '7:0', '--task', 'kv-arith', '--out', join(dir, 'y')]);
     expectOneLineError(r1, 1, /anchor layer 7 is out of range/);

@@ -13,6 +13,7 @@ import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
 import { codecOf, TABLE_ROWS } from '../../src/calm/experiment';
 import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
+import { parseSafetensors } from '../../src/io/safetensors';
 import { GPT } from '../../src/model/gpt';
 import { cachedDecoder } from '../../src/model/sampling';
 import { Tokenizer } from '../../src/tokenizer';
@@ -56,6 +57,13 @@ const table = makeKeyTable(KV_SPEC);
 // three bridges (so indices 0–2 exist), whatever the recipe's own mapping is
 const connections = parseConnections('-1:2,0:2,1:2', 3, 3);
 const settings: CompositionSettings = { anchor: 'arith-tiny', augment: 'kv-tiny', connections, numHeads: 4, output: 'zero-init', seed: 1 };
+/** The bridge options the worker builds when the settings name none: the recipe's. */
+const RECIPE_OPTIONS = {
+  positionBias: KV_RECIPE.positionBias ?? 0,
+  inputNorm: KV_RECIPE.inputNorm ?? 'none',
+  queryNorm: KV_RECIPE.queryNorm ?? false,
+  valueGate: KV_RECIPE.valueGate ?? false,
+};
 const trainingExamples = compositionExamples(table, { ...KV_RECIPE, kvArith: 48, numericShare: 0.25 }, 1); // 48 kv-arith + 16 num-arith
 const heldOut = makeExamples('kv-arith', 16, { seed: 3, table, keys: 'held-out' });
 
@@ -103,8 +111,10 @@ describe('CalmEngine', () => {
 
   it('composes the default pair; zero-init bridges leave the anchor exactly as it was', async () => {
     const info = await engine.compose(settings);
-    // the recipe's relative-position bias adds h·R per bridge
-    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0)));
+    // the recipe's relative-position bias adds h·R per bridge, its value gate D_a·h + h
+    const gate = KV_RECIPE.valueGate ? 128 * 4 + 4 : 0;
+    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0) + gate));
+    expect(info.memory.stats).toBe(KV_RECIPE.inputNorm === 'whiten' ? 3 * 4 * (96 + 96 * 96) : 0);
     expect(info.memory.optimizer).toBe(2 * info.memory.bridges);
     expect(info.memory.cachePerExample).toBeGreaterThan(0);
     const anchor = await generate('anchor', '004+007-003=');
@@ -285,7 +295,8 @@ describe('CalmEngine', () => {
     expect(await generate('composed', prompt)).not.toEqual(trained);
 
     const restored = await engine.importBundle({ composition: bundle.composition, bridge: bytes.slice().buffer });
-    expect(restored).toEqual(settings);
+    // the bundle's bridge options come back too (the recipe's, which the worker used)
+    expect(restored).toEqual({ ...settings, ...RECIPE_OPTIONS });
     expect(await generate('composed', prompt)).toEqual(trained);
     const again = await engine.exportBundle();
     expect(new Uint8Array(again.bridge)).toEqual(bytes);
@@ -306,6 +317,31 @@ describe('CalmEngine', () => {
     expect((err as Error).message).toMatch(/^cannot compose arith-tiny with kv-odd: the tokenizers differ at id \d+: the anchor has 'a', the augmenting model has 'b'$/);
     // the composition in place is untouched
     expect((await generate('anchor', '004+007-003=')).text).toBe('8');
+  });
+
+  it('composes, trains, exports and imports bridges with input whitening, query norm and a value gate', async () => {
+    const opts = { positionBias: 2, inputNorm: 'whiten', queryNorm: true, valueGate: true } as const;
+    const info = await engine.compose({ ...settings, ...opts });
+    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * 2 + 128 * 4 + 4));
+    expect(info.memory.stats).toBe(3 * 4 * (96 + 96 * 96));
+    const fresh = await engine.exportBundle(); // before training: the zero placeholder
+    expect(JSON.parse(fresh.composition)).toMatchObject({ position_bias: 2, input_norm: 'whiten', query_norm: true, value_gate: true });
+    const summary = await engine.train({ examples: trainingExamples, heldOut: [], steps: 2, lr: 1e-3, batch: 16, seed: 1, evalEvery: 0 }, () => {});
+    expect(summary).toMatchObject({ stopped: 'done', steps: 2 });
+    const trained = await engine.exportBundle();
+    const bytes = new Uint8Array(trained.bridge).slice();
+    expect(bytes).not.toEqual(new Uint8Array(fresh.bridge)); // statistics measured, bridges trained
+    const restored = await engine.importBundle({ composition: trained.composition, bridge: bytes.slice().buffer });
+    expect(restored).toEqual({ ...settings, ...opts });
+    // a resumed run keeps the imported statistics: training on changes only the trainable tensors
+    await engine.train({ examples: trainingExamples.slice(0, 16), heldOut: [], steps: 1, lr: 1e-3, batch: 16, seed: 2, evalEvery: 0 }, () => {});
+    const before = parseSafetensors(bytes, 'a').tensors;
+    const after = parseSafetensors(new Uint8Array((await engine.exportBundle()).bridge), 'b').tensors;
+    for (const [name, t] of before) {
+      if (name.includes('.in.')) expect(after.get(name)!.data, name).toEqual(t.data);
+    }
+    expect(after.get('bridges.0.attn.gate.weight')!.data).not.toEqual(before.get('bridges.0.attn.gate.weight')!.data);
+    await expect(engine.compose({ ...settings, inputNorm: 'zca' as 'whiten' })).rejects.toThrow('inputNorm must be "none" or "whiten", found "zca"');
   });
 
   it('checks connections and heads against the models', async () => {

@@ -48,7 +48,7 @@ export const command: Command = {
   examples: [
     'compose train --anchor arith-tiny --augment kv-tiny --connections -1:2,0:2,1:2 --task kv-arith --out out/kv',
     'compose train --anchor arith-tiny --augment kv-tiny --connections uniform:2 --data examples.txt --steps 200 --out out/mine',
-    'compose train --anchor arith-tiny --augment kv-tiny --connections -1:f --input-norm whiten --query-norm --value-gate --task kv-arith --out out/kv-w',
+    'compose train --anchor arith-tiny --augment kv-tiny --connections=-1:f --input-norm whiten --query-norm --value-gate --task kv-arith --out out/kv-w',
     'compose eval --bundle out/kv --task kv-arith --json',
     'compose generate --bundle out/kv --prompt "abc+qdx-kkr="',
   ],
