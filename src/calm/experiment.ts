@@ -123,6 +123,8 @@ export interface ReproResult {
   chance: Record<keyof Table, number>;
   seconds: number; // the whole experiment
   trainSeconds: number; // bridge training, the frozen-work cache included
+  /** Composed kv-arith on the composition keys (the bridges' own training keys): fit, against held-out generalisation. */
+  compositionKeys: number;
   config: Record<string, unknown>;
   training: TrainResult & { cacheBytes: number; cacheSeconds: number };
   composition: Composition;
@@ -172,9 +174,12 @@ export async function runKVRepro(
   if (training.stopped !== 'done') throw new Error(training.message ?? `training ${training.stopped}`);
   opts.onStage?.('evaluating');
   const { table: t, chance } = evaluateTable(comp, anchor.tokenizer, table, recipe.evalN, opts.seed, opts.signal);
+  const trainingKeys = makeExamples('kv-arith', recipe.evalN, { seed: opts.seed + 9002, table, keys: 'composition' });
+  const compositionKeys = evaluateColumn(comp, anchor.tokenizer, 'composed', trainingKeys, opts.signal);
   return {
     table: t,
     chance,
+    compositionKeys,
     seconds: (performance.now() - t0) / 1000,
     trainSeconds: training.seconds + training.cacheSeconds,
     config: {

@@ -2,6 +2,7 @@ export { deriveSeed, makeRng, type Rng } from './rng';
 export {
   answerChance,
   describeTask,
+  DICT_ENTRIES,
   evaluateExpression,
   isKeySet,
   isTaskName,

@@ -1,7 +1,9 @@
 /**
- * The paper's key-value experiment at toy scale (TOY-KV.md). This file is the one place
- * where the key table, the example formats and the composition/held-out split are
- * defined, so changing the experiment means changing this file only.
+ * The paper's key-value experiment at toy scale (docs/reproduction.md). This file is the one
+ * place where the key table, the example formats and the composition/held-out split are
+ * defined, so changing the experiment means changing this file only. As in the paper, every
+ * key is one token of the shared vocabulary (the built-in tokenizer adds each key of the
+ * table as a token: src/tokenizer/char.ts), 20 % of the keys are seen in composition.
  */
 import { deriveSeed, makeRng, type Rng } from './rng';
 
@@ -10,7 +12,7 @@ export type Operator = '+' | '-';
 export interface KVSpec {
   /** How many distinct keys the table has. */
   numKeys: number;
-  /** Letters per key (all keys have the same length: TOY-KV found fixed-length keys help). */
+  /** Letters per key; each key is one token of the built-in tokenizer, so its length is only how it reads. */
   keyLength: number;
   /** Values are uniform integers in [valueMin, valueMax]; valueMin >= 0. */
   valueMin: number;
@@ -21,14 +23,14 @@ export interface KVSpec {
   minOperands: number;
   maxOperands: number;
   operators: readonly Operator[];
-  /** Numeric operands are zero-padded to this width (`004`), to sit where keys sit. */
+  /** Numeric operands are zero-padded to this width (1: plain digits, one token each like a key). */
   numberWidth: number;
   /** Seed of the key table (keys, values, split); examples take their own seed. */
   seed: number;
 }
 
 export const KV_SPEC: Readonly<KVSpec> = Object.freeze({
-  numKeys: 200,
+  numKeys: 1000,
   keyLength: 3,
   valueMin: 0,
   valueMax: 9,
@@ -36,7 +38,7 @@ export const KV_SPEC: Readonly<KVSpec> = Object.freeze({
   minOperands: 2,
   maxOperands: 3,
   operators: Object.freeze(['+', '-'] as Operator[]),
-  numberWidth: 3,
+  numberWidth: 1,
   seed: 1234,
 });
 
@@ -57,10 +59,21 @@ export interface Example {
   completion: string;
 }
 
-export type TaskName = 'kv-subs' | 'kv-lookup' | 'num-arith' | 'num-filler' | 'kv-arith';
+export type TaskName = 'kv-subs' | 'kv-lookup' | 'kv-dict' | 'num-arith' | 'num-filler' | 'kv-arith' | 'kv-mixed';
 export type KeySet = 'all' | 'composition' | 'held-out';
 
-export const TASKS: readonly TaskName[] = Object.freeze(['kv-subs', 'kv-lookup', 'num-arith', 'num-filler', 'kv-arith'] as TaskName[]);
+export const TASKS: readonly TaskName[] = Object.freeze([
+  'kv-subs',
+  'kv-lookup',
+  'kv-dict',
+  'num-arith',
+  'num-filler',
+  'kv-arith',
+  'kv-mixed',
+] as TaskName[]);
+
+/** Entries per kv-dict line: 10 × (key, digit, space) fits a context of 32 with the end token. */
+export const DICT_ENTRIES = 10;
 export const KEY_SETS: readonly KeySet[] = Object.freeze(['all', 'composition', 'held-out'] as KeySet[]);
 
 export function isTaskName(s: string): s is TaskName {
@@ -74,10 +87,12 @@ export function isKeySet(s: string): s is KeySet {
 const TASK_DESCRIPTIONS: Record<TaskName, string> = {
   'kv-subs': 'key-value substitution: abc+qdx-kkr= → 4+7-3 (the augmenting model\'s skill)',
   'kv-lookup': 'key look-up: abc+qdx → 5, the value of the last key (makes the augmenting model hold each value at its key)',
-  'num-arith': 'numeric arithmetic: 004+007-003= → 8 (the anchor\'s skill)',
+  'kv-dict': 'the key table as text: abc4 qdx7 kkr3 … (every value right after its key, the whole line trained)',
+  'num-arith': 'numeric arithmetic: 4+7-3= → 8 (the anchor\'s skill)',
   'num-filler':
     "numeric arithmetic with filler: ab4+0q7-003= → 8, each operand's digit last in its slot, the characters before it '0' or any letter (an anchor that reads the digit and ignores the rest)",
   'kv-arith': 'key-value arithmetic: abc+qdx-kkr= → 8 (the composed skill: needs both models)',
+  'kv-mixed': 'one key among numbers: 4+qdx-3= → 8 (composition data: the bridge must change the key only)',
 };
 
 /** One line saying what a task's examples look like and whose skill it is. */
@@ -211,6 +226,20 @@ export function makeExamples(
         // (the digit is part of the slot), only text the anchor must learn to look past
         return [...n].map((c, i) => (i < n.length - String(v).length && rng.next() < 0.5 ? LETTERS[rng.int(0, 25)] : c)).join('');
       });
+      examples.push({ prompt: joinExpression(texts, ops) + '=', completion: String(evaluateExpression(operands, ops)) });
+      continue;
+    }
+    if (task === 'kv-dict') {
+      const entries = Array.from({ length: DICT_ENTRIES }, () => rng.pick(pool));
+      examples.push({ prompt: '', completion: entries.map((k) => k + String(values[k])).join(' ') });
+      continue;
+    }
+    if (task === 'kv-mixed') {
+      // one operand is a key, the others numbers: what changes from num-arith is the key alone
+      const at = rng.int(0, count - 1);
+      const key = rng.pick(pool);
+      const operands = Array.from({ length: count }, (_, j) => (j === at ? values[key] : rng.int(spec.valueMin, spec.valueMax)));
+      const texts = operands.map((v, j) => (j === at ? key : formatNumber(v, spec)));
       examples.push({ prompt: joinExpression(texts, ops) + '=', completion: String(evaluateExpression(operands, ops)) });
       continue;
     }

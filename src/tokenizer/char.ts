@@ -35,19 +35,30 @@ export const CHAR_ALPHABET: string = Array.from({ length: LAST_CHAR - FIRST_CHAR
  * No normalizer (no lowercasing, no Unicode rewriting) and no pre-tokenizer, so spaces
  * are ordinary tokens; the `Fuse` decoder joins tokens with nothing between them, so
  * decoding gives the text back exactly.
+ *
+ * `wordTokens` (ids 98, 99, …) are whole strings made single tokens, as added tokens: the
+ * library cuts them out of the text before the character model sees the rest. The built-in
+ * models list every key of the key table here, so a key is one token as in the paper, whose
+ * keys are tokens of the models' vocabulary (docs/reproduction.md).
  */
-export function buildCharTokenizerJson(): Record<string, unknown> {
+export function buildCharTokenizerJson(wordTokens: readonly string[] = []): Record<string, unknown> {
   const vocab: Record<string, number> = {};
   SPECIAL_TOKENS.forEach((token, id) => {
     vocab[token] = id;
   });
   for (let i = 0; i < CHAR_ALPHABET.length; i++) vocab[CHAR_ALPHABET[i]] = SPECIAL_TOKENS.length + i;
+  const words = wordTokens.map((content, i) => {
+    if (content.length < 2 || content in vocab) throw new RangeError(`a word token must be new and at least 2 characters long, got '${content}'`);
+    const id = CHAR_VOCAB_SIZE + i;
+    vocab[content] = id;
+    return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false };
+  });
 
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+    added_tokens: SPECIAL_TOKENS.map((content: string, id) => ({
       id,
       content,
       single_word: false,
@@ -55,7 +66,7 @@ export function buildCharTokenizerJson(): Record<string, unknown> {
       rstrip: false,
       normalized: false,
       special: true,
-    })),
+    })).concat(words),
     normalizer: null,
     pre_tokenizer: null,
     post_processor: null,

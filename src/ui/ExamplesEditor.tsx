@@ -112,10 +112,12 @@ export function ExamplesEditor() {
 function DefaultSummary({ count }: { count: number }) {
   const table = keyTable();
   const numeric = count - KV_RECIPE.kvArith;
+  const mixed = Math.round(KV_RECIPE.kvArith * (KV_RECIPE.mixedShare ?? 0));
   return (
     <>
-      {plural(count, 'example')} made by the <code>repro kv</code> recipe: {formatCount(KV_RECIPE.kvArith)} key-value arithmetic over the{' '}
-      {formatCount(table.compositionKeys.length)} keys the bridges train on, {formatCount(numeric)} numeric arithmetic mixed in.
+      {plural(count, 'example')} made by the <code>repro kv</code> recipe: {formatCount(KV_RECIPE.kvArith - mixed)} key-value arithmetic
+      {mixed > 0 && <> and {formatCount(mixed)} with one key among numbers</>} over the {formatCount(table.compositionKeys.length)} keys the
+      bridges train on, {formatCount(numeric)} numeric arithmetic mixed in.
     </>
   );
 }

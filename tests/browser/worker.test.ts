@@ -24,10 +24,10 @@ const SETTINGS: CompositionSettings = {
 
 // kv-arith over composition keys and numeric examples, in the formats of src/tasks/kv.ts.
 const EXAMPLES = [
-  { prompt: '004+007-003=', completion: '8' },
-  { prompt: '001+002=', completion: '3' },
-  { prompt: '009-004=', completion: '5' },
-  { prompt: '005+005-002=', completion: '8' },
+  { prompt: '4+7-3=', completion: '8' },
+  { prompt: '1+2=', completion: '3' },
+  { prompt: '9-4=', completion: '5' },
+  { prompt: '5+5-2=', completion: '8' },
   { prompt: 'abc+def=', completion: '7' },
   { prompt: 'ghi-abc=', completion: '1' },
   { prompt: 'def+ghi-abc=', completion: '9' },
@@ -90,9 +90,10 @@ describe('the CALM worker in Chromium', () => {
     const cards = await c.api.listModels();
     expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-tiny']);
     const info = await c.api.compose(SETTINGS);
-    // per bridge: proj, q/k/v/o, and the recipe's relative-position bias (h·R = 4·4), which
-    // the worker applies when the settings do not say otherwise
-    expect(info.trainableParameters).toBe(3 * (96 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * 4));
+    // per bridge: proj (kv-tiny's width 128 → 128), q/k/v/o, the recipe's relative-position bias
+    // (h·R = 4·4) and its value gate (128·4 + 4), which the worker applies when the settings do
+    // not say otherwise (the whitening statistics are frozen, not trainable)
+    expect(info.trainableParameters).toBe(3 * (128 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * 4 + 128 * 4 + 4));
   });
 
   it('trains 3 steps, with the events arriving through a proxied callback before the result', async () => {
@@ -125,10 +126,10 @@ describe('the CALM worker in Chromium', () => {
   });
 
   it('generates from all three columns', async () => {
-    const anchor = await generate(c, 'anchor', '004+007-003=');
+    const anchor = await generate(c, 'anchor', '4+7-3=');
     expect(anchor.text).toBe('8');
     const augment = await generate(c, 'augment', 'abc+');
-    const composed = await generate(c, 'composed', '004+007-003=');
+    const composed = await generate(c, 'composed', '4+7-3=');
     for (const r of [anchor, augment, composed]) {
       expect(r.tokens.map((t) => t.text).join('')).toBe(r.text);
       expect(r.tokens.every((t) => t.prob > 0 && t.prob <= 1)).toBe(true);
@@ -145,7 +146,7 @@ describe('the CALM worker in Chromium', () => {
     const weights = async () => (await w.api.attention({ prompt: 'abc+def=', connection: 1 })).weights.flat(2);
     const onWasm = await weights();
     await w.api.switchBackend('webgpu');
-    expect((await generate(w, 'anchor', '004+007-003=', 2)).text).toBe('8');
+    expect((await generate(w, 'anchor', '4+7-3=', 2)).text).toBe('8');
     const onWebgpu = await weights();
     expect(onWebgpu).toHaveLength(onWasm.length);
     expect(Math.max(...onWebgpu.map((x, i) => Math.abs(x - onWasm[i])))).toBeLessThan(1e-3);
@@ -210,10 +211,10 @@ describe('the CALM worker in Chromium', () => {
     expect(report).toMatchObject({ backend: 'webgpu', reason: 'chosen by you' });
     expect(report.probe?.webgpu).toBeGreaterThan(0);
     await g.api.compose(SETTINGS);
-    const anchor = await generate(g, 'anchor', '004+007-003=', 2);
+    const anchor = await generate(g, 'anchor', '4+7-3=', 2);
     expect(anchor.text).toBe('8'); // the same greedy answer as on WebAssembly
     // zero-init bridges: the composition starts out exactly as the anchor
-    expect((await generate(g, 'composed', '004+007-003=', 2)).text).toBe('8');
+    expect((await generate(g, 'composed', '4+7-3=', 2)).text).toBe('8');
     const events: TrainEvent[] = [];
     const summary = await g.api.train(
       { examples: EXAMPLES.slice(0, 4), heldOut: EXAMPLES.slice(0, 2), steps: 2, lr: 2e-3, batch: 4, seed: 1, evalEvery: 2 },

@@ -127,7 +127,7 @@ describe('saved work', () => {
   });
 });
 
-const TINY_GPT2 = { model_type: 'gpt2', vocab_size: 98, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' };
+const TINY_GPT2 = { model_type: 'gpt2', vocab_size: 1098, n_positions: 32, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new' };
 
 /** A small GPT-2 in Hugging Face layout, random weights, the built-in tokenizer (its vocabulary must match to compose). */
 async function writeTinyGpt2(dir: string, config: Record<string, unknown>): Promise<void> {

@@ -72,7 +72,7 @@ async function stillHolds(): Promise<void> {
 describe('importing a model folder', () => {
   it('registers a good GPT-2 folder under its name, in the list with its card, composable', async () => {
     const card = await engine.importModel(folder(), { id: 'my gpt', title: 'my gpt' });
-    expect(card).toMatchObject({ id: 'my-gpt', title: 'my gpt', layers: 3, width: 96, heads: 4, context: 32, vocabSize: 98, parameters: 348_192 });
+    expect(card).toMatchObject({ id: 'my-gpt', title: 'my gpt', layers: 3, width: 128, heads: 4, context: 32, vocabSize: 1098, parameters: 739_712 });
     expect(card.card).toMatch(/^# kv-tiny/);
     expect((await engine.listModels()).map((c) => c.id)).toContain('my-gpt');
     const info = await engine.compose({ ...settings, augment: 'my-gpt' });
@@ -92,7 +92,7 @@ describe('importing a model folder', () => {
     ],
     ['config.json without n_layer', () => folder({ config: { n_layer: undefined } }), /bad\/config\.json.*n_layer/],
     ['a negative width', () => folder({ config: { n_embd: -96 } }), /bad\/config\.json.*n_embd.*must be positive/],
-    ['a width not divisible by the heads', () => folder({ config: { n_head: 5 } }), /bad\/config\.json: n_embd 96 is not divisible by n_head 5/],
+    ['a width not divisible by the heads', () => folder({ config: { n_head: 5 } }), /bad\/config\.json: n_embd 128 is not divisible by n_head 5/],
     ['a context of 10⁹', () => folder({ config: { n_positions: 1e9, n_ctx: 1e9 } }), /bad\/config\.json.*n_positions.*must be at most 65536/],
     ['an unsupported architecture', () => folder({ config: { model_type: 'llama' } }), /bad\/config\.json: model_type "llama" is not supported \(supported: gpt2\)/],
     [

@@ -25,7 +25,7 @@ describe('calm compose', () => {
 
   it('trains from pasted examples, writes a bundle, and eval / generate / logits read it', async () => {
     const data = join(dir, 'good.txt');
-    await writeFile(data, 'abc+qdx= => 5\n{"prompt": "004+007=", "completion": "11"}\nxyz-abc= => 2\n');
+    await writeFile(data, 'abc+qdx= => 5\n{"prompt": "4+7=", "completion": "11"}\nxyz-abc= => 2\n');
     const out = join(dir, 'bundle');
     const train = await calm([
       'compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '0:f,1:2',
@@ -43,7 +43,7 @@ describe('calm compose', () => {
       num_heads: 2,
     });
 
-    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', '004+007=', '--json', '--quiet']);
+    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', '4+7=', '--json', '--quiet']);
     expect(gen.code, gen.stderr).toBe(0);
     const outputs = JSON.parse(gen.stdout).outputs;
     expect(Object.keys(outputs).sort()).toEqual(['anchor', 'augment', 'composed']);
@@ -60,7 +60,7 @@ describe('calm compose', () => {
     expect(lg.code, lg.stderr).toBe(0);
     const logits = JSON.parse(lg.stdout).logits as number[][];
     expect(logits).toHaveLength(3);
-    expect(logits[0]).toHaveLength(98);
+    expect(logits[0]).toHaveLength(1098);
 
     // The same bundle as the playground exports it (one .calm.zip, examples inside): the same logits.
     const zip = join(dir, 'mine.calm.zip');
@@ -72,7 +72,7 @@ describe('calm compose', () => {
     const lz = await calm(['logits', '--bundle', zip, '--ids', '10,11,12', '--json', '--quiet']);
     expect(lz.code, lz.stderr).toBe(0);
     expect(JSON.parse(lz.stdout).logits).toEqual(logits);
-    const gz = await calm(['compose', 'generate', '--bundle', zip, '--prompt', '004+007=', '--json', '--quiet']);
+    const gz = await calm(['compose', 'generate', '--bundle', zip, '--prompt', '4+7=', '--json', '--quiet']);
     expect(JSON.parse(gz.stdout).outputs).toEqual(outputs);
 
     const notZip = join(dir, 'notes.txt');
@@ -94,7 +94,7 @@ describe('calm compose', () => {
     expect(manifest).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true });
     const bytes = await readFile(join(out, 'bridge.safetensors'));
     const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
-    expect(header['bridges.0.in.whiten'].shape).toEqual([96, 96]);
+    expect(header['bridges.0.in.whiten'].shape).toEqual([128, 128]);
     expect(header['bridges.0.attn.gate.weight'].shape).toEqual([4, 128]);
     const lg = await calm(['logits', '--bundle', out, '--ids', '10,11,12', '--json', '--quiet']);
     expect(lg.code, lg.stderr).toBe(0);

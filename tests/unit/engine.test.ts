@@ -104,8 +104,8 @@ describe('CalmEngine', () => {
   it('lists the built-in models with their cards', async () => {
     const cards = await engine.listModels();
     const byId = Object.fromEntries(cards.map((c) => [c.id, c]));
-    expect(byId['arith-tiny']).toMatchObject({ role: 'anchor', layers: 3, width: 128, heads: 4, context: 32, vocabSize: 98, parameters: 624_256 }); // its README: 624,256, with its own LM head
-    expect(byId['kv-tiny']).toMatchObject({ role: 'augment', layers: 3, width: 96, parameters: 348_192 });
+    expect(byId['arith-tiny']).toMatchObject({ role: 'anchor', layers: 3, width: 128, heads: 4, context: 32, vocabSize: 1098, parameters: 880_256 }); // its README: 880,256, with its own LM head
+    expect(byId['kv-tiny']).toMatchObject({ role: 'augment', layers: 3, width: 128, parameters: 739_712 });
     expect(byId['kv-tiny'].card).toMatch(/^# kv-tiny/);
   });
 
@@ -113,12 +113,12 @@ describe('CalmEngine', () => {
     const info = await engine.compose(settings);
     // the recipe's relative-position bias adds h·R per bridge, its value gate D_a·h + h
     const gate = KV_RECIPE.valueGate ? 128 * 4 + 4 : 0;
-    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0) + gate));
-    expect(info.memory.stats).toBe(KV_RECIPE.inputNorm === 'whiten' ? 3 * 4 * (96 + 96 * 96) : 0);
+    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 128, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0) + gate));
+    expect(info.memory.stats).toBe(KV_RECIPE.inputNorm === 'whiten' ? 3 * 4 * (128 + 128 * 128) : 0);
     expect(info.memory.optimizer).toBe(2 * info.memory.bridges);
     expect(info.memory.cachePerExample).toBeGreaterThan(0);
-    const anchor = await generate('anchor', '004+007-003=');
-    const composed = await generate('composed', '004+007-003=');
+    const anchor = await generate('anchor', '4+7-3=');
+    const composed = await generate('composed', '4+7-3=');
     expect(composed).toEqual(anchor);
   });
 
@@ -208,7 +208,7 @@ describe('CalmEngine', () => {
 
   it('generates from all three columns, streaming tokens, without leaking tensors', async () => {
     const before = tf.memory().numTensors;
-    const anchor = await generate('anchor', '004+007-003=');
+    const anchor = await generate('anchor', '4+7-3=');
     expect(anchor.text).toBe('8');
     const [subs] = makeExamples('kv-subs', 1, { seed: 5, table });
     const augment = await generate('augment', subs.prompt, 12);
@@ -285,8 +285,8 @@ describe('CalmEngine', () => {
     const trained = await generate('composed', prompt);
     const bundle = await engine.exportBundle();
     const manifest = JSON.parse(bundle.composition);
-    expect(manifest.anchor).toEqual({ id: 'arith-tiny', n_layer: 3, n_embd: 128, vocab_size: 98 });
-    expect(manifest.augment).toEqual({ id: 'kv-tiny', n_layer: 3, n_embd: 96, vocab_size: 98 });
+    expect(manifest.anchor).toEqual({ id: 'arith-tiny', n_layer: 3, n_embd: 128, vocab_size: 1098 });
+    expect(manifest.augment).toEqual({ id: 'kv-tiny', n_layer: 3, n_embd: 128, vocab_size: 1098 });
     expect(manifest.training).toMatchObject({ init_seed: 1, lr: 1e-3, batch: 16, seed: 4 }); // the last training's settings
     expect([7, 8]).toContain(manifest.training.steps); // 3 + the cancelled runs' 2 (or 3) + 2
     const bytes = new Uint8Array(bundle.bridge).slice();
@@ -316,14 +316,14 @@ describe('CalmEngine', () => {
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/^cannot compose arith-tiny with kv-odd: the tokenizers differ at id \d+: the anchor has 'a', the augmenting model has 'b'$/);
     // the composition in place is untouched
-    expect((await generate('anchor', '004+007-003=')).text).toBe('8');
+    expect((await generate('anchor', '4+7-3=')).text).toBe('8');
   });
 
   it('composes, trains, exports and imports bridges with input whitening, query norm and a value gate', async () => {
     const opts = { positionBias: 2, inputNorm: 'whiten', queryNorm: true, valueGate: true } as const;
     const info = await engine.compose({ ...settings, ...opts });
-    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 96, 'zero-init') + 4 * 2 + 128 * 4 + 4));
-    expect(info.memory.stats).toBe(3 * 4 * (96 + 96 * 96));
+    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 128, 'zero-init') + 4 * 2 + 128 * 4 + 4));
+    expect(info.memory.stats).toBe(3 * 4 * (128 + 128 * 128));
     const fresh = await engine.exportBundle(); // before training: the zero placeholder
     expect(JSON.parse(fresh.composition)).toMatchObject({ position_bias: 2, input_norm: 'whiten', query_norm: true, value_gate: true });
     const summary = await engine.train({ examples: trainingExamples, heldOut: [], steps: 2, lr: 1e-3, batch: 16, seed: 1, evalEvery: 0 }, () => {});

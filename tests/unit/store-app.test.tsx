@@ -53,7 +53,7 @@ describe('App', () => {
     expect((screen.getByRole('textbox', { name: 'Examples' }) as HTMLTextAreaElement).value.split('\n').filter(Boolean)).toHaveLength(
       Math.round(KV_RECIPE.kvArith / (1 - KV_RECIPE.numericShare)), // the recipe's kv-arith plus its numeric share
     );
-    expect((screen.getByRole('spinbutton', { name: 'Steps' }) as HTMLInputElement).value).toBe('600');
+    expect((screen.getByRole('spinbutton', { name: 'Steps' }) as HTMLInputElement).value).toBe(String(KV_RECIPE.steps));
     expect((screen.getByRole('spinbutton', { name: 'Learning rate' }) as HTMLInputElement).value).toBe(String(KV_RECIPE.lr));
     for (const name of ['Train', 'Stop', 'Compare', 'Evaluate']) screen.getByRole('button', { name });
     screen.getByRole('progressbar', { name: 'Training progress' });
@@ -61,7 +61,7 @@ describe('App', () => {
     for (const name of ['Anchor output', 'Augmenting output', 'Composed output']) screen.getByRole('region', { name });
     screen.getByRole('table', { name: 'Evaluation' });
     await waitFor(() => expect(screen.getByRole('status', { name: 'Backend' }).textContent).toContain('WebAssembly — faster in the probe'));
-    // Model cards: sizes and the parameter count from config.json (kv-tiny's README says 348,192).
+    // Model cards: sizes and the parameter count from config.json (the fake worker's kv-tiny config, 3 × 96 with 98 tokens: 348,192).
     const kv = screen.getByRole('article', { name: 'kv-tiny (knows the key table)' });
     expect(kv.textContent).toContain('348,192');
     expect(kv.textContent).toContain('What it was trained on');

@@ -685,8 +685,8 @@ describe('the UI side agrees with the core', () => {
       expect(page.trainableParameters).toBe(recipe.trainableParameters);
       expect(page.memory.stats).toBe(recipe.frozenBytes);
     }
-    // public/models/kv-tiny/README.md: 348,192 parameters.
-    expect(modelParameterCount({ nLayer: 3, nEmbd: 96, nHead: 4, nPositions: 32, vocabSize: 98 })).toBe(348_192);
+    // public/models/kv-tiny/README.md: 739,712 parameters.
+    expect(modelParameterCount({ nLayer: 3, nEmbd: 128, nHead: 4, nPositions: 32, vocabSize: 1098 })).toBe(739_712);
     expect(settingsKey({ anchor: 'a', augment: 'b', connections: [[0, 1]], numHeads: 4, output: 'zero-init', seed: 1 })).toBe(
       settingsKey({ anchor: 'a', augment: 'b', connections: [[0, 1]], numHeads: 4, output: 'zero-init', seed: 9 }),
     );

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   answerChance,
   describeTask,
+  DICT_ENTRIES,
   evaluateExpression,
   KV_SPEC,
   makeExamples,
@@ -74,8 +75,8 @@ describe('makeKeyTable', () => {
   });
 
   it('puts 20 % of the keys in the composition set and the rest held out, disjoint', () => {
-    expect(table.compositionKeys).toHaveLength(40);
-    expect(table.heldOutKeys).toHaveLength(160);
+    expect(table.compositionKeys).toHaveLength(200);
+    expect(table.heldOutKeys).toHaveLength(800);
     const comp = new Set(table.compositionKeys);
     for (const k of table.heldOutKeys) expect(comp.has(k)).toBe(false);
     expect([...table.compositionKeys, ...table.heldOutKeys].sort()).toEqual([...table.keys].sort());
@@ -134,10 +135,10 @@ describe('makeExamples', () => {
     expect(single).toBeLessThan(N);
   });
 
-  it('num-arith: zero-padded operands → the result, negative ones included', () => {
+  it('num-arith: one-digit operands → the result, negative ones included', () => {
     const examples = makeExamples('num-arith', N, { seed: 1, table });
     for (const { prompt, completion } of examples) {
-      expect(prompt).toMatch(/^\d{3}(?:[+-]\d{3}){1,2}=$/);
+      expect(prompt).toMatch(/^\d(?:[+-]\d){1,2}=$/);
       const { operands, ops } = splitExpression(prompt.slice(0, -1));
       const values = operands.map(Number);
       for (const v of values) expect(v >= 0 && v <= 9).toBe(true);
@@ -148,6 +149,31 @@ describe('makeExamples', () => {
     // Operand counts span [minOperands, maxOperands].
     const counts = new Set(examples.map((e) => splitExpression(e.prompt.slice(0, -1)).operands.length));
     expect([...counts].sort()).toEqual([2, 3]);
+  });
+
+  it('kv-dict: the table as text, each value right after its key, no prompt', () => {
+    for (const { prompt, completion } of makeExamples('kv-dict', N, { seed: 1, table })) {
+      expect(prompt).toBe('');
+      const entries = completion.split(' ');
+      expect(entries).toHaveLength(DICT_ENTRIES);
+      for (const e of entries) {
+        expect(e).toMatch(/^[a-z]{3}\d$/);
+        expect(Number(e[3])).toBe(table.values[e.slice(0, 3)]);
+      }
+    }
+  });
+
+  it('kv-mixed: one key among numbers → the result, the key anywhere', () => {
+    const places = new Set<number>();
+    for (const { prompt, completion } of makeExamples('kv-mixed', N, { seed: 1, table })) {
+      const { operands, ops } = splitExpression(prompt.slice(0, -1));
+      const keyAt = operands.map((o, i) => (/^[a-z]{3}$/.test(o) ? i : -1)).filter((i) => i >= 0);
+      expect(keyAt).toHaveLength(1);
+      places.add(keyAt[0]);
+      for (const o of operands) if (!/^[a-z]{3}$/.test(o)) expect(o).toMatch(/^\d$/);
+      expect(completion).toBe(String(evalByHand(operands.map((o) => (/^\d$/.test(o) ? Number(o) : table.values[o])), ops)));
+    }
+    expect([...places].sort()).toEqual([0, 1, 2]);
   });
 
   it('kv-arith: abc+qdx-kkr= → the result over the keys’ values', () => {
@@ -162,11 +188,11 @@ describe('makeExamples', () => {
     const held = new Set(table.heldOutKeys);
     const comp = new Set(table.compositionKeys);
     const keysIn = (examples: Example[]): string[] =>
-      examples.flatMap((e) => splitExpression(e.prompt.replace(/=$/, '')).operands);
+      examples.flatMap((e) => splitExpression(e.prompt.replace(/=$/, '')).operands.filter((o) => !/^\d+$/.test(o)));
     const heldOut = keysIn(makeExamples('kv-arith', N, { seed: 5, table, keys: 'held-out' }));
     expect(heldOut.length).toBeGreaterThanOrEqual(N * 2); // at least two keys per example
     for (const k of heldOut) expect(held.has(k)).toBe(true);
-    for (const task of ['kv-subs', 'kv-lookup', 'kv-arith'] as const) {
+    for (const task of ['kv-subs', 'kv-lookup', 'kv-arith', 'kv-mixed'] as const) {
       for (const k of keysIn(makeExamples(task, N, { seed: 5, table, keys: 'composition' }))) expect(comp.has(k)).toBe(true);
     }
     // 'all' reaches both sets.

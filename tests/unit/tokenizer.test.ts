@@ -25,6 +25,23 @@ function swapped(i: number, j: number): Record<string, unknown> {
   return json;
 }
 
+describe('character tokenizer.json with word tokens (the key table)', () => {
+  it('makes each word one token after the characters, and leaves other letters characters', () => {
+    const tok = Tokenizer.fromJSON(buildCharTokenizerJson(['abc', 'qdx', 'kkr']));
+    expect(tok.vocabSize).toBe(CHAR_VOCAB_SIZE + 3);
+    expect(tok.encode('abc+qdx-kkr=')).toEqual([98, '+'.charCodeAt(0) - 29, 99, '-'.charCodeAt(0) - 29, 100, '='.charCodeAt(0) - 29]);
+    // a word inside longer text is still cut out; the rest stays characters
+    expect(tok.encode('abd+xkkr')).toEqual([...'abd+x'].map((c) => c.charCodeAt(0) - 29).concat([100]));
+    expect(tok.decode(tok.encode('abc4 qdx7'))).toBe('abc4 qdx7');
+    expect(tok.idToToken(99)).toBe('qdx');
+  });
+
+  it('refuses a word that is one character or already a token', () => {
+    expect(() => buildCharTokenizerJson(['a'])).toThrow(/at least 2/);
+    expect(() => buildCharTokenizerJson(['ab', 'ab'])).toThrow(/'ab'/);
+  });
+});
+
 describe('character tokenizer.json', () => {
   it('loads in @huggingface/tokenizers directly, one id per character', () => {
     const hf = new HFTokenizer(buildCharTokenizerJson(), {});

@@ -17,7 +17,7 @@ export const command: Command = {
     seed: { type: 'string', value: 'S', description: 'seed of the sampler (default 0)' },
     stop: { type: 'string', value: 'STR', description: 'stop at this text (it is not included)' },
   },
-  examples: ['generate --model kv-tiny --prompt "abc+qdx="', 'generate --model arith-tiny --prompt "004+007=" --temperature 0.8 --seed 3 --json'],
+  examples: ['generate --model kv-tiny --prompt "abc+qdx="', 'generate --model arith-tiny --prompt "4+7=" --temperature 0.8 --seed 3 --json'],
   async run({ values, json, backend }) {
     const id = requiredString(values, 'model', 'generate');
     const prompt = requiredString(values, 'prompt', 'generate');

@@ -22,6 +22,11 @@ export const command: Command = {
     anchor: { type: 'string', value: 'ID|DIR', description: 'the anchor (default arith-tiny)' },
     augment: { type: 'string', value: 'ID|DIR', description: 'the augmenting model (default kv-tiny)' },
     out: { type: 'string', value: 'DIR', description: 'also write the trained composition as a bundle' },
+    recipe: {
+      type: 'string',
+      value: 'JSON',
+      description: 'recipe fields to change for an ablation, e.g. \'{"inputNorm":"none","valueGate":false}\' (src/tasks/recipe.ts names them)',
+    },
   },
   examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --out public/models/compositions/kv-default'],
   async run({ values, positionals, json, backend }) {
@@ -29,7 +34,8 @@ export const command: Command = {
     const seed = intOption(values, 'seed', 0);
     const recipe = {
       ...KV_RECIPE,
-      steps: intOption(values, 'steps', KV_RECIPE.steps, 1),
+      ...recipeChanges(stringOption(values, 'recipe')),
+      steps: intOption(values, 'steps', (recipeChanges(stringOption(values, 'recipe')).steps as number | undefined) ?? KV_RECIPE.steps, 1),
       lr: numberOption(values, 'lr', KV_RECIPE.lr, 0),
       evalN: intOption(values, 'n', KV_RECIPE.evalN, 1),
     };
@@ -57,7 +63,7 @@ export const command: Command = {
       }
       r.composition.bridges.forEach(disposeBridge); // the frozen statistics too
       if (json) {
-        printJson({ table: r.table, chance: r.chance, seconds: round(seconds, 1), train_seconds: round(r.trainSeconds, 1), config: r.config, paper: PAPER });
+        printJson({ table: r.table, chance: r.chance, composition_keys: r.compositionKeys, seconds: round(seconds, 1), train_seconds: round(r.trainSeconds, 1), config: r.config, paper: PAPER });
         return;
       }
       const lines = [
@@ -68,6 +74,7 @@ export const command: Command = {
           const p = PAPER[task];
           return `${task.padEnd(10)} ${percent(row.anchor).padStart(8)} ${percent(row.augment).padStart(11)} ${percent(row.composed).padStart(9)}   ${percent(r.chance[task]).padStart(6)}   ${percent(p.anchor)} / ${percent(p.augment)} / ${percent(p.composed)}`;
         }),
+        `kv-arith on the composition keys (the bridges' training keys): composed ${percent(r.compositionKeys)}`,
         `bridge training ${r.trainSeconds.toFixed(0)} s; whole run ${seconds.toFixed(0)} s`,
       ];
       printText(lines.join('\n'));
@@ -77,3 +84,18 @@ export const command: Command = {
     }
   },
 };
+
+/** `--recipe JSON`: an object of KVRecipe fields, each of a known name. */
+function recipeChanges(text: string | undefined): Partial<typeof KV_RECIPE> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--recipe must be a JSON object, got ${JSON.stringify(text)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('--recipe must be a JSON object of recipe fields');
+  const known = new Set([...Object.keys(KV_RECIPE), 'numHeads', 'weightDecay', 'mixedShare', 'inputNorm', 'queryNorm', 'valueGate', 'positionBias', 'positionInit']);
+  for (const k of Object.keys(parsed)) if (!known.has(k)) throw new UsageError(`--recipe: unknown field '${k}'; fields: ${[...known].join(', ')}`);
+  return parsed as Partial<typeof KV_RECIPE>;
+}
