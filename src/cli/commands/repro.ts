@@ -32,12 +32,12 @@ export const command: Command = {
   async run({ values, positionals, json, backend }) {
     if (positionals.length !== 1 || positionals[0] !== 'kv') throw new UsageError('repro knows one experiment: calm repro kv');
     const seed = intOption(values, 'seed', 0);
+    const changed = { ...KV_RECIPE, ...recipeChanges(stringOption(values, 'recipe')) };
     const recipe = {
-      ...KV_RECIPE,
-      ...recipeChanges(stringOption(values, 'recipe')),
-      steps: intOption(values, 'steps', (recipeChanges(stringOption(values, 'recipe')).steps as number | undefined) ?? KV_RECIPE.steps, 1),
-      lr: numberOption(values, 'lr', KV_RECIPE.lr, 0),
-      evalN: intOption(values, 'n', KV_RECIPE.evalN, 1),
+      ...changed,
+      steps: intOption(values, 'steps', changed.steps, 1),
+      lr: numberOption(values, 'lr', changed.lr, 0),
+      evalN: intOption(values, 'n', changed.evalN, 1),
     };
     const t0 = performance.now();
     const anchor = await resolveModel(stringOption(values, 'anchor') ?? 'arith-tiny', { backend, tokenizer: 'required', command: 'repro' });
