@@ -2,9 +2,8 @@
 // hidden states through a projection and a causal multi-head cross-attention.
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
-import { tf, tfSeed } from '../model/tf';
+import { tf, tfSeed, toVariable } from '../model/tf';
 import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
-import { toVariable } from '../train/adamw';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
 import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type OutputVariant } from './types';
 
@@ -74,11 +73,7 @@ export function initBridge(
   const normal = (shape: number[], fanIn: number) => v(tf.randomNormal(shape, 0, 1 / Math.sqrt(fanIn), 'float32', tfSeed(s++)));
   const zeros = (shape: number[]) => v(tf.zeros(shape));
   // frozen: not trainable, so no gradient is ever taken for them
-  const frozen = (t: tf.Tensor) => {
-    const f = tf.variable(t, false);
-    t.dispose();
-    return f;
-  };
+  const frozen = (t: tf.Tensor) => toVariable(t, false);
   const w: BridgeWeights = {
     projW: normal([Dg, Da], Dg),
     projB: zeros([Da]),

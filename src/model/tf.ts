@@ -26,3 +26,10 @@ export async function useBackend(name: BackendName): Promise<string> {
 export function tfSeed(seed: number): number {
   return seed === 0 ? 0.5 : seed;
 }
+
+/** A variable holding t's values; t itself is disposed (tf.variable copies, it does not adopt). */
+export function toVariable(t: tf.Tensor, trainable = true): tf.Variable {
+  const v = tf.variable(t, trainable);
+  t.dispose();
+  return v;
+}

@@ -1,17 +1,10 @@
-import { tf } from '../model/tf';
+import { tf, toVariable } from '../model/tf';
 
 export interface AdamWOptions {
   beta1?: number; // 0.9
   beta2?: number; // 0.95, as nanoGPT
   eps?: number; // 1e-8
   weightDecay?: number; // decoupled; applied to matrices only (rank ≥ 2), as GPT-2 training does
-}
-
-/** A variable holding t's values; t itself is disposed (tf.variable copies, it does not adopt). */
-export function toVariable(t: tf.Tensor, trainable = true): tf.Variable {
-  const v = tf.variable(t, trainable);
-  t.dispose();
-  return v;
 }
 
 /** AdamW over a fixed list of variables; the learning rate is given per step (schedules). */
