@@ -4,13 +4,13 @@ import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { composeModels, codecOf, evaluateColumn, type ModelHandle } from '../src/calm/experiment';
+import { composeModels, type ModelHandle } from '../src/calm/experiment';
+import { codecOf, evaluateColumn, exactMatch } from '../src/pipeline/evaluate';
 import { composedDecoder, composedRecomputeDecoder } from '../src/calm/compose';
 import { KV_SPEC, makeKeyTable, makeExamples } from '../src/tasks/kv';
 import { KV_RECIPE, compositionExamples } from '../src/tasks/recipe';
 import { encodeExamples } from '../src/train/batch';
 import { trainComposition, compositionLoss } from '../src/train/compose-train';
-import { exactMatch } from '../src/train/evaluate';
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));
   return { name: id, model: new GPT(m.config, m.weights), tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
@@ -24,8 +24,8 @@ const data = encodeExamples(codec, compositionExamples(table, KV_RECIPE, 1), 32)
 const num = makeExamples('num-arith', 100, { seed: 5, table });
 const numData = encodeExamples(codec, num, 32);
 const T = Math.max(...data.map(e => e.ids.length)) - 1;
-console.log('before: num loss', compositionLoss(comp, numData, numData.map((_, i) => i), 0, T).dataSync()[0], 'acc', evaluateColumn(comp, a.tokenizer, 'composed', num));
+console.log('before: num loss', (await compositionLoss(comp, numData, numData.map((_, i) => i), 0, T).data())[0], 'acc', await evaluateColumn(comp, a.tokenizer, 'composed', num));
 await trainComposition(comp, data, { steps: Number(process.argv[3] ?? 150), lr: Number(process.argv[4] ?? 2e-3), batchSize: 64, seed: 1, padId: 0 });
-console.log('after: num loss', compositionLoss(comp, numData, numData.map((_, i) => i), 0, T).dataSync()[0]);
-console.log('acc cached decoder', exactMatch((B) => composedDecoder(comp, B), codec, num).accuracy, 'recompute', exactMatch((B) => composedRecomputeDecoder(comp, B), codec, num).accuracy);
-const ex = num.slice(0, 3); console.log(ex, exactMatch((B) => composedDecoder(comp, B), codec, ex).predictions);
+console.log('after: num loss', (await compositionLoss(comp, numData, numData.map((_, i) => i), 0, T).data())[0]);
+console.log('acc cached decoder', (await exactMatch((B) => composedDecoder(comp, B), codec, num)).accuracy, 'recompute', (await exactMatch((B) => composedRecomputeDecoder(comp, B), codec, num)).accuracy);
+const ex = num.slice(0, 3); console.log(ex, (await exactMatch((B) => composedDecoder(comp, B), codec, ex)).predictions);

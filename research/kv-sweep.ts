@@ -6,7 +6,8 @@ import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { runKVRepro, KV_RECIPE, type ModelHandle } from '../src/calm/experiment';
+import { KV_RECIPE, type ModelHandle } from '../src/calm/experiment';
+import { runKVRepro } from '../src/pipeline/repro';
 
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));

@@ -6,10 +6,10 @@ import { GPT, linear, splitHeads, mergeHeads, matmul, type BlockHook } from '../
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { composeModels, codecOf, type ModelHandle } from '../src/calm/experiment';
+import { composeModels, type ModelHandle } from '../src/calm/experiment';
 import { Composition, composedRecomputeDecoder } from '../src/calm/compose';
 import { crossAttentionMask } from '../src/kernels/cross-attention';
-import { exactMatch } from '../src/train/evaluate';
+import { codecOf, exactMatch } from '../src/pipeline/evaluate';
 import { KV_SPEC, makeKeyTable, makeExamples } from '../src/tasks/kv';
 import { KV_RECIPE, compositionExamples } from '../src/tasks/recipe';
 import { encodeExamples } from '../src/train/batch';
@@ -111,6 +111,6 @@ const table = makeKeyTable(KV_SPEC);
 const data = encodeExamples(codecOf(a.tokenizer), compositionExamples(table, recipe, 1), 32);
 const r = await trainComposition(comp, data, { steps: recipe.steps, lr: recipe.lr, batchSize: recipe.batch, seed: 1, padId: 0, progressEvery: 50,
   onProgress: (p) => process.stderr.write(`step ${p.step} loss ${p.loss.toFixed(4)}\n`) });
-const acc = (task: 'kv-arith' | 'num-arith', keys: 'held-out' | 'composition' | 'all') =>
-  exactMatch((B) => composedRecomputeDecoder(comp, B), codecOf(a.tokenizer), makeExamples(task, o.evalN ?? 200, { seed: 77, table, keys })).accuracy;
-console.log(JSON.stringify({ o, heldOut: acc('kv-arith', 'held-out'), train: acc('kv-arith', 'composition'), num: acc('num-arith', 'all'), seconds: r.seconds, loss: r.losses.at(-1) }));
+const acc = async (task: 'kv-arith' | 'num-arith', keys: 'held-out' | 'composition' | 'all') =>
+  (await exactMatch((B) => composedRecomputeDecoder(comp, B), codecOf(a.tokenizer), makeExamples(task, o.evalN ?? 200, { seed: 77, table, keys }))).accuracy;
+console.log(JSON.stringify({ o, heldOut: await acc('kv-arith', 'held-out'), train: await acc('kv-arith', 'composition'), num: await acc('num-arith', 'all'), seconds: r.seconds, loss: r.losses.at(-1) }));

@@ -13,8 +13,8 @@ import { tf, useBackend, type BackendName } from '../src/model/tf';
 import { GPT } from '../src/model/gpt';
 import type { GPTConfig } from '../src/model/config';
 import { initWeights } from '../src/model/init';
-import { greedyDecode } from '../src/model/sampling';
 import { Composition, composedDecoder, composedRecomputeDecoder } from '../src/calm/compose';
+import { greedyDecode } from '../src/pipeline/decode';
 import { initBridge, bridgeVariables } from '../src/calm/bridge';
 import { parseConnections } from '../src/calm/connections';
 import { AdamW } from '../src/train/adamw';
@@ -23,7 +23,7 @@ import type { EncodedExample } from '../src/train/batch';
 import { makeRng } from '../src/tasks/rng';
 import { nodeFolderSource } from '../src/io/node-source';
 import { loadModelFolder } from '../src/io/model-folder';
-import { KV_RECIPE } from '../src/calm/experiment';
+import { KV_RECIPE } from '../src/tasks/recipe';
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean' }, backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '5' } },
@@ -37,12 +37,12 @@ function median(xs: number[]): number {
 }
 
 /** Median seconds of `repeats` runs of f, after one warm-up run. */
-function time(f: () => void, n = repeats): number {
-  f();
+async function time(f: () => Promise<void>, n = repeats): Promise<number> {
+  await f();
   const ts: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    f();
+    await f();
     ts.push((performance.now() - t0) / 1000);
   }
   return median(ts);
@@ -69,28 +69,28 @@ async function benchPair(comp: Composition, o: { B: number; T: number; prompt: n
   const opt = new AdamW(params);
   const cache = await buildFrozenCache(comp, data, 0);
   // One optimizer step, the loss read back as the training loop does.
-  const step = (withCache: boolean) => () => {
+  const step = (withCache: boolean) => async () => {
     const { value, grads } = tf.variableGrads(() => compositionLoss(comp, data, indices, 0, o.T, withCache ? cache : undefined), params);
-    value.dataSync();
+    await value.data();
     opt.apply(params.map((p) => grads[p.name]), 1e-4);
     value.dispose();
     Object.values(grads).forEach((g) => g.dispose());
   };
-  const cached = time(step(true));
-  const recompute = time(step(false));
+  const cached = await time(step(true));
+  const recompute = await time(step(false));
   disposeFrozenCache(cache);
   opt.dispose();
 
   const rng = makeRng(3);
   const prompts = Array.from({ length: o.B }, () => Array.from({ length: o.prompt }, () => rng.int(3, o.vocab - 1)));
-  const generate = (make: typeof composedDecoder) => () => {
+  const generate = (make: typeof composedDecoder) => async () => {
     const d = make(comp, o.B);
-    greedyDecode(d, prompts, { maxNew: o.newTokens }); // no eos: always newTokens tokens
+    await greedyDecode(d, prompts, { maxNew: o.newTokens }); // no eos: always newTokens tokens
     d.dispose();
   };
   const genRuns = Math.max(1, Math.floor(repeats / 2));
-  const kv = time(generate(composedDecoder), genRuns);
-  const re = time(generate(composedRecomputeDecoder), genRuns);
+  const kv = await time(generate(composedDecoder), genRuns);
+  const re = await time(generate(composedRecomputeDecoder), genRuns);
   const tokens = o.B * o.newTokens;
   return {
     train_step_cached_s: cached,

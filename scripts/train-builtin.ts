@@ -20,7 +20,7 @@ import { KV_SPEC, makeKeyTable, makeExamples, answerChance, isTaskName, type Exa
 import { encodeExamples, makeBatch, disposeBatch } from '../src/train/batch';
 import { maskedCrossEntropy } from '../src/train/loss';
 import { trainLoop } from '../src/train/loop';
-import { exactMatch } from '../src/train/evaluate';
+import { exactMatch } from '../src/pipeline/evaluate';
 import { modelFolderFiles } from '../src/io/model-folder';
 import { parseBuiltinIndex, type BuiltinIndex } from '../src/io/builtin';
 
@@ -126,8 +126,8 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
   const params = weightList(weights) as tf.Variable[];
   const table = makeKeyTable(KV_SPEC);
   const evalSet = makeExamples(recipe.evalTask, EVAL_N, { seed: seed + 7777, table, keys: 'all' });
-  const evaluate = (examples: Example[]) =>
-    exactMatch((B) => cachedDecoder(model, B), codec, examples, { maxLength: recipe.config.nPositions }).accuracy;
+  const evaluate = async (examples: Example[]) =>
+    (await exactMatch((B) => cachedDecoder(model, B), codec, examples, { maxLength: recipe.config.nPositions })).accuracy;
   console.error(`${recipe.id}: ${countParameters(weights)} parameters, ${data.length} examples, ${steps} steps`);
   let draws = 0; // the noise's own seed stream, so a run is reproducible
   const result = await trainLoop({
@@ -149,7 +149,7 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
     },
     progressEvery: 50,
     evalEvery: 250,
-    evaluate: () => ({ [recipe.evalTask]: evaluate(evalSet.slice(0, 200)) }),
+    evaluate: async () => ({ [recipe.evalTask]: await evaluate(evalSet.slice(0, 200)) }),
     onProgress: (p) =>
       console.error(
         `  step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s` +
@@ -157,28 +157,28 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
       ),
   });
   if (result.stopped !== 'done') throw new Error(`${recipe.id}: training stopped: ${result.message ?? result.stopped}`);
-  if (recipe.unusedRowsToMean) setUnusedRowsToMean(weights.wte as tf.Variable, data);
+  if (recipe.unusedRowsToMean) await setUnusedRowsToMean(weights.wte as tf.Variable, data);
 
   // The card's figures: its own task, and kv-arith (which neither model can do alone).
   const accuracy: Record<string, number> = {};
   for (const task of ['kv-subs', 'num-arith', 'kv-arith'] as TaskName[]) {
-    accuracy[task] = evaluate(makeExamples(task, EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
+    accuracy[task] = await evaluate(makeExamples(task, EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
   }
   const chance = answerChance(makeExamples('kv-arith', EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
   const card = modelCard(recipe, countParameters(weights), steps, seed, result.seconds, accuracy, chance.share);
   const dir = join(outDir, recipe.id);
   await mkdir(dir, { recursive: true });
-  const files = modelFolderFiles(recipe.config, weights, tokenizerJson, card);
+  const files = await modelFolderFiles(recipe.config, weights, tokenizerJson, card);
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   console.error(`${recipe.id}: ${JSON.stringify(accuracy)} (kv-arith chance ${chance.share.toFixed(3)}) in ${result.seconds.toFixed(0)} s → ${dir}`);
   params.forEach((p) => p.dispose());
 }
 
 /** wte [V, D]: rows of ids no example holds ← the mean of the rows of ids some example holds. */
-function setUnusedRowsToMean(wte: tf.Variable, data: { ids: number[] }[]): void {
+async function setUnusedRowsToMean(wte: tf.Variable, data: { ids: number[] }[]): Promise<void> {
   const used = new Set(data.flatMap((e) => e.ids));
   const [V, D] = wte.shape as [number, number];
-  const rows = wte.dataSync().slice();
+  const rows = (await wte.data()).slice();
   const mean = new Float64Array(D);
   for (const id of used) for (let j = 0; j < D; j++) mean[j] += rows[id * D + j] / used.size;
   for (let id = 0; id < V; id++) if (!used.has(id)) for (let j = 0; j < D; j++) rows[id * D + j] = mean[j];

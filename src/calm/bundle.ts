@@ -197,12 +197,15 @@ export function specOf(m: BundleManifest): CompositionSpec {
   };
 }
 
-/** The two files of a bundle. Reads the variables with dataSync. */
-export function exportBundle(
+/**
+ * The two files of a bundle. Reads the variables asynchronously (every backend); a caller
+ * whose bridges may change meanwhile (training) passes a snapshot (tf.clone of each).
+ */
+export async function exportBundle(
   spec: CompositionSpec,
   bridges: BridgeWeights[],
   meta: BundleMeta,
-): { 'composition.json': string; 'bridge.safetensors': Uint8Array } {
+): Promise<{ 'composition.json': string; 'bridge.safetensors': Uint8Array }> {
   const Da = meta.anchor.n_embd;
   const Dg = meta.augment.n_embd;
   validateConnections(spec.connections, meta.anchor.n_layer, meta.augment.n_layer);
@@ -235,7 +238,7 @@ export function exportBundle(
 
   const shapes = specShapes(spec, Da, Dg);
   const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  bridges.forEach((b, k) => {
+  for (const [k, b] of bridges.entries()) {
     for (const t of BRIDGE_TENSORS) {
       const name = `bridges.${k}.${t.name}`;
       const want = shapes[t.field];
@@ -258,7 +261,7 @@ export function exportBundle(
           { tensor: name },
         );
       }
-      const data = Float32Array.from(v.dataSync() as Float32Array);
+      const data = Float32Array.from((await v.data()) as Float32Array);
       const bad = firstNonFinite(data);
       if (bad >= 0) {
         throw new CompositionError(
@@ -271,7 +274,7 @@ export function exportBundle(
         ? { shape: [want[1], want[0]], data: transpose(data, want[0], want[1]) }
         : { shape: want.slice(), data };
     }
-  });
+  }
 
   return {
     'composition.json': json,

@@ -24,7 +24,7 @@ export function handleOf(m: ResolvedModel): ModelHandle {
 }
 
 export async function writeBundle(dir: string, comp: Composition, meta: BundleMeta): Promise<void> {
-  const files = exportBundle(comp.spec, comp.bridges, meta);
+  const files = await exportBundle(comp.spec, comp.bridges, meta);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, COMPOSITION_FILE), files[COMPOSITION_FILE]);
   await writeFile(join(dir, BRIDGE_FILE), files[BRIDGE_FILE]);

@@ -280,12 +280,12 @@ function namedTensors(w: GPTWeights): [string, tf.Tensor][] {
   return out;
 }
 
-/** Host copies of the weights under HF names, ready for writeSafetensors. */
-export function weightsToTensors(weights: GPTWeights): Record<string, { shape: number[]; data: Float32Array }> {
+/** Host copies of the weights under HF names, ready for writeSafetensors (read asynchronously: every backend). */
+export async function weightsToTensors(weights: GPTWeights): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [name, t] of namedTensors(weights)) {
-    // A copy: dataSync may hand back the backend's own storage.
-    out[name] = { shape: t.shape.slice(), data: new Float32Array(t.dataSync()) };
+    // A copy: data() may hand back the backend's own storage.
+    out[name] = { shape: t.shape.slice(), data: new Float32Array(await t.data()) };
   }
   return out;
 }
@@ -381,16 +381,16 @@ export function checkTokenizerVocab(tokenizerJson: unknown, vocabSize: number, f
 }
 
 /** The files of a model folder, ready for memorySource, a zip or a directory. */
-export function modelFolderFiles(
+export async function modelFolderFiles(
   config: GPTConfig,
   weights: GPTWeights,
   tokenizerJson: unknown,
   card?: string,
-): Record<string, Uint8Array | string> {
+): Promise<Record<string, Uint8Array | string>> {
   const files: Record<string, Uint8Array | string> = {
     'config.json': `${JSON.stringify(toHFConfig(config), null, 2)}\n`,
     // format=pt: transformers refuses safetensors files without it.
-    'model.safetensors': writeSafetensors(weightsToTensors(weights), { format: 'pt' }),
+    'model.safetensors': writeSafetensors(await weightsToTensors(weights), { format: 'pt' }),
     'tokenizer.json': JSON.stringify(tokenizerJson),
   };
   if (card !== undefined) files['README.md'] = card;

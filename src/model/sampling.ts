@@ -1,5 +1,6 @@
 // Decoding: one interface for "feed tokens, get next-token logits", so the same greedy and
-// sampling loops drive a single model and a CALM composition, with or without KV caches.
+// sampling loops (src/pipeline/decode.ts) drive a single model and a CALM composition, with or
+// without KV caches; and the choice of one token from one row of logits.
 import { tf } from './tf';
 import { GPT, emptyCache, disposeCache, type KVCache } from './gpt';
 
@@ -42,45 +43,6 @@ export function recomputeDecoder(model: GPT, B: number): Decoder {
   };
 }
 
-export interface GreedyOptions {
-  maxNew: number;
-  eosId?: number;
-  /** The longest sequence the decoder accepts (the model's context). */
-  maxLength?: number;
-}
-
-/**
- * Batched greedy decoding of prompts of equal length. Each row stops at eos (not included in
- * its output) or after maxNew tokens. Returns the new token ids of each row.
- */
-export function greedyDecode(decoder: Decoder, prompts: number[][], opts: GreedyOptions): number[][] {
-  const B = prompts.length;
-  const out: number[][] = Array.from({ length: B }, () => []);
-  const done = new Array<boolean>(B).fill(false);
-  let next: number[][] = prompts;
-  let fed = 0; // positions the decoder has seen
-  for (let step = 0; step < opts.maxNew; step++) {
-    if (opts.maxLength !== undefined && fed + next[0].length > opts.maxLength) break;
-    const logits = decoder.feed(next);
-    fed += next[0].length;
-    const argmax = tf.argMax(logits, -1);
-    const ids = argmax.dataSync() as Int32Array;
-    argmax.dispose();
-    logits.dispose();
-    next = [];
-    for (let b = 0; b < B; b++) {
-      const id = ids[b];
-      if (!done[b]) {
-        if (id === opts.eosId) done[b] = true;
-        else out[b].push(id);
-      }
-      next.push([id]);
-    }
-    if (done.every(Boolean)) break;
-  }
-  return out;
-}
-
 export interface SampleOptions {
   temperature?: number; // 0 = greedy
   topK?: number; // 0 = all
@@ -109,38 +71,4 @@ export function sampleToken(logits: Float32Array, opts: SampleOptions = {}): { i
     if (r <= 0) return { id: order[j], prob: w[j] / z };
   }
   return { id: order[order.length - 1], prob: w[order.length - 1] / z };
-}
-
-export interface GenerateOptions extends SampleOptions {
-  maxTokens: number;
-  eosId?: number;
-  stop?: string;
-  maxLength?: number;
-  decode: (ids: number[]) => string;
-  onToken?: (token: { id: number; text: string; prob: number }) => void;
-  signal?: AbortSignal;
-}
-
-/** Generates one completion of one prompt, token by token (streaming through onToken). */
-export function generate(decoder: Decoder, prompt: number[], opts: GenerateOptions): { ids: number[]; text: string; probs: number[] } {
-  const ids: number[] = [];
-  const probs: number[] = [];
-  let next = prompt;
-  for (let i = 0; i < opts.maxTokens; i++) {
-    if (opts.signal?.aborted) break;
-    if (opts.maxLength !== undefined && prompt.length + ids.length >= opts.maxLength) break;
-    const logits = decoder.feed([next]);
-    const row = logits.dataSync() as Float32Array;
-    logits.dispose();
-    const { id, prob } = sampleToken(row, opts);
-    if (id === opts.eosId) break;
-    ids.push(id);
-    probs.push(prob);
-    opts.onToken?.({ id, text: opts.decode([id]), prob });
-    if (opts.stop && opts.decode(ids).includes(opts.stop)) break;
-    next = [id];
-  }
-  let text = opts.decode(ids);
-  if (opts.stop && text.includes(opts.stop)) text = text.slice(0, text.indexOf(opts.stop));
-  return { ids, text, probs };
 }

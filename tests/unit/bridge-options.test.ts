@@ -155,7 +155,7 @@ describe('bridge options', () => {
     const data = examples(16, 4);
     await fitInputStats(trained, data, 0);
     const meta = { anchor: { name: 'a', n_layer: 3, n_embd: 32, vocab_size: 30 }, augment: { name: 'g', n_layer: 3, n_embd: 24, vocab_size: 30 } };
-    const files = exportBundle(ALL, trained.bridges, meta);
+    const files = await exportBundle(ALL, trained.bridges, meta);
     const parsed = parseBundle({ composition: files['composition.json'], bridge: files['bridge.safetensors'] });
     const imported = new Composition(anchor, augment, parsed.spec, bridgesFromRaw(parsed.bridges));
     comps.push(imported);
@@ -164,7 +164,7 @@ describe('bridge options', () => {
     imported.bridges.forEach((b, k) => expect(read(b.inWhiten!)).toEqual(read(trained.bridges[k].inWhiten!)));
 
     const fresh = make();
-    const early = exportBundle(ALL, fresh.bridges, meta);
+    const early = await exportBundle(ALL, fresh.bridges, meta);
     const p2 = parseBundle({ composition: early['composition.json'], bridge: early['bridge.safetensors'] });
     const reopened = new Composition(anchor, augment, p2.spec, bridgesFromRaw(p2.bridges));
     comps.push(reopened);

@@ -75,6 +75,18 @@ function thrown(f: () => unknown, code: CompositionErrorCode): string {
   throw new Error('expected a CompositionError');
 }
 
+/** The one-line CompositionError that the promise of `f` rejects with. */
+async function rejected(f: () => Promise<unknown>, code: CompositionErrorCode): Promise<string> {
+  try {
+    await f();
+  } catch (e) {
+    return thrown(() => {
+      throw e;
+    }, code);
+  }
+  throw new Error('expected a CompositionError');
+}
+
 beforeAll(async () => {
   await useBackend('cpu');
 });
@@ -90,10 +102,10 @@ describe('exportBundle → parseBundle', () => {
   };
 
   for (const output of ['zero-init', 'rmsnorm'] as const) {
-    it(`round-trips ${output} bridges bit for bit`, () => {
+    it(`round-trips ${output} bridges bit for bit`, async () => {
       const spec: CompositionSpec = { connections: [[-1, 1], [2, 0]], numHeads: 3, output };
       const bridges = randomBridges(Da, Dg, 2, output);
-      const files = exportBundle(spec, bridges, meta);
+      const files = await exportBundle(spec, bridges, meta);
 
       const doc = JSON.parse(files['composition.json']);
       expect(doc).toEqual({
@@ -130,10 +142,10 @@ describe('exportBundle → parseBundle', () => {
     });
   }
 
-  it('writes linear weights in nn.Linear layout [out, in]', () => {
+  it('writes linear weights in nn.Linear layout [out, in]', async () => {
     const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'zero-init' };
     const bridges = randomBridges(Da, Dg, 1, 'zero-init');
-    const st = parseSafetensors(exportBundle(spec, bridges, meta)['bridge.safetensors'], 'x');
+    const st = parseSafetensors((await exportBundle(spec, bridges, meta))['bridge.safetensors'], 'x');
     expect(st.metadata).toEqual({ format: 'pt' });
     const proj = st.tensors.get('bridges.0.proj.weight')!;
     expect(proj.shape).toEqual([Da, Dg]); // [out, in]; BridgeWeights holds [D_g, D_a]
@@ -148,24 +160,24 @@ describe('exportBundle → parseBundle', () => {
     disposeBridges(bridges);
   });
 
-  it('refuses bridges that do not fit the spec', () => {
+  it('refuses bridges that do not fit the spec', async () => {
     const spec: CompositionSpec = { connections: [[0, 0], [1, 1]], numHeads: 2, output: 'zero-init' };
     const one = randomBridges(Da, Dg, 1, 'zero-init');
-    expect(thrown(() => exportBundle(spec, one, meta), 'bad-bridges')).toContain('1 bridges for 2 connections');
+    expect(await rejected(() => exportBundle(spec, one, meta), 'bad-bridges')).toContain('1 bridges for 2 connections');
     const rms = randomBridges(Da, Dg, 2, 'rmsnorm');
-    expect(thrown(() => exportBundle(spec, rms, meta), 'bad-bridges')).toContain('norm.weight');
+    expect(await rejected(() => exportBundle(spec, rms, meta), 'bad-bridges')).toContain('norm.weight');
     const zero = randomBridges(Da, Dg, 2, 'zero-init');
-    expect(thrown(() => exportBundle({ ...spec, output: 'rmsnorm' }, zero, meta), 'bad-bridges')).toContain('normW');
+    expect(await rejected(() => exportBundle({ ...spec, output: 'rmsnorm' }, zero, meta), 'bad-bridges')).toContain('normW');
     zero[1].oB.assign(tf.fill([Da], NaN));
-    expect(thrown(() => exportBundle(spec, zero, meta), 'non-finite')).toContain('bridges.1.attn.o.bias');
-    thrown(() => exportBundle(spec, zero, { ...meta, anchor: { n_layer: 3, n_embd: Da, vocab_size: 50 } }), 'bad-manifest');
+    expect(await rejected(() => exportBundle(spec, zero, meta), 'non-finite')).toContain('bridges.1.attn.o.bias');
+    await rejected(() => exportBundle(spec, zero, { ...meta, anchor: { n_layer: 3, n_embd: Da, vocab_size: 50 } }), 'bad-manifest');
     for (const b of [one, rms, zero]) disposeBridges(b);
   });
 
-  it('makes trainable variables from raw data and disposes them', () => {
+  it('makes trainable variables from raw data and disposes them', async () => {
     const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'rmsnorm' };
     const src = randomBridges(Da, Dg, 1, 'rmsnorm');
-    const files = exportBundle(spec, src, meta);
+    const files = await exportBundle(spec, src, meta);
     const { bridges: raw } = parseBundle({ composition: files['composition.json'], bridge: files['bridge.safetensors'] });
     const vars = bridgesFromRaw(raw);
     expect(vars[0].normW!.trainable).toBe(true);
@@ -179,7 +191,7 @@ describe('exportBundle → parseBundle', () => {
 });
 
 describe('bridge options (input_norm, query_norm, value_gate)', () => {
-  it('round-trip through export and import, the frozen statistics included and not trainable', () => {
+  it('round-trip through export and import, the frozen statistics included and not trainable', async () => {
     const g = parseBundle(golden('bundle-gated'), DIMS);
     expect(g.spec).toEqual({ connections: [[-1, 3], [1, 2]], numHeads: 4, output: 'zero-init', positionBias: 3, inputNorm: 'whiten', queryNorm: true, valueGate: true });
     expect(g.manifest).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true, position_bias: 3 });
@@ -189,7 +201,7 @@ describe('bridge options (input_norm, query_norm, value_gate)', () => {
     expect(vars[0].inMean!.trainable).toBe(false);
     expect(vars[0].inWhiten!.trainable).toBe(false);
     expect(vars[0].gateW!.trainable).toBe(true);
-    const files = exportBundle(g.spec, vars, { anchor: g.manifest.anchor, augment: g.manifest.augment });
+    const files = await exportBundle(g.spec, vars, { anchor: g.manifest.anchor, augment: g.manifest.augment });
     const doc = JSON.parse(files['composition.json']);
     expect([doc.input_norm, doc.query_norm, doc.value_gate]).toEqual(['whiten', true, true]);
     const back = parseBundle({ composition: files['composition.json'], bridge: files['bridge.safetensors'] }, DIMS);
@@ -239,12 +251,12 @@ describe('golden bundles (PyTorch)', () => {
     }
   });
 
-  it('re-export to the same tensors, bit for bit', () => {
+  it('re-export to the same tensors, bit for bit', async () => {
     for (const name of ['bundle-zero', 'bundle-rms'] as const) {
       const files = golden(name);
       const { manifest, spec, bridges: raw } = parseBundle(files, DIMS);
       const vars = bridgesFromRaw(raw);
-      const out = exportBundle(spec, vars, manifest);
+      const out = await exportBundle(spec, vars, manifest);
       disposeBridges(vars);
       const a = parseSafetensors(files.bridge, 'golden').tensors;
       const b = parseSafetensors(out['bridge.safetensors'], 'mine').tensors;

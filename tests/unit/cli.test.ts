@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/model/tf';
 import type { GPTConfig } from '../../src/model/config';
 import { initWeights } from '../../src/model/init';
-import { cachedDecoder, generate } from '../../src/model/sampling';
+import { cachedDecoder } from '../../src/model/sampling';
+import { generate } from '../../src/pipeline/decode';
 import { disposeWeights, loadModelFolder, modelFolderFiles } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { parseBuiltinIndex } from '../../src/io/builtin';
@@ -85,7 +86,7 @@ describe('a model folder of our own', () => {
     await useBackend('wasm');
     dir = await mkdtemp(join(tmpdir(), 'calm-cli-'));
     const weights = initWeights(config, 3);
-    files = modelFolderFiles(config, weights, buildCharTokenizerJson());
+    files = await modelFolderFiles(config, weights, buildCharTokenizerJson());
     disposeWeights(weights);
   });
 
@@ -113,7 +114,7 @@ describe('a model folder of our own', () => {
     const loaded = await loadModelFolder(nodeFolderSource(d));
     const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
     const decoder = cachedDecoder(new GPT(loaded.config, loaded.weights), 1);
-    const expected = generate(decoder, tokenizer.encode(prompt), {
+    const expected = await generate(decoder, tokenizer.encode(prompt), {
       maxTokens: 6,
       eosId: tokenizer.eosId,
       maxLength: config.nPositions,

@@ -7,7 +7,7 @@ import { tf, useBackend } from '../../src/model/tf';
 import { GPT } from '../../src/model/gpt';
 import type { GPTConfig } from '../../src/model/config';
 import { initWeights, weightList } from '../../src/model/init';
-import { greedyDecode } from '../../src/model/sampling';
+import { greedyDecode } from '../../src/pipeline/decode';
 import { Composition, composedDecoder, composedRecomputeDecoder } from '../../src/calm/compose';
 import { initBridge, bridgeVariables } from '../../src/calm/bridge';
 import { parseBundle, bridgesFromRaw, exportBundle, BRIDGE_FILE, COMPOSITION_FILE } from '../../src/calm/bundle';
@@ -275,7 +275,7 @@ describe('composition semantics', () => {
     expect(p[0][7][7]).toBeLessThan(0.5);
   });
 
-  it('reads the augmenting final LayerNorm output at layer N, cached and incrementally alike', () => {
+  it('reads the augmenting final LayerNorm output at layer N, cached and incrementally alike', async () => {
     const comp = make('rmsnorm', [[0, 3], [2, 1]]); // the augmenting model has 3 blocks
     randomize(comp, 19);
     const inp = ids(x);
@@ -288,15 +288,15 @@ describe('composition semantics', () => {
     expect(tf.max(tf.abs(tf.sub(full, cached))).dataSync()[0]).toBeLessThan(1e-5);
     const d1 = composedDecoder(comp, 2);
     const d2 = composedRecomputeDecoder(comp, 2);
-    expect(greedyDecode(d1, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 })).toEqual(greedyDecode(d2, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 }));
+    expect(await greedyDecode(d1, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 })).toEqual(await greedyDecode(d2, [[1, 2, 3], [4, 5, 6]], { maxNew: 6 }));
     d1.dispose();
     d2.dispose();
   });
 
-  it.each([0, 5])('bundle export → import gives identical logits (position bias %i)', (R) => {
+  it.each([0, 5])('bundle export → import gives identical logits (position bias %i)', async (R) => {
     const comp = make('rmsnorm', [[0, 1], [2, 2]], 1, R);
     randomize(comp, 13);
-    const files = exportBundle(comp.spec, comp.bridges, {
+    const files = await exportBundle(comp.spec, comp.bridges, {
       anchor: { id: 'a', n_layer: 4, n_embd: 32, vocab_size: 30 },
       augment: { id: 'g', n_layer: 3, n_embd: 24, vocab_size: 30 },
     });
@@ -313,16 +313,16 @@ describe('composition semantics', () => {
     expect(b).toEqual(a);
   });
 
-  it.each([0, 2])('KV-cached composed decoding equals recomputing, with no tensor leaks (position bias %i)', (R) => {
+  it.each([0, 2])('KV-cached composed decoding equals recomputing, with no tensor leaks (position bias %i)', async (R) => {
     const comp = make('rmsnorm', undefined, 1, R);
     randomize(comp, 17);
     comp.disabled.add(1); // an ablated bridge is honoured on both paths
     const n0 = tf.memory().numTensors;
     const d1 = composedDecoder(comp, 2);
-    const out1 = greedyDecode(d1, [[1, 2, 3], [4, 5, 6]], { maxNew: 10 });
+    const out1 = await greedyDecode(d1, [[1, 2, 3], [4, 5, 6]], { maxNew: 10 });
     d1.dispose();
     const d2 = composedRecomputeDecoder(comp, 2);
-    const out2 = greedyDecode(d2, [[1, 2, 3], [4, 5, 6]], { maxNew: 10 });
+    const out2 = await greedyDecode(d2, [[1, 2, 3], [4, 5, 6]], { maxNew: 10 });
     d2.dispose();
     comp.disabled.clear();
     expect(out1).toEqual(out2);

@@ -10,14 +10,13 @@ import { bridgeParameterCount } from '../../src/calm/estimate';
 import { parseConnections } from '../../src/calm/connections';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../../src/tasks/kv';
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
-import { codecOf, TABLE_ROWS } from '../../src/calm/experiment';
+import { codecOf, exactMatch, TABLE_ROWS } from '../../src/pipeline/evaluate';
 import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { parseSafetensors } from '../../src/io/safetensors';
 import { GPT } from '../../src/model/gpt';
 import { cachedDecoder } from '../../src/model/sampling';
 import { Tokenizer } from '../../src/tokenizer';
-import { exactMatch } from '../../src/train/evaluate';
 import { CalmEngine } from '../../src/worker/engine';
 import { NO_WEBGPU } from '../../src/worker/backend-choice';
 import type { CompositionSettings, TokenEvent, TrainEvent } from '../../src/worker/protocol';
@@ -234,14 +233,14 @@ describe('CalmEngine', () => {
     expect(result.table['kv-subs'].augment).toBeGreaterThanOrEqual(0.8);
     expect(result.chance['kv-arith']).toBeGreaterThan(0);
     expect(progress.at(-1)).toEqual([90, 90]);
-    // the same figures as the core's synchronous exactMatch on the same examples
+    // the same figures as the core's exactMatch of one model on the same examples
     const loaded = await loadModelFolder(nodeFolderSource(join(MODELS_DIR, 'arith-tiny')));
     try {
       const gpt = new GPT(loaded.config, loaded.weights);
       const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
       for (const row of TABLE_ROWS) {
         const examples = makeExamples(row.task, 10, { seed: 1 + 9001, table, keys: row.keys });
-        const r = exactMatch((B) => cachedDecoder(gpt, B), codecOf(tokenizer), examples, { maxLength: 32 });
+        const r = await exactMatch((B) => cachedDecoder(gpt, B), codecOf(tokenizer), examples, { maxLength: 32 });
         expect(result.table[row.task as 'kv-subs'].anchor).toBe(r.accuracy);
       }
     } finally {

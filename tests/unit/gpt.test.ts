@@ -5,17 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
 import { disposeResult, emptyCache, disposeCache, type GPT } from '../../src/model/gpt';
-import {
-  cachedDecoder,
-  generate,
-  greedyDecode,
-  recomputeDecoder,
-  sampleToken,
-  type Decoder,
-} from '../../src/model/sampling';
+import { cachedDecoder, recomputeDecoder, sampleToken, type Decoder } from '../../src/model/sampling';
+import { generate, greedyDecode } from '../../src/pipeline/decode';
 import { disposeWeights } from '../../src/io/model-folder';
 import { makeRng } from '../../src/tasks';
-import { exactMatch } from '../../src/train/evaluate';
+import { exactMatch } from '../../src/pipeline/evaluate';
 import { loadGoldenModel, maxAbsDiff } from './helpers/golden';
 
 let gpt: GPT;
@@ -52,9 +46,9 @@ function fullLogits(rows: number[][]): number[][][] {
 }
 
 /** Runs f and returns how many tensors it left behind. */
-function leaked(f: () => void): number {
+async function leaked(f: () => unknown): Promise<number> {
   const before = tf.memory().numTensors;
-  f();
+  await f();
   return tf.memory().numTensors - before;
 }
 
@@ -190,13 +184,13 @@ describe('KV cache', () => {
     disposeCache(cache);
   });
 
-  it('greedy decoding with the cache equals greedy decoding by recomputation', () => {
+  it('greedy decoding with the cache equals greedy decoding by recomputation', async () => {
     const prompts = [tokens(4, 13), tokens(4, 14)];
     const opts = { maxNew: 9, maxLength: gpt.config.nPositions };
     const decoder = cachedDecoder(gpt, 2);
-    const cached = greedyDecode(decoder, prompts, opts);
+    const cached = await greedyDecode(decoder, prompts, opts);
     decoder.dispose();
-    const recomputed = greedyDecode(recomputeDecoder(gpt, 2), prompts, opts);
+    const recomputed = await greedyDecode(recomputeDecoder(gpt, 2), prompts, opts);
     expect(cached).toEqual(recomputed);
     expect(cached[0]).toHaveLength(9);
     // the first new token is the argmax of the full pass at the prompt's last position
@@ -209,7 +203,7 @@ describe('KV cache', () => {
 });
 
 describe('no tensor leaks', () => {
-  it('in forward, cached decoding, greedyDecode, generate and exactMatch', () => {
+  it('in forward, cached decoding, greedyDecode, generate and exactMatch', async () => {
     const codec = {
       // letters a.. → ids 2.., id 1 = end of sequence
       encode: (s: string) => [...s].map((c) => (c.charCodeAt(0) - 97 + 2) % V),
@@ -228,29 +222,29 @@ describe('no tensor leaks', () => {
         d.feed([[4]]).dispose();
         d.dispose();
       },
-      greedyDecode: () => {
+      greedyDecode: async () => {
         const d = cachedDecoder(gpt, 2); // the caller owns (and disposes) the decoder
-        greedyDecode(d, [tokens(3, 17), tokens(3, 18)], { maxNew: 4 });
+        await greedyDecode(d, [tokens(3, 17), tokens(3, 18)], { maxNew: 4 });
         d.dispose();
       },
-      generate: () => {
+      generate: async () => {
         const d = cachedDecoder(gpt, 1);
-        generate(d, tokens(3, 19), { maxTokens: 4, temperature: 1, random: makeRng(1).next, decode: codec.decode });
+        await generate(d, tokens(3, 19), { maxTokens: 4, temperature: 1, random: makeRng(1).next, decode: codec.decode });
         d.dispose();
       },
-      exactMatch: () => {
+      exactMatch: async () => {
         const examples = [
           { prompt: 'abc', completion: 'd' },
           { prompt: 'abcd', completion: 'ef' },
           { prompt: 'bcd', completion: 'e' },
         ];
-        const r = exactMatch((B) => cachedDecoder(gpt, B), codec, examples, { maxLength: gpt.config.nPositions });
+        const r = await exactMatch((B) => cachedDecoder(gpt, B), codec, examples, { maxLength: gpt.config.nPositions });
         expect(r.n).toBe(3);
       },
     };
     for (const [name, f] of Object.entries(run)) {
-      f(); // warm-up: first calls may set up kernels
-      expect({ name, leaked: leaked(f) }).toEqual({ name, leaked: 0 });
+      await f(); // warm-up: first calls may set up kernels
+      expect({ name, leaked: await leaked(f) }).toEqual({ name, leaked: 0 });
     }
   });
 });
@@ -307,16 +301,16 @@ describe('sampling', () => {
   }
   const letters = (ids: number[]) => ids.map((i) => 'xabcde'[i]).join('');
 
-  it('a stop string cuts the output and ends generation', () => {
+  it('a stop string cuts the output and ends generation', async () => {
     const d = scripted([1, 2, 3, 4, 5, 1]);
-    const out = generate(d, [1], { maxTokens: 10, decode: letters, stop: 'bc' });
+    const out = await generate(d, [1], { maxTokens: 10, decode: letters, stop: 'bc' });
     expect(out.text).toBe('a');
     expect(out.ids).toEqual([1, 2, 3]); // generation stopped once "bc" appeared
     expect(d.fed).toHaveLength(3);
   });
 
-  it('generation ends at eos (not included) and after maxTokens', () => {
-    expect(generate(scripted([2, 3, 0, 4]), [1], { maxTokens: 10, decode: letters, eosId: 0 }).text).toBe('bc');
-    expect(generate(scripted([2, 3, 4, 5]), [1], { maxTokens: 2, decode: letters }).ids).toEqual([2, 3]);
+  it('generation ends at eos (not included) and after maxTokens', async () => {
+    expect((await generate(scripted([2, 3, 0, 4]), [1], { maxTokens: 10, decode: letters, eosId: 0 })).text).toBe('bc');
+    expect((await generate(scripted([2, 3, 4, 5]), [1], { maxTokens: 2, decode: letters })).ids).toEqual([2, 3]);
   });
 });

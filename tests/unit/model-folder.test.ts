@@ -93,9 +93,9 @@ async function loadErrorAsync(p: Promise<unknown>): Promise<ModelLoadError> {
   throw new Error('expected a ModelLoadError');
 }
 
-function expectSameWeights(a: GPTWeights, b: GPTWeights): void {
-  const ta = weightsToTensors(a);
-  const tb = weightsToTensors(b);
+async function expectSameWeights(a: GPTWeights, b: GPTWeights): Promise<void> {
+  const ta = await weightsToTensors(a);
+  const tb = await weightsToTensors(b);
   expect(Object.keys(ta).sort()).toEqual(Object.keys(tb).sort());
   for (const k of Object.keys(ta)) {
     expect(tb[k].shape, k).toEqual(ta[k].shape);
@@ -163,12 +163,12 @@ describe('weightsFromTensors', () => {
     }
   });
 
-  it('keeps lm_head.weight when present', () => {
+  it('keeps lm_head.weight when present', async () => {
     const raw = rawTensors('transformer.');
     raw.set('lm_head.weight', { dtype: 'F32', shape: [12, 8], data: values(96, 99) });
     const w = weightsFromTensors(raw, CONFIG);
     expect(w.lmHead!.shape).toEqual([12, 8]);
-    expect(weightsToTensors(w)['lm_head.weight'].data).toEqual(values(96, 99));
+    expect((await weightsToTensors(w))['lm_head.weight'].data).toEqual(values(96, 99));
     disposeWeights(w);
   });
 
@@ -273,7 +273,7 @@ describe('model folders', () => {
     const raw = rawTensors('transformer.');
     raw.set('lm_head.weight', { dtype: 'F32', shape: [12, 8], data: values(96, 7) });
     const weights = weightsFromTensors(raw, CONFIG);
-    const files = modelFolderFiles(CONFIG, weights, TOKENIZER, '# tiny\n');
+    const files = await modelFolderFiles(CONFIG, weights, TOKENIZER, '# tiny\n');
     expect(Object.keys(files).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json']);
     expect(JSON.parse(files['config.json'] as string)).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_embd: 8 });
     // The written file uses HF names without the prefix, and format=pt for transformers.
@@ -289,7 +289,7 @@ describe('model folders', () => {
     expect(loaded.config).toEqual(CONFIG);
     expect(loaded.tokenizerJson).toEqual(TOKENIZER);
     expect(loaded.card).toBe('# tiny\n');
-    expectSameWeights(weights, loaded.weights);
+    await expectSameWeights(weights, loaded.weights);
     disposeWeights(loaded.weights);
     disposeWeights(weights);
     expect(tf.memory().numTensors).toBe(before - expectedTensors(CONFIG).length - 1);
@@ -297,21 +297,21 @@ describe('model folders', () => {
 
   it('loads a folder without README.md', async () => {
     const weights = weightsFromTensors(rawTensors(), CONFIG);
-    const files = modelFolderFiles(CONFIG, weights, TOKENIZER);
+    const files = await modelFolderFiles(CONFIG, weights, TOKENIZER);
     expect(files['README.md']).toBeUndefined();
     const loaded = await loadModelFolder(memorySource('tiny', files));
     expect(loaded.card).toBeUndefined();
     expect(loaded.weights.lmHead).toBeUndefined();
-    expectSameWeights(weights, loaded.weights);
+    await expectSameWeights(weights, loaded.weights);
     disposeWeights(loaded.weights);
     disposeWeights(weights);
   });
 
   describe('errors', () => {
     let files: Record<string, Uint8Array | string>;
-    beforeAll(() => {
+    beforeAll(async () => {
       const weights = weightsFromTensors(rawTensors(), CONFIG);
-      files = modelFolderFiles(CONFIG, weights, TOKENIZER);
+      files = await modelFolderFiles(CONFIG, weights, TOKENIZER);
       disposeWeights(weights);
     });
 
@@ -379,7 +379,7 @@ describe('file sources', () => {
     const dir = await mkdtemp(join(tmpdir(), 'calm-model-'));
     try {
       const weights = weightsFromTensors(rawTensors(), CONFIG);
-      const files = modelFolderFiles(CONFIG, weights, TOKENIZER, 'card');
+      const files = await modelFolderFiles(CONFIG, weights, TOKENIZER, 'card');
       const src = nodeFolderSource(dir);
       const err = await loadErrorAsync(loadModelFolder(src));
       expect(err.code).toBe('missing-file');
@@ -387,7 +387,7 @@ describe('file sources', () => {
       for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
       const loaded = await loadModelFolder(src);
       expect(loaded.card).toBe('card');
-      expectSameWeights(weights, loaded.weights);
+      await expectSameWeights(weights, loaded.weights);
       disposeWeights(loaded.weights);
       disposeWeights(weights);
     } finally {

@@ -1,9 +1,9 @@
 // `calm compose train|eval|generate`: train CALM bridges between two models and use them.
 import { readFile } from 'node:fs/promises';
-import { cachedDecoder, generate, type Decoder } from '../../model/sampling';
-import { composedDecoder } from '../../calm/compose';
 import { disposeBridge } from '../../calm/bridge';
-import { composeModels, codecOf, evaluateColumn, type Column } from '../../calm/experiment';
+import { composeModels } from '../../calm/experiment';
+import { generate } from '../../pipeline/decode';
+import { codecOf, columnDecoder, evaluateColumn, type Column } from '../../pipeline/evaluate';
 import { compositionEstimate } from '../../calm/estimate';
 import { formatConnections } from '../../calm/connections';
 import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
@@ -135,7 +135,7 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     const metrics: Record<string, number> = { final_loss: round(r.losses.at(-1) ?? NaN) };
     if (taskText === 'kv-arith') {
       const heldOut = makeExamples('kv-arith', 200, { seed: seed + 9001, table, keys: 'held-out' });
-      metrics['kv-arith_held_out'] = evaluateColumn(comp, anchor.tokenizer!, 'composed', heldOut);
+      metrics['kv-arith_held_out'] = await evaluateColumn(comp, anchor.tokenizer!, 'composed', heldOut);
     }
     await writeBundle(out, comp, {
       anchor: modelRef(anchor, out),
@@ -179,7 +179,7 @@ async function evaluate({ values, json, backend }: CommandArgs): Promise<void> {
     const result: Record<Column, number> = { anchor: 0, augment: 0, composed: 0 };
     for (const c of COLUMNS) {
       progress(`${c}: ${n} ${taskText} examples (keys ${keys})`);
-      result[c] = evaluateColumn(b.comp, b.anchor.tokenizer!, c, examples);
+      result[c] = await evaluateColumn(b.comp, b.anchor.tokenizer!, c, examples);
     }
     const chance = answerChance(examples).share;
     if (json) printJson({ bundle: dir, task: taskText, keys, n, seed, accuracy: result.composed, columns: result, chance });
@@ -204,9 +204,9 @@ async function generateAll({ values, json, backend }: CommandArgs): Promise<void
     const columns = only ? [only as Column] : COLUMNS;
     const outputs: Partial<Record<Column, string>> = {};
     for (const c of columns) {
-      const decoder: Decoder = c === 'anchor' ? cachedDecoder(b.comp.anchor, 1) : c === 'augment' ? cachedDecoder(b.comp.augment, 1) : composedDecoder(b.comp, 1);
+      const decoder = columnDecoder(b.comp, c)(1);
       try {
-        outputs[c] = generate(decoder, ids, { maxTokens, eosId: tokenizer.eosId, maxLength: context, decode: (t) => tokenizer.decode(t) }).text;
+        outputs[c] = (await generate(decoder, ids, { maxTokens, eosId: tokenizer.eosId, maxLength: context, decode: (t) => tokenizer.decode(t) })).text;
       } finally {
         decoder.dispose();
       }

@@ -1,7 +1,7 @@
 // `calm eval`: exact-match accuracy of one model on a synthetic task, with greedy decoding.
 import { cachedDecoder } from '../../model/sampling';
 import { answerChance, KEY_SETS, KV_SPEC, makeExamples, makeKeyTable, TASKS, type KeySet, type TaskName } from '../../tasks';
-import { exactMatch } from '../../train/evaluate';
+import { exactMatch } from '../../pipeline/evaluate';
 import { choiceOption, intOption, requiredString, type Command } from '../command';
 import { percent, printJson, printText, progress, round, UsageError } from '../output';
 import { resolveModel } from '../resolve';
@@ -41,7 +41,7 @@ export const command: Command = {
       const codec = { encode: (s: string) => tokenizer.encode(s), decode: (t: number[]) => tokenizer.decode(t), eosId: tokenizer.eosId };
       progress(`${m.name}: evaluating ${n} ${task} examples (keys ${keys}, seed ${seed})`);
       const t0 = performance.now();
-      const r = exactMatch((B) => cachedDecoder(m.gpt, B), codec, examples, { maxLength: m.config.nPositions });
+      const r = await exactMatch((B) => cachedDecoder(m.gpt, B), codec, examples, { maxLength: m.config.nPositions });
       const seconds = (performance.now() - t0) / 1000;
       const chance = answerChance(examples);
       if (json) {

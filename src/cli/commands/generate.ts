@@ -1,5 +1,6 @@
 // `calm generate`: one completion of a prompt by one model, greedy unless --temperature > 0.
-import { cachedDecoder, generate } from '../../model/sampling';
+import { cachedDecoder } from '../../model/sampling';
+import { generate } from '../../pipeline/decode';
 import { makeRng } from '../../tasks';
 import { intOption, numberOption, requiredString, stringOption, type Command } from '../command';
 import { f32, printJson, printText, progress } from '../output';
@@ -38,9 +39,9 @@ export const command: Command = {
       const rng = makeRng(seed);
       const decoder = cachedDecoder(m.gpt, 1);
       const t0 = performance.now();
-      let out: ReturnType<typeof generate>;
+      let out: Awaited<ReturnType<typeof generate>>;
       try {
-        out = generate(decoder, ids, {
+        out = await generate(decoder, ids, {
           maxTokens,
           temperature,
           topK,

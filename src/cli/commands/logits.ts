@@ -50,8 +50,12 @@ export const command: Command = {
       const context = bundle ? Math.min(P, bundle.augment.config.nPositions) : P;
       if (T > context) throw new UsageError(`--ids: ${T} tokens is longer than the context of ${m.name} (${context})`);
       const logits = tf.tidy(() => forward(tf.tensor2d(rows, [rows.length, T], 'int32')));
-      const data = logits.dataSync() as Float32Array;
-      logits.dispose();
+      let data: Float32Array;
+      try {
+        data = (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
       // [B][T][V] as nested arrays of shortest-exact float32 numbers
       const out = rows.map((_, b) => Array.from({ length: T }, (_, t) => Array.from(data.subarray((b * T + t) * V, (b * T + t + 1) * V), f32)));
       if (json) {

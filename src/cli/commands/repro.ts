@@ -1,6 +1,7 @@
 // `calm repro kv`: the paper's key-value experiment at toy scale, from the built-in models.
 import { disposeBridge } from '../../calm/bridge';
-import { runKVRepro, TABLE_ROWS, type Column } from '../../calm/experiment';
+import { runKVRepro } from '../../pipeline/repro';
+import { TABLE_ROWS, type Column } from '../../pipeline/evaluate';
 import { KV_RECIPE } from '../../tasks/recipe';
 import { PAPER_TABLE_1 } from '../../tasks/paper';
 import { intOption, numberOption, stringOption, type Command } from '../command';

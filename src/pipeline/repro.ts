@@ -1,0 +1,93 @@
+// The paper's key-value experiment at toy scale, over the product's own pieces: compose two
+// loaded models, make the composition data, train the bridges, and fill Table 1.
+// The recipe lives in src/tasks/recipe.ts: the CLI's `repro kv`, the playground's default
+// examples and the shipped default composition all read it.
+import { tf } from '../model/tf';
+import { composeModels, type ModelHandle } from '../calm/experiment';
+import type { Composition } from '../calm/compose';
+import { KV_SPEC, makeExamples, makeKeyTable } from '../tasks/kv';
+import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
+import { encodeExamples } from '../train/batch';
+import { trainComposition } from '../train/compose-train';
+import type { TrainProgress, TrainResult } from '../train/loop';
+import { codecOf, evaluateColumn, evaluateTable, type Table } from './evaluate';
+
+export interface ReproResult {
+  table: Table;
+  chance: Record<keyof Table, number>;
+  seconds: number; // the whole experiment
+  trainSeconds: number; // bridge training, the frozen-work cache included
+  /** Composed kv-arith on the composition keys (the bridges' own training keys): fit, against held-out generalisation. */
+  compositionKeys: number;
+  config: Record<string, unknown>;
+  training: TrainResult & { cacheBytes: number; cacheSeconds: number };
+  composition: Composition;
+}
+
+/** The whole experiment: bridges trained on kv-arith over the composition keys, then Table 1. */
+export async function runKVRepro(
+  anchor: ModelHandle,
+  augment: ModelHandle,
+  opts: {
+    recipe?: KVRecipe;
+    seed: number;
+    signal?: AbortSignal;
+    onProgress?: (p: TrainProgress) => void;
+    onStage?: (stage: string) => void;
+  },
+): Promise<ReproResult> {
+  const recipe = opts.recipe ?? KV_RECIPE;
+  const t0 = performance.now();
+  const table = makeKeyTable(KV_SPEC);
+  const comp = composeModels(anchor, augment, {
+    connections: recipe.connections,
+    numHeads: recipe.numHeads,
+    output: recipe.output,
+    seed: opts.seed,
+    positionBias: recipe.positionBias,
+    positionInit: recipe.positionInit,
+    inputNorm: recipe.inputNorm,
+    queryNorm: recipe.queryNorm,
+    valueGate: recipe.valueGate,
+  });
+  const codec = codecOf(anchor.tokenizer);
+  const maxLength = Math.min(anchor.model.config.nPositions, augment.model.config.nPositions);
+  const data = encodeExamples(codec, compositionExamples(table, recipe, opts.seed), maxLength);
+  opts.onStage?.(`training ${comp.bridges.length} bridges on ${data.length} examples`);
+  const training = await trainComposition(comp, data, {
+    batchSize: recipe.batch,
+    steps: recipe.steps,
+    lr: recipe.lr,
+    weightDecay: recipe.weightDecay,
+    seed: opts.seed,
+    padId: anchor.tokenizer.padId ?? 0,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+    progressEvery: 25,
+  });
+  if (training.stopped !== 'done') throw new Error(training.message ?? `training ${training.stopped}`);
+  opts.onStage?.('evaluating');
+  const { table: t, chance } = await evaluateTable(comp, anchor.tokenizer, table, recipe.evalN, opts.seed, { signal: opts.signal });
+  const trainingKeys = makeExamples('kv-arith', recipe.evalN, { seed: opts.seed + 9002, table, keys: 'composition' });
+  const compositionKeys = await evaluateColumn(comp, anchor.tokenizer, 'composed', trainingKeys, { signal: opts.signal });
+  return {
+    table: t,
+    chance,
+    compositionKeys,
+    seconds: (performance.now() - t0) / 1000,
+    trainSeconds: training.seconds + training.cacheSeconds,
+    config: {
+      anchor: anchor.name,
+      augment: augment.name,
+      ...recipe,
+      connections: comp.spec.connections,
+      numHeads: comp.spec.numHeads,
+      seed: opts.seed,
+      keys: { total: KV_SPEC.numKeys, composition: table.compositionKeys.length, heldOut: table.heldOutKeys.length },
+      trainingExamples: data.length,
+      backend: tf.getBackend(),
+    },
+    training,
+    composition: comp,
+  };
+}

@@ -1,0 +1,289 @@
+// The composition the worker holds and every job on it: compose, train, evaluate, generate,
+// attention, the ablation switches, bundle export and import. The work itself is the core's
+// (src/calm, src/train, src/pipeline); what is here is the worker's state and its checks of
+// what the page sends.
+import { tf } from '../model/tf';
+import { disposeBridges, exportBundle, bridgesFromRaw, parseBundle, readBundleManifest, type ModelRef } from '../calm/bundle';
+import { Composition } from '../calm/compose';
+import { composeModels, type ComposeSettings } from '../calm/experiment';
+import { formatConnections } from '../calm/connections';
+import { compositionEstimate } from '../calm/estimate';
+import type { BridgeWeights } from '../calm/types';
+import { crossAttentionWeights } from '../kernels/cross-attention';
+import { KV_RECIPE } from '../tasks/recipe';
+import { KV_SPEC, makeKeyTable, type KeyTable } from '../tasks/kv';
+import { generate } from '../pipeline/decode';
+import { columnContext, columnDecoder, evaluateTable, TABLE_ROWS, type Column } from '../pipeline/evaluate';
+import { notify, requireInteger } from './jobs';
+import type { LoadedModel, ModelRegistry } from './registry';
+import { FrozenWork, trainJob, type Current } from './train-job';
+import type {
+  AttentionMap,
+  BundleFiles,
+  CompositionInfo,
+  CompositionSettings,
+  EvaluationTable,
+  GenerateSettings,
+  TokenEvent,
+  TrainEvent,
+  TrainSettings,
+  TrainSummary,
+} from './protocol';
+
+/** Sizes CompositionInfo's memory figures are given for. */
+const ESTIMATE = { batch: 64, T: 16 };
+
+/**
+ * The page's settings as the core composes them: the recipe's bridge options where the
+ * settings name none (as `calm repro kv` builds them), after the checks composeModels leaves
+ * to its typed callers.
+ */
+function composeSettings(s: CompositionSettings): ComposeSettings {
+  if (s.output !== 'zero-init' && s.output !== 'rmsnorm') {
+    throw new Error(`output must be "zero-init" or "rmsnorm", found ${JSON.stringify(s.output)}`);
+  }
+  if (!Array.isArray(s.connections)) throw new Error('connections must be a list of [anchorLayer, augmentLayer] pairs');
+  const inputNorm = s.inputNorm ?? KV_RECIPE.inputNorm ?? 'none';
+  if (inputNorm !== 'none' && inputNorm !== 'whiten') throw new Error(`inputNorm must be "none" or "whiten", found ${JSON.stringify(s.inputNorm)}`);
+  const flag = (name: string, v: unknown, recipe: boolean | undefined): boolean => {
+    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${name} must be true or false, found ${JSON.stringify(v)}`);
+    return v ?? recipe ?? false;
+  };
+  return {
+    connections: formatConnections(s.connections.map((c): [number, number] => (Array.isArray(c) ? [c[0], c[1]] : c))),
+    numHeads: s.numHeads,
+    output: s.output,
+    seed: requireInteger('the seed', s.seed, 0),
+    positionBias: s.positionBias ?? KV_RECIPE.positionBias ?? 0,
+    positionInit: KV_RECIPE.positionInit,
+    inputNorm,
+    queryNorm: flag('queryNorm', s.queryNorm, KV_RECIPE.queryNorm),
+    valueGate: flag('valueGate', s.valueGate, KV_RECIPE.valueGate),
+  };
+}
+
+export class CompositionSession {
+  private current: Current | null = null;
+  /** Bridges switched off at inference; kept apart from comp.disabled, which training clears. */
+  private disabled: number[] = [];
+  private keyTable: KeyTable | null = null;
+  private readonly frozen = new FrozenWork();
+
+  constructor(private readonly registry: ModelRegistry) {}
+
+  /** The ids of the two models the composition holds (none without one). */
+  modelsInUse(): string[] {
+    return this.current ? [this.current.anchor.entry.id, this.current.augment.entry.id] : [];
+  }
+
+  /** Drops the composition and the kept frozen work. */
+  clear(): void {
+    this.frozen.drop();
+    if (this.current) disposeBridges(this.current.comp.bridges);
+    this.current = null;
+    this.disabled = [];
+  }
+
+  async compose(settings: CompositionSettings): Promise<CompositionInfo> {
+    const [anchor, augment] = await this.registry.pair(settings.anchor, settings.augment);
+    const comp = composeModels(
+      { name: anchor.entry.id, model: anchor.gpt, tokenizer: anchor.tokenizer },
+      { name: augment.entry.id, model: augment.gpt, tokenizer: augment.tokenizer },
+      composeSettings(settings),
+    );
+    this.replace({ settings: { ...settings, connections: comp.spec.connections, numHeads: comp.spec.numHeads }, comp, anchor, augment });
+    return this.info();
+  }
+
+  async train(settings: TrainSettings, onEvent: (e: TrainEvent) => void, signal: AbortSignal): Promise<TrainSummary> {
+    const cur = this.require();
+    try {
+      return await trainJob(cur, settings, onEvent, this.frozen, signal);
+    } finally {
+      this.applyDisabled();
+    }
+  }
+
+  async evaluate(opts: { n: number; seed: number }, onProgress: ((done: number, total: number) => void) | undefined, signal: AbortSignal): Promise<EvaluationTable> {
+    const cur = this.require();
+    const n = requireInteger('n', opts.n, 1, 100_000);
+    const seed = requireInteger('the seed', opts.seed, 0);
+    const table = (this.keyTable ??= makeKeyTable(KV_SPEC));
+    const total = TABLE_ROWS.length * 3 * n; // three columns
+    let done = 0;
+    const progress = () => notify(onProgress ? (d: number) => onProgress(d, total) : undefined, done);
+    progress();
+    const r = await evaluateTable(cur.comp, cur.anchor.tokenizer, table, n, seed, {
+      signal,
+      onBatch: (size) => {
+        done += size;
+        progress();
+      },
+    });
+    return { ...r, n };
+  }
+
+  async generate(settings: GenerateSettings, onToken: (t: TokenEvent) => void, signal: AbortSignal): Promise<{ text: string }> {
+    const cur = this.require();
+    const column = settings.column as Column;
+    if (column !== 'anchor' && column !== 'augment' && column !== 'composed') {
+      throw new Error(`column must be anchor, augment or composed, found ${JSON.stringify(column)}`);
+    }
+    const maxTokens = requireInteger('maxTokens', settings.maxTokens, 0);
+    const temperature = settings.temperature ?? 0;
+    if (!(typeof temperature === 'number' && temperature >= 0 && Number.isFinite(temperature))) {
+      throw new Error(`the temperature must be a number ≥ 0, found ${JSON.stringify(settings.temperature)}`);
+    }
+    const tokenizer = cur.anchor.tokenizer;
+    const prompt = tokenizer.encode(settings.prompt ?? '');
+    if (prompt.length === 0) throw new Error('the prompt is empty: the models need at least one token to continue');
+    const maxLength = columnContext(cur.comp, column);
+    if (prompt.length > maxLength) {
+      throw new Error(`the prompt is ${prompt.length} tokens but the ${column === 'composed' ? "models'" : "model's"} context is ${maxLength}`);
+    }
+    const decoder = columnDecoder(cur.comp, column)(1);
+    try {
+      const out = await generate(decoder, prompt, {
+        maxTokens,
+        temperature,
+        eosId: tokenizer.eosId,
+        maxLength,
+        decode: (ids) => tokenizer.decode(ids),
+        onToken: ({ text, prob }) => notify(onToken, { text, prob }),
+        signal,
+      });
+      return { text: out.text };
+    } finally {
+      decoder.dispose();
+    }
+  }
+
+  async attention(opts: { prompt: string; connection: number }): Promise<AttentionMap> {
+    const cur = this.require();
+    const i = requireInteger('the connection index', opts.connection, 0, cur.comp.spec.connections.length - 1);
+    const tokenizer = cur.anchor.tokenizer;
+    const ids = tokenizer.encode(opts.prompt ?? '');
+    if (ids.length === 0) throw new Error('the prompt is empty');
+    const context = columnContext(cur.comp, 'composed');
+    if (ids.length > context) throw new Error(`the prompt is ${ids.length} tokens but the models' context is ${context}`);
+    const w = tf.tidy(() => cur.comp.attentionWeights(tf.tensor2d([ids], [1, ids.length], 'int32'), i, crossAttentionWeights)); // [h, T, S]
+    let weights: number[][][];
+    try {
+      weights = (await w.array()) as number[][][];
+    } finally {
+      w.dispose();
+    }
+    return { tokens: ids.map((id) => tokenizer.idToToken(id) ?? ''), heads: cur.comp.spec.numHeads, weights };
+  }
+
+  /** Sets the ablation switches; they apply at once unless training runs (then after it). */
+  setDisabled(connections: number[], training: boolean): void {
+    const cur = this.require();
+    const n = cur.comp.spec.connections.length;
+    if (!Array.isArray(connections)) throw new Error('setDisabled needs a list of connection indices');
+    for (const i of connections) requireInteger('a connection index', i, 0, n - 1);
+    this.disabled = [...new Set(connections)].sort((a, b) => a - b);
+    if (!training) this.applyDisabled();
+  }
+
+  async exportBundle(): Promise<BundleFiles> {
+    const cur = this.require();
+    // A snapshot taken synchronously, so it is one step's bridges even while training goes on
+    // between the awaits of the export (a checkpoint).
+    const snapshot = cur.comp.bridges.map(
+      (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v).map(([k, v]) => [k, tf.clone(v as tf.Tensor)])) as unknown as BridgeWeights,
+    );
+    try {
+      const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.gpt.config.nLayer, n_embd: m.gpt.config.nEmbd, vocab_size: m.gpt.config.vocabSize });
+      const files = await exportBundle(cur.comp.spec, snapshot, {
+        anchor: ref(cur.anchor),
+        augment: ref(cur.augment),
+        training: { ...cur.training, init_seed: cur.settings.seed },
+        metrics: cur.metrics,
+      });
+      const bytes = files['bridge.safetensors'];
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      return { composition: files['composition.json'], bridge: (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer };
+    } finally {
+      for (const b of snapshot) for (const t of Object.values(b) as tf.Tensor[]) t.dispose();
+    }
+  }
+
+  async importBundle(files: BundleFiles): Promise<CompositionSettings> {
+    if (typeof files?.composition !== 'string' || !(files.bridge instanceof ArrayBuffer)) {
+      throw new Error('a composition bundle needs composition.json (text) and bridge.safetensors (bytes)');
+    }
+    const manifest = readBundleManifest(files.composition);
+    const index = this.registry.requireIndex();
+    const name = (r: ModelRef) => r.id ?? r.name ?? r.path ?? '?';
+    const missing = [manifest.anchor, manifest.augment].filter((r) => !r.id || !index.models.some((m) => m.id === r.id));
+    if (missing.length > 0) {
+      const list = [...new Set(missing.map(name))];
+      throw new Error(
+        `this composition needs the models ${name(manifest.anchor)} (anchor) and ${name(manifest.augment)} (augmenting); ` +
+          `${list.join(' and ')} ${list.length > 1 ? 'are' : 'is'} not among the loaded models: load ${list.length > 1 ? 'them' : 'it'} first`,
+      );
+    }
+    const [anchor, augment] = await this.registry.pair(manifest.anchor.id!, manifest.augment.id!);
+    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.gpt.config, augment: augment.gpt.config });
+    const training = manifest.training;
+    const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
+    const settings: CompositionSettings = {
+      anchor: anchor.entry.id,
+      augment: augment.entry.id,
+      connections: parsed.spec.connections,
+      numHeads: parsed.spec.numHeads,
+      output: parsed.spec.output,
+      seed,
+      // what the bundle says, so that composing these settings again builds the same bridges
+      positionBias: parsed.spec.positionBias ?? 0,
+      inputNorm: parsed.spec.inputNorm ?? 'none',
+      queryNorm: parsed.spec.queryNorm ?? false,
+      valueGate: parsed.spec.valueGate ?? false,
+    };
+    this.replace({
+      settings,
+      comp: new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges)),
+      anchor,
+      augment,
+      training,
+      metrics: manifest.metrics,
+    });
+    return { ...settings, connections: settings.connections.map(([a, g]): [number, number] => [a, g]) };
+  }
+
+  info(): CompositionInfo {
+    const cur = this.require();
+    const e = compositionEstimate(cur.comp.spec, cur.anchor.gpt.config, cur.augment.gpt.config, ESTIMATE);
+    return {
+      trainableParameters: e.trainableParameters,
+      memory: {
+        bridges: e.bridgeBytes,
+        stats: e.frozenBytes,
+        optimizer: e.adamStateBytes,
+        activationsPerStep: e.activationBytesPerStep,
+        cachePerExample: e.cacheBytesPerExample,
+      },
+    };
+  }
+
+  private require(): Current {
+    if (!this.current) throw new Error('there is no composition yet: compose two models first');
+    return this.current;
+  }
+
+  private replace(next: Current): void {
+    if (this.current) disposeBridges(this.current.comp.bridges);
+    this.current = next;
+    this.disabled = [];
+    // The frozen work of other models is of no use any more.
+    this.frozen.keepOnlyFor(next.anchor.gpt, next.augment.gpt);
+  }
+
+  private applyDisabled(): void {
+    const comp = this.current?.comp;
+    if (!comp) return;
+    comp.disabled.clear();
+    for (const i of this.disabled) comp.disabled.add(i);
+  }
+}
