@@ -2,6 +2,28 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/** Every folder of src/, and what each may import besides itself (no cycle: each lists only folders above it). */
+const FOLDERS = ['tasks', 'tokenizer', 'model', 'io', 'kernels', 'calm', 'train', 'pipeline', 'cli', 'worker', 'store', 'ui'];
+const LAYERS = {
+  tasks: [],
+  tokenizer: [],
+  model: [],
+  io: ['model'],
+  kernels: ['model'],
+  calm: ['tasks', 'tokenizer', 'model', 'io', 'kernels'],
+  train: ['tasks', 'tokenizer', 'model', 'io', 'kernels', 'calm'],
+  pipeline: ['tasks', 'tokenizer', 'model', 'io', 'kernels', 'calm', 'train'],
+  cli: ['tasks', 'tokenizer', 'model', 'io', 'kernels', 'calm', 'train', 'pipeline'],
+  worker: ['tasks', 'tokenizer', 'model', 'io', 'kernels', 'calm', 'train', 'pipeline'],
+  store: ['tasks', 'io', 'worker'],
+  ui: ['tasks', 'store', 'worker'],
+};
+/** Folders that import tfjs: the UI thread (store, ui) never loads them. */
+const CORE_TF = ['model', 'kernels', 'calm', 'train', 'pipeline'];
+const UI_THREAD = ['store', 'ui'];
+/** Import patterns of the folders `folder` may not import. */
+const forbidden = (folder, allowed) => FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => `**/${f}/**`);
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'public/**', 'research/**', 'tests/golden/**/*.py'] },
   js.configs.recommended,
@@ -13,18 +35,35 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  {
-    // DESIGN §3: the core runs in Node, a worker and tests alike; it never imports UI, store or worker code.
-    files: ['src/{model,tokenizer,io,calm,kernels,train,tasks}/**/*.ts'],
+  // The layering of src/ (docs/design.md § Layering), one rule per folder: a folder imports
+  // only the folders listed for it, so the folder graph has no cycle. The core (every folder
+  // but cli, worker, store, ui) runs in Node, a worker and tests alike.
+  ...Object.entries(LAYERS).map(([folder, allowed]) => ({
+    files: [`src/${folder}/**/*.{ts,tsx}`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['react', 'react-dom', 'zustand', '**/ui/**', '**/store/**', '**/worker/**'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...(UI_THREAD.includes(folder) ? ['@tensorflow/*'] : ['react', 'react-dom', 'zustand']),
+            ...forbidden(folder, allowed),
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    // The UI thread never imports tfjs (docs/design.md § Layering): the page's entry, and the
+    // worker's client, which is the worker's part on that thread.
+    files: ['src/main.tsx'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@tensorflow/*', ...CORE_TF.map((f) => `**/${f}/**`)] }],
     },
   },
   {
-    // The UI thread never imports tfjs (DESIGN §3).
-    files: ['src/{ui,store}/**/*.{ts,tsx}', 'src/main.tsx', 'src/worker/client.ts'],
+    files: ['src/worker/client.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@tensorflow/*', '**/model/**', '**/calm/**', '**/kernels/**', '**/train/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['@tensorflow/*', ...forbidden('worker', LAYERS.worker.filter((f) => !CORE_TF.includes(f)))] }],
     },
   },
 );
