@@ -35,6 +35,18 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // Reads are asynchronous (`await t.data()`): WebGPU has no usable synchronous readback
+    // (docs/design.md § Pipeline). A synchronous read needs a disable comment saying why it is
+    // safe on every backend.
+    files: ['src/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({ property, message: 'read with await t.data() / t.array(): WebGPU has no usable synchronous readback' })),
+      ],
+    },
+  },
   // The layering of src/ (docs/design.md § Layering), one rule per folder: a folder imports
   // only the folders listed for it, so the folder graph has no cycle. The core (every folder
   // but cli, worker, store, ui) runs in Node, a worker and tests alike.
