@@ -1,6 +1,6 @@
-// Composing two loaded models: the settings as the CLI and the scripts give them, checked,
-// into a Composition with fresh bridges. The rest of the experiment (training, Table 1, the
-// whole `repro kv`) lives in src/pipeline.
+// Composing two loaded models: the settings as the CLI, the worker and the scripts give
+// them, checked, into a Composition with fresh bridges. The rest of the experiment (training,
+// Table 1, the whole `repro kv`) lives in src/pipeline.
 import type { GPTConfig } from '../model/config';
 import { GPT } from '../model/gpt';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
