@@ -3,12 +3,12 @@
 // session on load, open / rename / delete, export to one file and import it again.
 import type { BundleFiles, CompositionSettings, TrainSummary } from '../worker/protocol';
 import { beginActivity } from './activity';
-import { getState, setState } from './app';
+import { controller, getState, setState } from './app';
 import { bundleFileName, readBundleFiles, readManifest, zipBundle, type PickedFile } from './bundle-file';
-import { withoutOutputs } from './compare';
-import { compositionSettings, serial } from './compose';
+import { compositionSettings } from './compose';
 import { settingsKey } from './composition';
 import { defaultExamplesText, examplesFromText } from './examples';
+import { bundleOpened } from './replaced';
 import {
   deleteSaved,
   getSaved,
@@ -22,28 +22,20 @@ import {
   type SavedComposition,
   type SavedHyperparameters,
 } from './saved';
-import { whenModelsLoaded, whenSessionReady } from './session-control';
+import { whenModelsLoaded, whenSessionReady } from './session-start';
 import type { LibraryState } from './library-slice';
 import { isTraining } from './training';
-import { openedWithLink } from './url';
-import { api, messageOf, transferBundle } from './worker';
+import { api, messageOf, serial, transferBundle } from './worker';
 
-/** The record of a training run that started on this page and has not ended well (a crash, a lost GPU). */
-let unfinishedRun: string | undefined;
-
-let stoppedByUser = false;
 /** The person pressed Stop: a cancelled run then ends as they asked (not as a fault). */
 export function markStoppedByUser(): void {
-  stoppedByUser = true;
+  controller().training.stoppedByUser = true;
 }
 
 /** Whether the saved record `id` is a run of this page that a fault interrupted. */
 export function interruptedHere(id: string | undefined): boolean {
-  return id !== undefined && unfinishedRun === id;
+  return id !== undefined && controller().training.unfinished === id;
 }
-
-/** Milliseconds between two checkpoints while training (tests shorten it). */
-export const checkpointTiming = { ms: 3000 };
 
 function patchLibrary(patch: Partial<LibraryState>): void {
   setState((s) => ({ library: { ...s.library, ...patch } }));
@@ -87,7 +79,7 @@ async function write(record: SavedComposition): Promise<boolean> {
 }
 
 export interface TrainingSaver {
-  /** Called on each training event: writes a checkpoint when checkpointTiming.ms have passed. */
+  /** Called on each training event: writes a checkpoint when the controller's checkpointMs have passed. */
   progress(step: number): void;
   /** Training ended: writes the final record (awaits any checkpoint in flight first). */
   finish(summary: TrainSummary | undefined, step: number): Promise<void>;
@@ -100,6 +92,7 @@ export interface TrainingSaver {
 export function startSavingRun(settings: CompositionSettings, steps: number, resumeOf?: SavedComposition): TrainingSaver {
   const noop: TrainingSaver = { progress: () => undefined, finish: async () => undefined };
   if (!storageAvailable()) return noop;
+  const { training: run, timing } = controller();
   const id = resumeOf?.id ?? newSavedId();
   const created = resumeOf?.created ?? Date.now();
   const name = resumeOf?.name ?? defaultName(settings);
@@ -135,8 +128,8 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
     });
   };
 
-  unfinishedRun = id;
-  stoppedByUser = false;
+  run.unfinished = id;
+  run.stoppedByUser = false;
   // A resumed run keeps "Restored … (training stopped at step N)" while it goes on, and clears it
   // when it ends (finish); a new run starts with no notice.
   patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined, noticeFor: undefined });
@@ -147,7 +140,7 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
         pending = step; // written as soon as the checkpoint in flight is done
         return;
       }
-      if (Date.now() - last < checkpointTiming.ms) return;
+      if (Date.now() - last < timing.checkpointMs) return;
       writing = true;
       lastStep = step;
       inFlight = save('training', step).finally(() => {
@@ -165,13 +158,13 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
       if (step <= 0) {
         // Nothing trained: nothing worth keeping. But a run that wrote checkpoints and then
         // reports no step did not end cleanly: it stays resumable from them.
-        if (lastStep <= 0 && unfinishedRun === id) unfinishedRun = undefined;
+        if (lastStep <= 0 && run.unfinished === id) run.unfinished = undefined;
         return;
       }
       // A run cancelled by no one (its GPU was lost, its worker is dying) keeps its last
       // checkpoint and stays resumable; so does one whose end cannot be saved.
-      if (summary?.stopped === 'cancelled' && !stoppedByUser) return;
-      if ((await save('done', step, summary)) && unfinishedRun === id) unfinishedRun = undefined;
+      if (summary?.stopped === 'cancelled' && !run.stoppedByUser) return;
+      if ((await save('done', step, summary)) && run.unfinished === id) run.unfinished = undefined;
     },
   };
 }
@@ -205,30 +198,10 @@ function applyImported(
 ): void {
   const manifest = readManifest(composition);
   setState((s) => ({
-    config: {
-      ...s.config,
-      ...(hp ?? {}),
-      anchor: settings.anchor,
-      augment: settings.augment,
-      connections: settings.connections.map(([a, g]) => [a, g]),
-      numHeads: settings.numHeads,
-      output: settings.output,
-    },
+    ...bundleOpened(s, { settings, recorded: hp, source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training } }),
     ...(text !== undefined ? { examples: examplesFromText(text ?? defaultExamplesText()) } : {}),
-    composition: {
-      status: 'ready',
-      key: settingsKey(settings),
-      trained: true,
-      source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training },
-      disabled: [],
-    },
-    pendingChange: null,
-    compare: withoutOutputs(s.compare),
-    evaluation: { status: 'idle', done: 0, total: 0 },
-    attention: { ...s.attention, connection: 0, status: 'idle', map: undefined, shown: undefined },
   }));
 }
-
 
 /**
  * On page load: opens the composition the page showed last. Returns whether it did (if not,
@@ -245,7 +218,7 @@ export async function restoreLastSession(): Promise<boolean> {
     return false;
   }
   if (!record) return false;
-  if (openedWithLink()) {
+  if (controller().openedWithLink) {
     // A link names its own composition; the last visit's wins only when it is the same one
     // (a reload keeps the page's own address, which names what it showed).
     await whenModelsLoaded();

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/worker/client', () => ({
   createCalmClient: () => {
-    throw new Error('the tests set a fake client with setClient()');
+    throw new Error('the tests install a session with a fake client (installSession)');
   },
   proxyCallback: <T>(f: T) => f,
   transferBundle: <T>(f: T) => f,
@@ -45,11 +45,11 @@ import {
   startSession,
   train,
 } from '../../src/store';
-import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
-import { openCompositionNow } from '../../src/store/actions/openComposition';
+import { installSession, restartAfterCrash } from '../../src/store/session-control';
+import type { Timing } from '../../src/store/controller';
+import { openCompositionNow } from '../../src/store/shipped';
 import { applyHash } from '../../src/store/url';
 import { configToHash } from '../../src/store/config';
-import { setClient } from '../../src/store/worker';
 import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
 
 function record(id: string, bytes = 16, extra: Partial<SavedComposition> = {}): SavedComposition {
@@ -147,21 +147,18 @@ describe('the bundle file', () => {
   });
 });
 
-/** A fresh page on the browser storage there is: the store starts over with a new worker. */
-async function freshPage(hash?: string): Promise<FakeWorker> {
-  resetSessionForTests();
+/**
+ * A fresh page on the browser storage there is: the store as first built, a new session
+ * controller on a new worker.
+ */
+async function freshPage(hash?: string, timing?: Partial<Timing>): Promise<FakeWorker> {
   setState(initialState, true);
-  if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
   const worker = new FakeWorker();
-  setClient(worker.client);
+  installSession({ client: worker.client, timing });
+  if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
   await startSession();
   return worker;
-}
-
-function closePage(): void {
-  resetSessionForTests();
-  setClient(null);
 }
 
 describe('saved work in the store', () => {
@@ -176,7 +173,6 @@ describe('saved work in the store', () => {
   beforeEach(async () => {
     worker = await freshPage();
   });
-  afterEach(closePage);
 
   it('saves what Train made and restores it on reload with the same bridge bytes', async () => {
     setExamplesText('abc+abd= => 3\n004+005= => 9\n');
@@ -333,7 +329,6 @@ describe('bringing a model folder (store)', () => {
   beforeEach(async () => {
     worker = await freshPage();
   });
-  afterEach(closePage);
 
   it('lists an imported model in both pickers with its sizes, keeps it for the next visit', async () => {
     const { importModelFiles } = await import('../../src/store');
@@ -344,13 +339,8 @@ describe('bringing a model folder (store)', () => {
     expect(s.builtinConfigs['tiny-gpt']).toEqual({ status: 'ready', value: { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 64, vocabSize: 100 } });
 
     // A new visit: the worker gets the kept files again before anything is composed.
-    resetSessionForTests();
-    setState(initialState, true);
-    worker = new FakeWorker();
-    setClient(worker.client);
     await closeSavedForTests();
-    await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
-    await startSession();
+    worker = await freshPage();
     expect(worker.callsOf('importModel').map((c) => (c[1] as { id: string }).id)).toEqual(['tiny-gpt']);
     const again = getState().builtinModels;
     expect(again.status === 'ready' && again.value.map((m) => m.id)).toContain('tiny-gpt');
@@ -371,56 +361,49 @@ describe('bringing a model folder (store)', () => {
 describe('faults during training (store)', () => {
   let worker: FakeWorker;
   beforeEach(async () => {
-    worker = await freshPage();
+    worker = await freshPage(undefined, { checkpointMs: 0 });
   });
-  afterEach(closePage);
 
   it('a worker crash mid-training: restarts, says so, reopens the checkpoint bit for bit and trains the remaining steps', async () => {
-    const { checkpointTiming } = await import('../../src/store/library');
-    checkpointTiming.ms = 0;
-    try {
-      let release!: () => void;
-      worker.trainGate = new Promise<void>((r) => (release = r));
-      worker.trainEvents = [
-        { stage: 'training', step: 1, steps: 10, loss: 2 },
-        { stage: 'training', step: 4, steps: 10, loss: 1.5 },
-        { stage: 'done', step: 10, steps: 10, loss: 1 },
-      ];
-      setHyperparameter('steps', 10);
-      await ensureComposed();
-      const run = train();
-      for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
-      const checkpoint = (await getSaved(getState().library.currentId!))!;
-      expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
-      const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
+    let release!: () => void;
+    worker.trainGate = new Promise<void>((r) => (release = r));
+    worker.trainEvents = [
+      { stage: 'training', step: 1, steps: 10, loss: 2 },
+      { stage: 'training', step: 4, steps: 10, loss: 1.5 },
+      { stage: 'done', step: 10, steps: 10, loss: 1 },
+    ];
+    setHyperparameter('steps', 10);
+    await ensureComposed();
+    const run = train();
+    for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
+    const checkpoint = (await getSaved(getState().library.currentId!))!;
+    expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
+    const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
 
-      // The worker dies; the new one starts empty.
-      worker.bridge = new Uint8Array(0);
-      worker.trainGate = null;
-      // What the new worker's run reports: the remaining 6 steps.
-      worker.trainEvents = [
-        { stage: 'training', step: 3, steps: 6, loss: 1.2 },
-        { stage: 'done', step: 6, steps: 6, loss: 1 },
-      ];
-      worker.trainSummary = { stopped: 'done', steps: 6, seconds: 1, finalLoss: 1 };
-      await restartAfterCrash('the WebGPU device was lost (destroyed)');
-      release();
-      await run;
-      expect(getState().session.error).toBe(
-        'The worker stopped (the WebGPU device was lost (destroyed)); starting a new one. The bridges come back from their last saved checkpoint.',
-      );
-      const imported = worker.callsOf('importBundle').at(-1)![0] as { bridge: ArrayBuffer };
-      expect([...new Uint8Array(imported.bridge)]).toEqual(atCheckpoint);
-      for (let i = 0; i < 1000 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
-      const resumed = worker.callsOf('train').at(-1)![0] as { steps: number };
-      expect(resumed.steps).toBe(6); // 10 − 4
-      expect(getState().training.status).toBe('done');
-      expect(getState().training.step).toBe(10);
-      expect(getState().training.losses.map(([step]) => step)).toEqual([1, 4, 7, 10]); // the chart goes on
-      const done = (await getSaved(checkpoint.id))!;
-      expect([done.state, done.step]).toEqual(['done', 10]);
-    } finally {
-      checkpointTiming.ms = 3000;
-    }
+    // The worker dies; the new one starts empty.
+    worker.bridge = new Uint8Array(0);
+    worker.trainGate = null;
+    // What the new worker's run reports: the remaining 6 steps.
+    worker.trainEvents = [
+      { stage: 'training', step: 3, steps: 6, loss: 1.2 },
+      { stage: 'done', step: 6, steps: 6, loss: 1 },
+    ];
+    worker.trainSummary = { stopped: 'done', steps: 6, seconds: 1, finalLoss: 1 };
+    await restartAfterCrash('the WebGPU device was lost (destroyed)');
+    release();
+    await run;
+    expect(getState().session.error).toBe(
+      'The worker stopped (the WebGPU device was lost (destroyed)); starting a new one. The bridges come back from their last saved checkpoint.',
+    );
+    const imported = worker.callsOf('importBundle').at(-1)![0] as { bridge: ArrayBuffer };
+    expect([...new Uint8Array(imported.bridge)]).toEqual(atCheckpoint);
+    for (let i = 0; i < 1000 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
+    const resumed = worker.callsOf('train').at(-1)![0] as { steps: number };
+    expect(resumed.steps).toBe(6); // 10 − 4
+    expect(getState().training.status).toBe('done');
+    expect(getState().training.step).toBe(10);
+    expect(getState().training.losses.map(([step]) => step)).toEqual([1, 4, 7, 10]); // the chart goes on
+    const done = (await getSaved(checkpoint.id))!;
+    expect([done.state, done.step]).toEqual(['done', 10]);
   });
 });

@@ -4,13 +4,13 @@ import type { TrainEvent, TrainSettings, TrainSummary } from '../../worker/proto
 import { beginActivity } from '../activity';
 import { getState, setState, type AppState } from '../app';
 import { fieldProblem } from '../fields';
-import { withoutOutputs } from '../compare';
-import { ensureComposed, patchComposition, serial } from '../compose';
+import { ensureComposed, patchComposition } from '../compose';
 import { heldOutExamples } from '../examples';
+import { bridgesReplaced } from '../replaced';
 import { getSaved } from '../saved';
 import { startSavingRun, type TrainingSaver } from '../library';
 import { isTraining, type TrainingState } from '../training';
-import { api, messageOf, proxyCallback } from '../worker';
+import { api, messageOf, proxyCallback, serial } from '../worker';
 
 /** Why Train cannot start with the examples as they are, or null. */
 export function examplesProblem(s: Pick<AppState, 'examples'> = getState()): string | null {
@@ -76,9 +76,8 @@ export async function train(resume?: { from: number; record: NonNullable<Awaited
     training: resume
       ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined }
       : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [] },
-    compare: withoutOutputs(st.compare, ['composed']),
-    evaluation: { status: 'idle', done: 0, total: 0 },
-    attention: { ...st.attention, status: 'idle', map: undefined, shown: undefined, error: undefined },
+    // Training changes the bridges: what the old ones produced goes (the models' own answers stay).
+    ...bridgesReplaced(st, { columns: ['composed'], connection: st.attention.connection }),
   }));
   const activity = beginActivity('Training the bridges');
   let saver: TrainingSaver | undefined;
