@@ -8,6 +8,7 @@ import type { createCalmClient } from '../worker/client';
 import type { ModelFile } from '../worker/protocol';
 import type { Activity } from './session';
 import type { BuiltinModel, ModelConfigSummary } from './models';
+import { SavedDb } from './saved';
 
 export type CalmClient = ReturnType<typeof createCalmClient>;
 export type CalmApi = CalmClient['api'];
@@ -35,7 +36,7 @@ export interface Timing {
   crashSettleMs: number;
 }
 
-export const DEFAULT_TIMING: Timing = { checkpointMs: 3000, backgroundIdleMs: 1500, backgroundAttempts: 5, composeDelayMs: 300, crashSettleMs: 250 };
+export const DEFAULT_TIMING: Readonly<Timing> = Object.freeze({ checkpointMs: 3000, backgroundIdleMs: 1500, backgroundAttempts: 5, composeDelayMs: 300, crashSettleMs: 250 });
 
 /** Automatic worker restarts per page; past them a worker that keeps dying is left for a reload. */
 export const MAX_RESTARTS = 2;
@@ -45,6 +46,8 @@ export interface SessionController {
   /** Makes a throwaway worker of the same code (timing backends without holding up the page's). */
   readonly probeClient: () => CalmClient;
   readonly timing: Timing;
+  /** The person's saved work (IndexedDB). */
+  readonly saved: SavedDb;
   /** The last call queued by serial(): compose, train and import replace the bridges one at a time. */
   queue: Promise<unknown>;
   /** The compose under way, so that a second caller for the same settings waits for it. */
@@ -96,6 +99,7 @@ export function createSessionController(options: SessionOptions): SessionControl
         throw new Error('this page makes no throwaway workers');
       }),
     timing: { ...DEFAULT_TIMING, ...options.timing },
+    saved: new SavedDb(),
     queue: Promise.resolve(),
     composing: null,
     models: null,

@@ -6,7 +6,7 @@ import type { ModelCard, ModelFile } from '../worker/protocol';
 import { beginActivity } from './activity';
 import { controller, getState, setState } from './app';
 import type { ImportedModel } from './controller';
-import { listSavedModels, putSavedModel, storageAvailable, type SavedModel } from './saved';
+import { storageAvailable, type SavedModel } from './saved';
 import { api, messageOf, serial } from './worker';
 import { MODEL_FILES, downloadModel, parseModelSource, type DownloadOptions } from './model-url';
 
@@ -50,7 +50,7 @@ export async function registerImportedModels(): Promise<void> {
   const { imported } = c;
   let fromStorage: SavedModel[] = [];
   if (!c.importedFromStorage && storageAvailable()) {
-    c.importedFromStorage = listSavedModels()
+    c.importedFromStorage = c.saved.listModels()
       .then((saved) => {
         fromStorage = saved.filter((m) => !imported.has(m.id));
       })
@@ -97,7 +97,7 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
     let notice = `Imported the model “${card.id}” (${card.layers} layers, width ${card.width})${how ? ` ${how}` : ''}: it is in both model lists.`;
     if (storageAvailable()) {
       try {
-        await putSavedModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
+        await controller().saved.putModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
       } catch (e) {
         notice += ` ${messageOf(e)}`;
       }

@@ -9,19 +9,7 @@ import { compositionSettings } from './compose';
 import { settingsKey } from './composition';
 import { defaultExamplesText, examplesFromText } from './examples';
 import { bundleOpened } from './replaced';
-import {
-  deleteSaved,
-  getSaved,
-  lastSaved,
-  listSaved,
-  newSavedId,
-  putSaved,
-  renameSaved,
-  setLastSaved,
-  storageAvailable,
-  type SavedComposition,
-  type SavedHyperparameters,
-} from './saved';
+import { newSavedId, storageAvailable, type SavedComposition, type SavedHyperparameters } from './saved';
 import { whenModelsLoaded, whenSessionReady } from './session-start';
 import type { LibraryState } from './library-slice';
 import { isTraining } from './training';
@@ -44,7 +32,7 @@ function patchLibrary(patch: Partial<LibraryState>): void {
 export async function refreshSaved(): Promise<void> {
   if (!storageAvailable()) return;
   try {
-    patchLibrary({ list: await listSaved() });
+    patchLibrary({ list: await controller().saved.list() });
   } catch (e) {
     patchLibrary({ error: `Could not read your saved compositions: ${messageOf(e)}` });
   }
@@ -68,7 +56,7 @@ function defaultName(settings: CompositionSettings): string {
 
 async function write(record: SavedComposition): Promise<boolean> {
   try {
-    await putSaved(record);
+    await controller().saved.put(record);
     patchLibrary({ currentId: record.id, error: undefined });
     await refreshSaved();
     return true;
@@ -211,7 +199,7 @@ export async function restoreLastSession(): Promise<boolean> {
   if (!storageAvailable()) return false;
   let record: SavedComposition | undefined;
   try {
-    record = await lastSaved();
+    record = await controller().saved.last();
     void refreshSaved();
   } catch (e) {
     patchLibrary({ error: `Could not read your saved compositions: ${messageOf(e)}` });
@@ -258,14 +246,14 @@ async function reopen(record: SavedComposition, why: string): Promise<boolean> {
 export async function restoreAfterRestart(): Promise<boolean> {
   const id = getState().library.currentId;
   if (!id || !storageAvailable()) return false;
-  const record = await getSaved(id).catch(() => undefined);
+  const record = await controller().saved.get(id).catch(() => undefined);
   if (!record) return false;
   return reopen(record, `after the worker restarted, from step ${record.step}`);
 }
 
 export async function openSaved(id: string): Promise<void> {
   if (isTraining(getState().training)) return;
-  const record = await getSaved(id).catch(() => undefined);
+  const record = await controller().saved.get(id).catch(() => undefined);
   if (!record) {
     patchLibrary({ importError: 'That saved composition is gone.' });
     await refreshSaved();
@@ -273,7 +261,7 @@ export async function openSaved(id: string): Promise<void> {
   }
   if (await reopen(record, '')) {
     patchLibrary({ notice: `Opened “${record.name}”.`, noticeFor: record.id });
-    await setLastSaved(id).catch(() => undefined);
+    await controller().saved.setLast(id).catch(() => undefined);
   }
 }
 
@@ -281,7 +269,7 @@ export async function renameSavedComposition(id: string, name: string): Promise<
   const trimmed = name.trim();
   if (!trimmed) return;
   try {
-    await renameSaved(id, trimmed.slice(0, 200));
+    await controller().saved.rename(id, trimmed.slice(0, 200));
   } catch (e) {
     patchLibrary({ error: `Could not rename: ${messageOf(e)}` });
   }
@@ -290,7 +278,7 @@ export async function renameSavedComposition(id: string, name: string): Promise<
 
 export async function deleteSavedComposition(id: string): Promise<void> {
   try {
-    await deleteSaved(id);
+    await controller().saved.delete(id);
     const l = getState().library;
     patchLibrary({
       currentId: l.currentId === id ? undefined : l.currentId,

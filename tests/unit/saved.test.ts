@@ -15,17 +15,7 @@ vi.mock('../../src/worker/client', () => ({
   defaultModelsUrl: () => 'http://test.local/models',
 }));
 
-import {
-  closeSavedForTests,
-  deleteSaved,
-  getSaved,
-  lastSaved,
-  listSaved,
-  putSaved,
-  renameSaved,
-  StorageFullError,
-  type SavedComposition,
-} from '../../src/store/saved';
+import { SavedDb, StorageFullError, type SavedComposition } from '../../src/store/saved';
 import { bundleFileName, readBundleFiles, zipBundle } from '../../src/store/bundle-file';
 import {
   addConnection,
@@ -70,54 +60,58 @@ function record(id: string, bytes = 16, extra: Partial<SavedComposition> = {}): 
   };
 }
 
-beforeEach(async () => {
-  await closeSavedForTests();
+/** The browser's storage as the test sees it: its own connection to the database the page uses. */
+let db: SavedDb;
+
+beforeEach(() => {
   vi.stubGlobal('indexedDB', new IDBFactory());
+  db = new SavedDb();
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  await closeSavedForTests();
+  await db.close();
+  await getState().controller?.saved.close();
   vi.unstubAllGlobals();
 });
 
 describe('the storage layer', () => {
   it('saves, lists newest first, renames, remembers the last one and deletes', async () => {
-    await putSaved(record('r1', 8));
-    await putSaved(record('r2', 32));
-    const list = await listSaved();
+    await db.put(record('r1', 8));
+    await db.put(record('r2', 32));
+    const list = await db.list();
     expect(list.map((r) => r.id)).toEqual(['r2', 'r1']);
     expect(list[0]).not.toHaveProperty('bundle');
     expect(list[0].bytes).toBe(32 + 2);
-    expect((await lastSaved())?.id).toBe('r2');
+    expect((await db.last())?.id).toBe('r2');
 
-    await renameSaved('r1', 'my first');
-    expect((await getSaved('r1'))?.name).toBe('my first');
-    const bridge = new Uint8Array((await getSaved('r1'))!.bundle.bridge);
+    await db.rename('r1', 'my first');
+    expect((await db.get('r1'))?.name).toBe('my first');
+    const bridge = new Uint8Array((await db.get('r1'))!.bundle.bridge);
     expect([...bridge]).toEqual(new Array(8).fill(7)); // bytes as written
 
-    await deleteSaved('r2');
-    expect(await lastSaved()).toBeUndefined(); // the last one is gone: nothing to restore
-    expect((await listSaved()).map((r) => r.id)).toEqual(['r1']);
+    await db.delete('r2');
+    expect(await db.last()).toBeUndefined(); // the last one is gone: nothing to restore
+    expect((await db.list()).map((r) => r.id)).toEqual(['r1']);
   });
 
   it('a full quota leaves no half-written record and names what to delete', async () => {
-    await putSaved(record('r1', 4096));
-    await putSaved(record('r2', 100));
+    await db.put(record('r1', 4096));
+    await db.put(record('r2', 100));
     const put = IDBObjectStore.prototype.put;
     // The browser refuses the second write of the transaction (the record went in first).
     vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
       if (this.name === 'meta') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return put.apply(this, args);
     });
-    const err = await putSaved(record('r3', 10)).catch((e: unknown) => e);
+    const err = await db.put(record('r3', 10)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageFullError);
     expect((err as Error).message).toBe(
       'The browser\'s storage is full: “composition r3” (12 B) was not saved. Delete saved compositions you no longer need, e.g. “composition r1” (4.0 kB), “composition r2” (102 B), then try again.',
     );
     vi.restoreAllMocks();
-    expect(await getSaved('r3')).toBeUndefined(); // all or nothing
-    expect((await lastSaved())?.id).toBe('r2');
-    expect((await listSaved()).map((r) => r.id)).toEqual(['r2', 'r1']);
+    expect(await db.get('r3')).toBeUndefined(); // all or nothing
+    expect((await db.last())?.id).toBe('r2');
+    expect((await db.list()).map((r) => r.id)).toEqual(['r2', 'r1']);
   });
 });
 
@@ -166,7 +160,7 @@ describe('saved work in the store', () => {
 
   /** A reload: the same browser storage, reopened by a fresh page. */
   async function reload(hash?: string): Promise<void> {
-    await closeSavedForTests();
+    await getState().controller?.saved.close(); // the old page's connection
     worker = await freshPage(hash);
   }
 
@@ -181,7 +175,7 @@ describe('saved work in the store', () => {
     await train();
     const list = getState().library.list;
     expect(list).toHaveLength(1);
-    const saved = (await getSaved(list[0].id))!;
+    const saved = (await db.get(list[0].id))!;
     expect(saved.state).toBe('done');
     expect(saved.examplesText).toBe('abc+abd= => 3\n004+005= => 9\n');
     expect(saved.hyperparameters.steps).toBe(3);
@@ -232,7 +226,7 @@ describe('saved work in the store', () => {
   });
 
   it('offers to resume an interrupted training from its checkpoint and trains the remaining steps', async () => {
-    await putSaved(record('r9', 6, { state: 'training', step: 2, steps: 5, bundle: { composition: JSON.stringify({ connections: [[0, 2]], num_heads: 4, output: 'zero-init' }), bridge: new Uint8Array([9, 9]).buffer } }));
+    await db.put(record('r9', 6, { state: 'training', step: 2, steps: 5, bundle: { composition: JSON.stringify({ connections: [[0, 2]], num_heads: 4, output: 'zero-init' }), bridge: new Uint8Array([9, 9]).buffer } }));
     await reload();
     expect(await restoreLastSession()).toBe(true);
     expect(getState().library.resume).toEqual({ id: 'r9', name: 'composition r9', step: 2, steps: 5 });
@@ -242,7 +236,7 @@ describe('saved work in the store', () => {
     const trainCall = worker.callsOf('train').at(-1)![0] as { steps: number };
     expect(trainCall.steps).toBe(3); // 5 − 2
     expect(worker.callsOf('compose')).toHaveLength(0); // from the checkpoint's bridges, not fresh ones
-    const after = (await getSaved('r9'))!;
+    const after = (await db.get('r9'))!;
     expect(after.state).toBe('done');
     expect(after.step).toBe(5); // 2 + the fake's 3 steps
     // "training stopped at step 2" is no longer true once the resumed run has finished.
@@ -292,7 +286,7 @@ describe('saved work in the store', () => {
     expect(getState().library.importError).toBeUndefined();
     expect([...worker.bridge]).toEqual(trained);
     expect(getState().library.list.map((r) => [r.name, r.state])).toEqual([['kv arith', 'imported']]);
-    const back = (await getSaved(getState().library.list[0].id))!;
+    const back = (await db.get(getState().library.list[0].id))!;
     expect([...new Uint8Array(back.bundle.bridge)]).toEqual(trained);
     await openSaved(back.id);
     expect(getState().library.notice).toBe('Opened “kv arith”.');
@@ -339,7 +333,7 @@ describe('bringing a model folder (store)', () => {
     expect(s.builtinConfigs['tiny-gpt']).toEqual({ status: 'ready', value: { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 64, vocabSize: 100 } });
 
     // A new visit: the worker gets the kept files again before anything is composed.
-    await closeSavedForTests();
+    await getState().controller?.saved.close(); // the old page's connection
     worker = await freshPage();
     expect(worker.callsOf('importModel').map((c) => (c[1] as { id: string }).id)).toEqual(['tiny-gpt']);
     const again = getState().builtinModels;
@@ -376,7 +370,7 @@ describe('faults during training (store)', () => {
     await ensureComposed();
     const run = train();
     for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
-    const checkpoint = (await getSaved(getState().library.currentId!))!;
+    const checkpoint = (await db.get(getState().library.currentId!))!;
     expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
     const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
 
@@ -403,7 +397,7 @@ describe('faults during training (store)', () => {
     expect(getState().training.status).toBe('done');
     expect(getState().training.step).toBe(10);
     expect(getState().training.losses.map(([step]) => step)).toEqual([1, 4, 7, 10]); // the chart goes on
-    const done = (await getSaved(checkpoint.id))!;
+    const done = (await db.get(checkpoint.id))!;
     expect([done.state, done.step]).toEqual(['done', 10]);
   });
 });

@@ -2,12 +2,12 @@
 // loop; its events drive the progress bar and the chart.
 import type { TrainEvent, TrainSettings, TrainSummary } from '../../worker/protocol';
 import { beginActivity } from '../activity';
-import { getState, setState, type AppState } from '../app';
+import { controller, getState, setState, type AppState } from '../app';
 import { fieldProblem } from '../fields';
 import { ensureComposed, patchComposition } from '../compose';
 import { heldOutExamples } from '../examples';
 import { bridgesReplaced } from '../replaced';
-import { getSaved } from '../saved';
+import type { SavedComposition } from '../saved';
 import { startSavingRun, type TrainingSaver } from '../library';
 import { isTraining, type TrainingState } from '../training';
 import { api, messageOf, proxyCallback, serial } from '../worker';
@@ -43,7 +43,7 @@ function patchTraining(patch: Partial<TrainingState>): void {
 export async function resumeTraining(): Promise<void> {
   const resume = getState().library.resume;
   if (!resume || isTraining(getState().training)) return;
-  const record = await getSaved(resume.id).catch(() => undefined);
+  const record = await controller().saved.get(resume.id).catch(() => undefined);
   if (!record) return;
   await train({ from: record.step, record });
 }
@@ -52,7 +52,7 @@ export async function resumeTraining(): Promise<void> {
  * Train: fresh bridges and `config.steps` steps; or, resuming, the remaining steps from the
  * bridges the worker holds now (restored from a checkpoint; the optimizer state starts anew).
  */
-export async function train(resume?: { from: number; record: NonNullable<Awaited<ReturnType<typeof getSaved>>> }): Promise<void> {
+export async function train(resume?: { from: number; record: SavedComposition }): Promise<void> {
   const s = getState();
   if (isTraining(s.training)) return;
   const problem = resume ? examplesProblem(s) : trainProblem(s);
