@@ -1,9 +1,11 @@
 // The page's session controller: everything the store's actions keep between calls that is
 // not state people see (the worker client, the queue of calls that replace the bridges, the
-// start-up promises, the restart counters, the imported models' files, timers). main.tsx
-// creates one at start-up and hands it to the store (session-control.ts installSession);
-// tests create a fresh one per test. No module of src/store keeps state of its own
-// (docs/design.md § Store).
+// start-up promises, the restart counters, the imported models' files, the saved-work
+// database, timers). main.tsx creates it at start-up with the page's worker and hands it to
+// the store (session-control.ts installSession), which keeps it in its state: the worker is a
+// browser resource that the page's entry makes, so no store module creates one, and a test
+// hands over a fresh controller on a fake worker the same way. No module of src/store keeps
+// state of its own (docs/design.md § Store).
 import type { createCalmClient } from '../worker/client';
 import type { ModelFile } from '../worker/protocol';
 import type { Activity } from './session';
