@@ -280,6 +280,26 @@ describe('starting and composing', () => {
   });
 });
 
+describe('the session controller', () => {
+  it('a fresh one is a clean page: a compose scheduled and a crash reported on the old page never reach it', async () => {
+    await openPage();
+    const old = worker;
+    vi.useFakeTimers();
+    addConnection([2, 0]); // schedules a compose on the old page
+    old.crash!('out of memory'); // and a restart, once the crash's burst settles
+    worker = new FakeWorker();
+    setState(withThreeLinks(initialState), true);
+    installSession({ client: worker.client });
+    await vi.advanceTimersByTimeAsync(1000);
+    vi.useRealTimers();
+    expect(old.callsOf('compose')).toHaveLength(1); // openPage's only
+    expect(old.restarts).toHaveLength(0);
+    expect(worker.calls).toEqual([]);
+    expect(getState().session).toMatchObject({ phase: 'starting', activity: null });
+    expect(getState().session.error).toBeUndefined();
+  });
+});
+
 describe('the mapping', () => {
   it('adds and removes connections, keeping them sorted, and recomposes once edits settle', async () => {
     await openPage();
