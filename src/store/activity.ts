@@ -1,11 +1,9 @@
-// The status line's "what is loading now": each piece of work registers itself and the
-// line shows the newest one still running.
+// The status line's "what is loading now": each piece of work registers itself with the
+// session controller and the line shows the newest one still running.
 import type { Activity } from './session';
-import { getState, setState } from './app';
+import { controller, getState, setState } from './app';
 
-const running: Activity[] = [];
-
-function show(): void {
+function show(running: Activity[]): void {
   const top = running.at(-1) ?? null;
   setState((s) => ({ session: { ...s.session, activity: top ? { ...top } : null } }));
 }
@@ -17,26 +15,28 @@ export interface ActivityHandle {
 
 /** Shows `label` on the status line until end(); update() adds progress. */
 export function beginActivity(label: string): ActivityHandle {
+  const running = controller().activities;
   const a: Activity = { label };
   running.push(a);
-  show();
+  show(running);
   return {
     update(done, total, newLabel) {
       a.done = done;
       a.total = total;
       if (newLabel !== undefined) a.label = newLabel;
-      if (running.at(-1) === a) show();
+      if (running.at(-1) === a) show(running);
     },
     end() {
       const i = running.indexOf(a);
       if (i >= 0) running.splice(i, 1);
-      show();
+      show(running);
     },
   };
 }
 
-/** Forgets every activity (tests, and a worker restart). */
+/** Forgets every activity (a worker restart). */
 export function clearActivities(): void {
+  const running = controller().activities;
   running.length = 0;
-  if (getState().session.activity !== null) show();
+  if (getState().session.activity !== null) show(running);
 }

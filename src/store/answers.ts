@@ -14,14 +14,17 @@ export interface KeyRow {
   heldOut: boolean;
 }
 
-let rows: KeyRow[] | null = null;
-/** Every key of the table with its value, in the table's order, held-out ones marked. */
-export function keyRows(table: KeyTable = keyTable()): KeyRow[] {
-  if (table === keyTable() && rows) return rows;
+function rowsOf(table: KeyTable): KeyRow[] {
   const heldOut = new Set(table.heldOutKeys);
-  const out = table.keys.map((key) => ({ key, value: table.values[key], heldOut: heldOut.has(key) }));
-  if (table === keyTable()) rows = out;
-  return out;
+  return table.keys.map((key) => ({ key, value: table.values[key], heldOut: heldOut.has(key) }));
+}
+
+/** The page's table's rows, built once (the same array on every render). */
+const KEY_ROWS: readonly KeyRow[] = rowsOf(keyTable());
+
+/** Every key of the table with its value, in the table's order, held-out ones marked. */
+export function keyRows(table: KeyTable = keyTable()): readonly KeyRow[] {
+  return table === keyTable() ? KEY_ROWS : rowsOf(table);
 }
 
 export interface PromptReading {

@@ -3,14 +3,10 @@
 // WebGPU wins, the page's worker switches to it between two jobs; either way the status line
 // then gives the figures. Work the person starts meanwhile stops the timing (it would compete
 // for the same cores), which starts again at the next idle moment.
-import { getState, setState, useAppStore } from './app';
-import { serial } from './compose';
+import { controller, getState, setState, useAppStore } from './app';
 import { isTraining } from './training';
-import { api, createProbeClient, messageOf } from './worker';
+import { api, messageOf, serial } from './worker';
 import type { BackendReport } from '../worker/protocol';
-
-/** How long the page must be idle before timing starts, and how often it is tried. */
-export const backgroundChoice = { idleMs: 1500, attempts: 5 };
 
 const LABEL = { webgpu: 'WebGPU', wasm: 'WebAssembly', cpu: 'CPU' } as const;
 
@@ -45,7 +41,7 @@ function patchBackend(report: BackendReport): void {
 
 /** Times the backends in a throwaway worker; null when work started meanwhile (and stopped it). */
 async function measure(): Promise<BackendReport | null> {
-  const probe = createProbeClient();
+  const probe = controller().probeClient();
   let interrupted = false;
   const stopIfBusy = useAppStore.subscribe(() => {
     if (busy() && !interrupted) {
@@ -72,8 +68,9 @@ async function measure(): Promise<BackendReport | null> {
 export async function chooseBackendInBackground(current: () => boolean): Promise<void> {
   const started = getState().session.backend;
   if (!started?.pending) return;
-  for (let attempt = 0; attempt < backgroundChoice.attempts; attempt++) {
-    await whenIdle(backgroundChoice.idleMs);
+  const { backgroundAttempts, backgroundIdleMs } = controller().timing;
+  for (let attempt = 0; attempt < backgroundAttempts; attempt++) {
+    await whenIdle(backgroundIdleMs);
     if (!current()) return;
     let report: BackendReport | null;
     try {

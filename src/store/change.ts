@@ -1,12 +1,12 @@
 // Changes that mean fresh bridges (models, mapping, heads, output, a shipped composition).
 // When the bridges are trained, the change waits for the person's answer (ConfirmDialog).
 import { compare } from './actions/compare';
-import { openCompositionNow } from './actions/openComposition';
 import { getState, setState } from './app';
-import { withoutOutputs } from './compare';
 import { scheduleCompose } from './compose';
 import type { CompositionPatch, PendingChange } from './composition';
 import { fitConfig } from './fit';
+import { bridgesReplaced } from './replaced';
+import { openCompositionNow } from './shipped';
 import { isTraining } from './training';
 
 /** Applies `change` now, or holds it for confirmation when trained bridges would be lost. */
@@ -52,20 +52,14 @@ export function applyConfigPatch(patch: CompositionPatch): void {
       linkErrors: dropped.length > 0 ? dropped : s.linkErrors,
       composition: { ...s.composition, trained: false, source: undefined, disabled: [] },
       // The composition's answers go; a model's own go when that model is replaced.
-      compare: withoutOutputs(s.compare, [
-        'composed',
-        ...(config.anchor !== s.config.anchor ? (['anchor'] as const) : []),
-        ...(config.augment !== s.config.augment ? (['augment'] as const) : []),
-      ]),
-      evaluation: { status: 'idle', done: 0, total: 0 },
-      attention: {
-        ...s.attention,
+      ...bridgesReplaced(s, {
+        columns: [
+          'composed',
+          ...(config.anchor !== s.config.anchor ? (['anchor'] as const) : []),
+          ...(config.augment !== s.config.augment ? (['augment'] as const) : []),
+        ],
         connection: Math.min(s.attention.connection, Math.max(0, config.connections.length - 1)),
-        status: 'idle',
-        map: undefined,
-        shown: undefined,
-        error: undefined,
-      },
+      }),
     };
   });
   scheduleCompose();

@@ -1,13 +1,14 @@
 // Keeping the worker's composition in step with the configuration: the settings the
-// configuration means, a serial queue for calls that replace the bridges, and compose on
-// demand (actions await it) or shortly after an edit (so sizes and errors show early).
+// configuration means, and compose on demand (actions await it) or shortly after an edit (so
+// sizes and errors show early), through the queue of calls that replace the bridges (worker.ts).
 import type { CompositionSettings } from '../worker/protocol';
 import { beginActivity } from './activity';
-import { getState, setState, type AppState } from './app';
+import { controller, getState, setState, type AppState } from './app';
 import { settingsKey, type CompositionState } from './composition';
 import type { ModelConfigSummary } from './models';
-import { whenModelsLoaded, whenSessionReady } from './session-control';
-import { api, messageOf } from './worker';
+import { withoutOpenRecord } from './replaced';
+import { whenModelsLoaded, whenSessionReady } from './session-start';
+import { api, messageOf, serial } from './worker';
 
 /** A model's config.json summary when it has loaded. */
 export function modelSizes(s: Pick<AppState, 'builtinConfigs'>, id: string): ModelConfigSummary | undefined {
@@ -51,31 +52,6 @@ export function patchComposition(patch: Partial<CompositionState>): void {
 }
 
 /**
- * Other bridges replace the worker's: they belong to no saved record (Saved's "open now" and
- * Export follow), an interrupted run can no longer resume on them, and a notice about the old
- * record is out of date.
- */
-export function forgetOpenRecord(): void {
-  setState((s) => {
-    const l = s.library;
-    if (l.currentId === undefined && l.resume === undefined && l.noticeFor === undefined) return s;
-    const stale = l.noticeFor !== undefined;
-    return { library: { ...l, currentId: undefined, resume: undefined, ...(stale ? { notice: undefined, noticeFor: undefined } : {}) } };
-  });
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Runs `f` after every call queued before it: compose, train and import replace the bridges. */
-export function serial<T>(f: () => Promise<T>): Promise<T> {
-  const run = queue.then(f, f);
-  queue = run.catch(() => undefined);
-  return run;
-}
-
-let pending: { key: string; promise: Promise<void> } | null = null;
-
-/**
  * Makes the worker hold bridges for the current configuration and returns its settings.
  * `fresh` builds new bridges even when the current ones match (Train starts from scratch).
  * Rejects with a message for people.
@@ -90,17 +66,21 @@ export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<Co
   }
   const { settings } = r;
   const key = settingsKey(settings);
+  const ctl = controller();
   if (!opts.fresh) {
     const c = getState().composition;
     if (c.status === 'ready' && c.key === key) return settings;
-    if (pending?.key === key) {
-      await pending.promise;
+    if (ctl.composing?.key === key) {
+      await ctl.composing.promise;
       return settings;
     }
   }
   const promise = serial(async () => {
-    patchComposition({ status: 'building', key, error: undefined, info: undefined, trained: false, source: undefined, disabled: [] });
-    forgetOpenRecord();
+    // Fresh bridges: they belong to no saved record.
+    setState((s) => ({
+      composition: { ...s.composition, status: 'building', key, error: undefined, info: undefined, trained: false, source: undefined, disabled: [] },
+      library: withoutOpenRecord(s.library),
+    }));
     const n = settings.connections.length;
     const activity = beginActivity(`Loading ${settings.anchor} and ${settings.augment}, building ${n} bridge${n === 1 ? '' : 's'}`);
     try {
@@ -114,11 +94,11 @@ export async function ensureComposed(opts: { fresh?: boolean } = {}): Promise<Co
       activity.end();
     }
   });
-  pending = { key, promise };
+  ctl.composing = { key, promise };
   try {
     await promise;
   } finally {
-    if (pending?.promise === promise) pending = null;
+    if (ctl.composing?.promise === promise) ctl.composing = null;
   }
   return settings;
 }
@@ -134,19 +114,18 @@ async function measureParameters(): Promise<void> {
   }
 }
 
-let timer: ReturnType<typeof setTimeout> | undefined;
-/** Delay between an edit and the compose it causes, so a burst of edits composes once. */
-export const COMPOSE_DELAY_MS = 300;
-
-/** Composes shortly, once edits settle; errors land in the store. */
-export function scheduleCompose(delay = COMPOSE_DELAY_MS): void {
-  clearTimeout(timer);
-  timer = setTimeout(() => void ensureComposed().catch(() => undefined), delay);
+/** Composes shortly (the controller's composeDelayMs by default), once edits settle; errors land in the store. */
+export function scheduleCompose(delay = controller().timing.composeDelayMs): void {
+  const c = controller();
+  clearTimeout(c.composeTimer);
+  c.composeTimer = setTimeout(() => {
+    if (getState().controller === c) void ensureComposed().catch(() => undefined); // else the page was replaced (tests)
+  }, delay);
 }
 
-/** Cancels a scheduled compose (tests, and a worker restart). */
+/** Cancels a scheduled compose (a worker restart, or one that cannot start). */
 export function cancelScheduledCompose(): void {
-  clearTimeout(timer);
+  clearTimeout(controller().composeTimer);
 }
 
 /** The page's first compose: the default (or linked) pair, as soon as the worker is up. */

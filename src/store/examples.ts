@@ -12,16 +12,18 @@ export const DATA_SEED = 0;
 /** Pasted text past this is refused as a whole (parseExamples), long before the page would suffer. */
 export const MAX_EXAMPLES = 50_000;
 
-let table: KeyTable | null = null;
+// Built when the module loads: the store's first state needs both (createExamplesSlice).
+const KEY_TABLE: KeyTable = makeKeyTable(KV_SPEC);
+const DEFAULT_EXAMPLES_TEXT = formatExamples(compositionExamples(KEY_TABLE, KV_RECIPE, DATA_SEED));
+
 /** The key table of the key-value experiment (src/tasks/kv.ts), built once. */
 export function keyTable(): KeyTable {
-  return (table ??= makeKeyTable(KV_SPEC));
+  return KEY_TABLE;
 }
 
-let defaultText: string | null = null;
 /** The default training examples as text: kv-arith over the composition keys, numeric mixed in. */
 export function defaultExamplesText(): string {
-  return (defaultText ??= formatExamples(compositionExamples(keyTable(), KV_RECIPE, DATA_SEED)));
+  return DEFAULT_EXAMPLES_TEXT;
 }
 
 /** `n` kv-arith examples over held-out keys: can the composition do what it was never shown? */

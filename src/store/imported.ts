@@ -4,32 +4,17 @@
 // restarted worker, have it again.
 import type { ModelCard, ModelFile } from '../worker/protocol';
 import { beginActivity } from './activity';
-import { getState, setState } from './app';
-import { serial } from './compose';
-import type { BuiltinModel, ModelConfigSummary } from './models';
-import { listSavedModels, putSavedModel, storageAvailable, type SavedModel } from './saved';
-import { api, messageOf } from './worker';
+import { controller, getState, setState } from './app';
+import type { ImportedModel } from './controller';
+import { storageAvailable, type SavedModel } from './saved';
+import { api, messageOf, serial } from './worker';
 import { MODEL_FILES, downloadModel, parseModelSource, type DownloadOptions } from './model-url';
-
-interface Imported {
-  entry: BuiltinModel;
-  summary: ModelConfigSummary;
-  card?: string;
-  parameters: number;
-  files: ModelFile[];
-  origin: string;
-}
-
-/** By id, in import order; what the worker must hold after each start. */
-const imported = new Map<string, Imported>();
-let readFromStorage: Promise<void> | null = null;
-
 
 function copy(files: ModelFile[]): ModelFile[] {
   return files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
 }
 
-function fromCard(card: ModelCard, files: ModelFile[], origin: string): Imported {
+function fromCard(card: ModelCard, files: ModelFile[], origin: string): ImportedModel {
   return {
     entry: { id: card.id, role: card.role, title: card.title, description: card.description, path: `imported/${card.id}` },
     summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize },
@@ -42,6 +27,7 @@ function fromCard(card: ModelCard, files: ModelFile[], origin: string): Imported
 
 /** Adds the imported models to the lists the pickers read (after the built-in list has loaded). */
 export function mergeImported(): void {
+  const { imported } = controller();
   setState((s) => {
     if (s.builtinModels.status !== 'ready' || imported.size === 0) return {};
     const entries = [...imported.values()];
@@ -60,15 +46,17 @@ export function mergeImported(): void {
  * the first start those kept in IndexedDB. A kept model that no longer loads is reported, not fatal.
  */
 export async function registerImportedModels(): Promise<void> {
+  const c = controller();
+  const { imported } = c;
   let fromStorage: SavedModel[] = [];
-  if (!readFromStorage && storageAvailable()) {
-    readFromStorage = listSavedModels()
+  if (!c.importedFromStorage && storageAvailable()) {
+    c.importedFromStorage = c.saved.listModels()
       .then((saved) => {
         fromStorage = saved.filter((m) => !imported.has(m.id));
       })
       .catch(() => undefined);
   }
-  await readFromStorage;
+  await c.importedFromStorage;
   const todo = [
     ...[...imported.values()].map((m) => ({ id: m.entry.id, title: m.entry.title, files: m.files, origin: m.origin })),
     ...fromStorage.map((m) => ({ id: m.id, title: m.title, files: m.files, origin: m.origin })),
@@ -104,12 +92,12 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
     }
     const kept = byName.filter((f) => [...MODEL_FILES, 'README.md'].includes(f.name));
     const card = await serial(() => api().importModel(copy(kept), { id: title, title, description: 'Imported by you' }));
-    imported.set(card.id, fromCard(card, kept, title));
+    controller().imported.set(card.id, fromCard(card, kept, title));
     mergeImported();
     let notice = `Imported the model “${card.id}” (${card.layers} layers, width ${card.width})${how ? ` ${how}` : ''}: it is in both model lists.`;
     if (storageAvailable()) {
       try {
-        await putSavedModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
+        await controller().saved.putModel({ id: card.id, title: card.title, added: Date.now(), origin: title, files: kept });
       } catch (e) {
         notice += ` ${messageOf(e)}`;
       }
@@ -124,14 +112,13 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
   }
 }
 
-let downloading: AbortController | null = null;
-
 /**
  * Downloads a model by Hugging Face repo id or folder URL (whole-download progress in the
  * store, files kept in Cache Storage), then imports it as a picked folder would be.
  */
 export async function importModelFromUrl(text: string, opts: Pick<DownloadOptions, 'fetch' | 'caches'> = {}): Promise<string | null> {
-  if (downloading || getState().modelImport.status !== 'idle') return null;
+  const c = controller();
+  if (c.downloading || getState().modelImport.status !== 'idle') return null;
   let source;
   try {
     source = parseModelSource(text);
@@ -139,8 +126,8 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
     setState({ modelImport: { status: 'idle', error: `Could not download a model: ${messageOf(e)}` } });
     return null;
   }
-  const controller = new AbortController();
-  downloading = controller;
+  const abort = new AbortController();
+  c.downloading = abort;
   setState({ modelImport: { status: 'downloading', download: { source: source.input, loaded: 0, file: 'config.json', cached: 0 } } });
   const activity = beginActivity(`Downloading the model ${source.id}`);
   let files;
@@ -149,7 +136,7 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
     files = await downloadModel(source, {
       fetch: opts.fetch,
       caches: opts.caches ?? (typeof caches === 'undefined' ? undefined : caches),
-      signal: controller.signal,
+      signal: abort.signal,
       onProgress: (p) => {
         last = p;
         activity.update(p.loaded, p.total ?? 0);
@@ -157,7 +144,7 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
       },
     });
   } catch (e) {
-    const cancelled = controller.signal.aborted;
+    const cancelled = abort.signal.aborted;
     setState({
       modelImport: cancelled
         ? { status: 'idle', notice: `Cancelled the download of ${source.input}; nothing was imported.` }
@@ -165,7 +152,7 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
     });
     return null;
   } finally {
-    downloading = null;
+    c.downloading = null;
     activity.end();
   }
   setState({ modelImport: { status: 'idle' } });
@@ -178,16 +165,5 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
 
 /** Stops a download by URL; nothing is imported. */
 export function cancelModelDownload(): void {
-  downloading?.abort(new DOMException('The download was cancelled', 'AbortError'));
-}
-
-export function importedModelIds(): string[] {
-  return [...imported.keys()];
-}
-
-/** Forgets imported models (tests). */
-export function resetImportedForTests(): void {
-  imported.clear();
-  readFromStorage = null;
-  if (getState().modelImport.status !== 'idle') setState({ modelImport: { status: 'idle' } });
+  controller().downloading?.abort(new DOMException('The download was cancelled', 'AbortError'));
 }

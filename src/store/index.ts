@@ -1,8 +1,10 @@
 // The store's public face: the hook, the state's types, and every user action.
 export { getState, initialState, setState, useAppStore, type AppState } from './app';
+export type { SessionController, SessionOptions } from './controller';
 export { DEFAULT_CONFIG, configFromHash, configToHash, type Config } from './config';
 export { compositionSettings, ensureComposed, isComposedNow, modelSizes, scheduleFirstCompose } from './compose';
-export { loadBuiltinModels, restartAfterCrash, startSession, whenModelsLoaded, whenSessionReady } from './session-control';
+export { loadBuiltinModels, startSession, whenModelsLoaded, whenSessionReady } from './session-start';
+export { installSession, restartAfterCrash } from './session-control';
 export { startUrlSync, applyHash } from './url';
 export { COLUMNS } from './compare';
 export { isTraining } from './training';

@@ -3,47 +3,27 @@
 // session on load, open / rename / delete, export to one file and import it again.
 import type { BundleFiles, CompositionSettings, TrainSummary } from '../worker/protocol';
 import { beginActivity } from './activity';
-import { getState, setState } from './app';
+import { controller, getState, setState } from './app';
 import { bundleFileName, readBundleFiles, readManifest, zipBundle, type PickedFile } from './bundle-file';
-import { withoutOutputs } from './compare';
-import { compositionSettings, serial } from './compose';
+import { compositionSettings } from './compose';
 import { settingsKey } from './composition';
 import { defaultExamplesText, examplesFromText } from './examples';
-import {
-  deleteSaved,
-  getSaved,
-  lastSaved,
-  listSaved,
-  newSavedId,
-  putSaved,
-  renameSaved,
-  setLastSaved,
-  storageAvailable,
-  type SavedComposition,
-  type SavedHyperparameters,
-} from './saved';
-import { whenModelsLoaded, whenSessionReady } from './session-control';
+import { bundleOpened } from './replaced';
+import { newSavedId, storageAvailable, type SavedComposition, type SavedHyperparameters } from './saved';
+import { whenModelsLoaded, whenSessionReady } from './session-start';
 import type { LibraryState } from './library-slice';
 import { isTraining } from './training';
-import { openedWithLink } from './url';
-import { api, messageOf, transferBundle } from './worker';
+import { api, messageOf, serial, transferBundle } from './worker';
 
-/** The record of a training run that started on this page and has not ended well (a crash, a lost GPU). */
-let unfinishedRun: string | undefined;
-
-let stoppedByUser = false;
 /** The person pressed Stop: a cancelled run then ends as they asked (not as a fault). */
 export function markStoppedByUser(): void {
-  stoppedByUser = true;
+  controller().training.stoppedByUser = true;
 }
 
 /** Whether the saved record `id` is a run of this page that a fault interrupted. */
 export function interruptedHere(id: string | undefined): boolean {
-  return id !== undefined && unfinishedRun === id;
+  return id !== undefined && controller().training.unfinished === id;
 }
-
-/** Milliseconds between two checkpoints while training (tests shorten it). */
-export const checkpointTiming = { ms: 3000 };
 
 function patchLibrary(patch: Partial<LibraryState>): void {
   setState((s) => ({ library: { ...s.library, ...patch } }));
@@ -52,7 +32,7 @@ function patchLibrary(patch: Partial<LibraryState>): void {
 export async function refreshSaved(): Promise<void> {
   if (!storageAvailable()) return;
   try {
-    patchLibrary({ list: await listSaved() });
+    patchLibrary({ list: await controller().saved.list() });
   } catch (e) {
     patchLibrary({ error: `Could not read your saved compositions: ${messageOf(e)}` });
   }
@@ -76,7 +56,7 @@ function defaultName(settings: CompositionSettings): string {
 
 async function write(record: SavedComposition): Promise<boolean> {
   try {
-    await putSaved(record);
+    await controller().saved.put(record);
     patchLibrary({ currentId: record.id, error: undefined });
     await refreshSaved();
     return true;
@@ -87,7 +67,7 @@ async function write(record: SavedComposition): Promise<boolean> {
 }
 
 export interface TrainingSaver {
-  /** Called on each training event: writes a checkpoint when checkpointTiming.ms have passed. */
+  /** Called on each training event: writes a checkpoint when the controller's checkpointMs have passed. */
   progress(step: number): void;
   /** Training ended: writes the final record (awaits any checkpoint in flight first). */
   finish(summary: TrainSummary | undefined, step: number): Promise<void>;
@@ -100,6 +80,7 @@ export interface TrainingSaver {
 export function startSavingRun(settings: CompositionSettings, steps: number, resumeOf?: SavedComposition): TrainingSaver {
   const noop: TrainingSaver = { progress: () => undefined, finish: async () => undefined };
   if (!storageAvailable()) return noop;
+  const { training: run, timing } = controller();
   const id = resumeOf?.id ?? newSavedId();
   const created = resumeOf?.created ?? Date.now();
   const name = resumeOf?.name ?? defaultName(settings);
@@ -135,8 +116,8 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
     });
   };
 
-  unfinishedRun = id;
-  stoppedByUser = false;
+  run.unfinished = id;
+  run.stoppedByUser = false;
   // A resumed run keeps "Restored … (training stopped at step N)" while it goes on, and clears it
   // when it ends (finish); a new run starts with no notice.
   patchLibrary(resumeOf ? { currentId: id, resume: undefined } : { currentId: id, resume: undefined, notice: undefined, noticeFor: undefined });
@@ -147,7 +128,7 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
         pending = step; // written as soon as the checkpoint in flight is done
         return;
       }
-      if (Date.now() - last < checkpointTiming.ms) return;
+      if (Date.now() - last < timing.checkpointMs) return;
       writing = true;
       lastStep = step;
       inFlight = save('training', step).finally(() => {
@@ -165,13 +146,13 @@ export function startSavingRun(settings: CompositionSettings, steps: number, res
       if (step <= 0) {
         // Nothing trained: nothing worth keeping. But a run that wrote checkpoints and then
         // reports no step did not end cleanly: it stays resumable from them.
-        if (lastStep <= 0 && unfinishedRun === id) unfinishedRun = undefined;
+        if (lastStep <= 0 && run.unfinished === id) run.unfinished = undefined;
         return;
       }
       // A run cancelled by no one (its GPU was lost, its worker is dying) keeps its last
       // checkpoint and stays resumable; so does one whose end cannot be saved.
-      if (summary?.stopped === 'cancelled' && !stoppedByUser) return;
-      if ((await save('done', step, summary)) && unfinishedRun === id) unfinishedRun = undefined;
+      if (summary?.stopped === 'cancelled' && !run.stoppedByUser) return;
+      if ((await save('done', step, summary)) && run.unfinished === id) run.unfinished = undefined;
     },
   };
 }
@@ -205,30 +186,10 @@ function applyImported(
 ): void {
   const manifest = readManifest(composition);
   setState((s) => ({
-    config: {
-      ...s.config,
-      ...(hp ?? {}),
-      anchor: settings.anchor,
-      augment: settings.augment,
-      connections: settings.connections.map(([a, g]) => [a, g]),
-      numHeads: settings.numHeads,
-      output: settings.output,
-    },
+    ...bundleOpened(s, { settings, recorded: hp, source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training } }),
     ...(text !== undefined ? { examples: examplesFromText(text ?? defaultExamplesText()) } : {}),
-    composition: {
-      status: 'ready',
-      key: settingsKey(settings),
-      trained: true,
-      source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training },
-      disabled: [],
-    },
-    pendingChange: null,
-    compare: withoutOutputs(s.compare),
-    evaluation: { status: 'idle', done: 0, total: 0 },
-    attention: { ...s.attention, connection: 0, status: 'idle', map: undefined, shown: undefined },
   }));
 }
-
 
 /**
  * On page load: opens the composition the page showed last. Returns whether it did (if not,
@@ -238,14 +199,14 @@ export async function restoreLastSession(): Promise<boolean> {
   if (!storageAvailable()) return false;
   let record: SavedComposition | undefined;
   try {
-    record = await lastSaved();
+    record = await controller().saved.last();
     void refreshSaved();
   } catch (e) {
     patchLibrary({ error: `Could not read your saved compositions: ${messageOf(e)}` });
     return false;
   }
   if (!record) return false;
-  if (openedWithLink()) {
+  if (controller().openedWithLink) {
     // A link names its own composition; the last visit's wins only when it is the same one
     // (a reload keeps the page's own address, which names what it showed).
     await whenModelsLoaded();
@@ -285,14 +246,14 @@ async function reopen(record: SavedComposition, why: string): Promise<boolean> {
 export async function restoreAfterRestart(): Promise<boolean> {
   const id = getState().library.currentId;
   if (!id || !storageAvailable()) return false;
-  const record = await getSaved(id).catch(() => undefined);
+  const record = await controller().saved.get(id).catch(() => undefined);
   if (!record) return false;
   return reopen(record, `after the worker restarted, from step ${record.step}`);
 }
 
 export async function openSaved(id: string): Promise<void> {
   if (isTraining(getState().training)) return;
-  const record = await getSaved(id).catch(() => undefined);
+  const record = await controller().saved.get(id).catch(() => undefined);
   if (!record) {
     patchLibrary({ importError: 'That saved composition is gone.' });
     await refreshSaved();
@@ -300,7 +261,7 @@ export async function openSaved(id: string): Promise<void> {
   }
   if (await reopen(record, '')) {
     patchLibrary({ notice: `Opened “${record.name}”.`, noticeFor: record.id });
-    await setLastSaved(id).catch(() => undefined);
+    await controller().saved.setLast(id).catch(() => undefined);
   }
 }
 
@@ -308,7 +269,7 @@ export async function renameSavedComposition(id: string, name: string): Promise<
   const trimmed = name.trim();
   if (!trimmed) return;
   try {
-    await renameSaved(id, trimmed.slice(0, 200));
+    await controller().saved.rename(id, trimmed.slice(0, 200));
   } catch (e) {
     patchLibrary({ error: `Could not rename: ${messageOf(e)}` });
   }
@@ -317,7 +278,7 @@ export async function renameSavedComposition(id: string, name: string): Promise<
 
 export async function deleteSavedComposition(id: string): Promise<void> {
   try {
-    await deleteSaved(id);
+    await controller().saved.delete(id);
     const l = getState().library;
     patchLibrary({
       currentId: l.currentId === id ? undefined : l.currentId,

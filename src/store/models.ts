@@ -81,10 +81,9 @@ export interface FetchOptions {
   /** Where models/ lives; the app's base URL (Vite's BASE_URL) by default. */
   baseUrl?: string;
   fetch?: typeof fetch;
+  /** Whether this load is still the newest (a later one started meanwhile: this one writes nothing more). */
+  current?: () => boolean;
 }
-
-// Bumped by each load, so that an older load finishing late cannot overwrite a newer one.
-let generation = 0;
 
 /**
  * Fetches models/index.json, then every listed model's config.json, into `store`.
@@ -93,8 +92,7 @@ let generation = 0;
 export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: FetchOptions = {}): Promise<void> {
   const baseUrl = options.baseUrl ?? import.meta.env.BASE_URL;
   const doFetch = options.fetch ?? fetch;
-  const mine = ++generation;
-  const current = () => mine === generation;
+  const current = options.current ?? (() => true);
 
   store.setState({ builtinModels: { status: 'loading' }, builtinConfigs: {}, builtinCompositions: [], modelCards: {} });
   let index: BuiltinIndex;

@@ -1,8 +1,8 @@
 // The person's saved work in IndexedDB (through idb): one record per composition they
 // trained or imported — its settings, hyperparameters, examples, metrics and the bundle files
-// (DESIGN §2) — written in one transaction, so a record is there whole or not at all; and
-// which record the page showed last, so a reload restores it. No tensors here: the bundle
-// files come from and go to the worker as bytes.
+// (docs/design.md § Files) — written in one transaction, so a record is there whole or not at
+// all; and which record the page showed last, so a reload restores it. No tensors here: the
+// bundle files come from and go to the worker as bytes.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { CompositionSettings, TrainSummary } from '../worker/protocol';
 
@@ -75,34 +75,9 @@ export class StorageUnavailableError extends Error {
   }
 }
 
-let db: Promise<IDBPDatabase<SavedSchema>> | null = null;
-
-function open(): Promise<IDBPDatabase<SavedSchema>> {
-  if (typeof indexedDB === 'undefined') return Promise.reject(new StorageUnavailableError());
-  return (db ??= openDB<SavedSchema>(DB_NAME, 2, {
-    upgrade(d, oldVersion) {
-      if (oldVersion < 1) {
-        d.createObjectStore('compositions', { keyPath: 'id' });
-        d.createObjectStore('meta');
-      }
-      if (oldVersion < 2) d.createObjectStore('models', { keyPath: 'id' });
-    },
-  }).catch((e: unknown) => {
-    db = null;
-    throw e;
-  }));
-}
-
 /** Whether saving can work here at all. */
 export function storageAvailable(): boolean {
   return typeof indexedDB !== 'undefined';
-}
-
-/** Closes the database (tests: each starts from a fresh one). */
-export async function closeSavedForTests(): Promise<void> {
-  const d = await db?.catch(() => null);
-  d?.close();
-  db = null;
 }
 
 export function recordBytes(r: Pick<SavedComposition, 'bundle' | 'examplesText'>): number {
@@ -125,107 +100,138 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/**
- * Writes `record` and marks it as the one to restore, in one transaction: on any failure
- * neither lands. A full quota throws a StorageFullError naming the largest other records.
- */
-export async function putSaved(record: SavedComposition): Promise<void> {
-  const d = await open();
-  try {
-    const tx = d.transaction(['compositions', 'meta'], 'readwrite');
-    const requests: Promise<unknown>[] = [tx.done];
-    try {
-      requests.push(tx.objectStore('compositions').put(record));
-      requests.push(tx.objectStore('meta').put(record.id, LAST));
-      await Promise.all(requests);
-    } catch (e) {
-      for (const r of requests) r.catch(() => undefined); // each rejects with the abort too
-      // A request that failed: nothing of this record may land (the browser aborts on a full
-      // quota by itself; abort() covers every other failure).
-      try {
-        tx.abort();
-      } catch {
-        // already finished or aborted
-      }
-      throw e;
-    }
-  } catch (e) {
-    if (!isQuota(e)) throw e;
-    const others = (await listSaved().catch(() => [] as SavedSummary[])).filter((s) => s.id !== record.id).sort((a, b) => b.bytes - a.bytes);
-    const hint =
-      others.length > 0
-        ? `Delete saved compositions you no longer need, e.g. ${others
-            .slice(0, 3)
-            .map((s) => `“${s.name}” (${formatBytes(s.bytes)})`)
-            .join(', ')}, then try again.`
-        : 'Free space for this site in the browser settings, then try again.';
-    throw new StorageFullError(`The browser's storage is full: “${record.name}” (${formatBytes(recordBytes(record))}) was not saved. ${hint}`);
-  }
-}
-
-/** Every saved composition, newest first, without its bytes. */
-export async function listSaved(): Promise<SavedSummary[]> {
-  const d = await open();
-  const all = await d.getAll('compositions');
-  return all.map(summary).sort((a, b) => b.updated - a.updated);
-}
-
-export async function getSaved(id: string): Promise<SavedComposition | undefined> {
-  return (await open()).get('compositions', id);
-}
-
-export async function renameSaved(id: string, name: string): Promise<void> {
-  const d = await open();
-  const tx = d.transaction('compositions', 'readwrite');
-  const r = await tx.store.get(id);
-  if (!r) throw new Error('that saved composition is gone');
-  await Promise.all([tx.store.put({ ...r, name }), tx.done]);
-}
-
-export async function deleteSaved(id: string): Promise<void> {
-  const d = await open();
-  const tx = d.transaction(['compositions', 'meta'], 'readwrite');
-  const meta = tx.objectStore('meta');
-  const last = await meta.get(LAST);
-  await Promise.all([tx.objectStore('compositions').delete(id), last === id ? meta.delete(LAST) : Promise.resolve(), tx.done]);
-}
-
-/** The record the page showed last, if it still exists. */
-export async function lastSaved(): Promise<SavedComposition | undefined> {
-  const d = await open();
-  const id = await d.get('meta', LAST);
-  return id === undefined ? undefined : d.get('compositions', id);
-}
-
-/** Marks `id` as the one to restore (or none). */
-export async function setLastSaved(id: string | null): Promise<void> {
-  const d = await open();
-  if (id === null) await d.delete('meta', LAST);
-  else await d.put('meta', id, LAST);
-}
-
 export function newSavedId(): string {
   return `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
 
-/** Keeps an imported model folder; a full quota throws a StorageFullError. */
-export async function putSavedModel(model: SavedModel): Promise<void> {
-  const d = await open();
-  try {
-    await d.put('models', model);
-  } catch (e) {
-    if (!isQuota(e)) throw e;
-    const bytes = model.files.reduce((n, f) => n + f.bytes.byteLength, 0);
-    throw new StorageFullError(
-      `The browser's storage is full: the model “${model.title}” (${formatBytes(bytes)}) is loaded for this visit but not kept for the next. Delete saved compositions you no longer need, then import it again.`,
-    );
+/**
+ * The saved-work database of one page (its session controller holds it): opened on first use,
+ * opened again after a failed open.
+ */
+export class SavedDb {
+  private db: Promise<IDBPDatabase<SavedSchema>> | null = null;
+
+  private open(): Promise<IDBPDatabase<SavedSchema>> {
+    if (typeof indexedDB === 'undefined') return Promise.reject(new StorageUnavailableError());
+    return (this.db ??= openDB<SavedSchema>(DB_NAME, 2, {
+      upgrade(d, oldVersion) {
+        if (oldVersion < 1) {
+          d.createObjectStore('compositions', { keyPath: 'id' });
+          d.createObjectStore('meta');
+        }
+        if (oldVersion < 2) d.createObjectStore('models', { keyPath: 'id' });
+      },
+    }).catch((e: unknown) => {
+      this.db = null;
+      throw e;
+    }));
   }
-}
 
-export async function listSavedModels(): Promise<SavedModel[]> {
-  return (await (await open()).getAll('models')).sort((a, b) => a.added - b.added);
-}
+  /** Closes the connection (a page that ends); the next call opens it again. */
+  async close(): Promise<void> {
+    const d = await this.db?.catch(() => null);
+    d?.close();
+    this.db = null;
+  }
 
-export async function deleteSavedModel(id: string): Promise<void> {
-  await (await open()).delete('models', id);
+  /**
+   * Writes `record` and marks it as the one to restore, in one transaction: on any failure
+   * neither lands. A full quota throws a StorageFullError naming the largest other records.
+   */
+  async put(record: SavedComposition): Promise<void> {
+    const d = await this.open();
+    try {
+      const tx = d.transaction(['compositions', 'meta'], 'readwrite');
+      const requests: Promise<unknown>[] = [tx.done];
+      try {
+        requests.push(tx.objectStore('compositions').put(record));
+        requests.push(tx.objectStore('meta').put(record.id, LAST));
+        await Promise.all(requests);
+      } catch (e) {
+        for (const r of requests) r.catch(() => undefined); // each rejects with the abort too
+        // A request that failed: nothing of this record may land (the browser aborts on a full
+        // quota by itself; abort() covers every other failure).
+        try {
+          tx.abort();
+        } catch {
+          // already finished or aborted
+        }
+        throw e;
+      }
+    } catch (e) {
+      if (!isQuota(e)) throw e;
+      const others = (await this.list().catch(() => [] as SavedSummary[])).filter((s) => s.id !== record.id).sort((a, b) => b.bytes - a.bytes);
+      const hint =
+        others.length > 0
+          ? `Delete saved compositions you no longer need, e.g. ${others
+              .slice(0, 3)
+              .map((s) => `“${s.name}” (${formatBytes(s.bytes)})`)
+              .join(', ')}, then try again.`
+          : 'Free space for this site in the browser settings, then try again.';
+      throw new StorageFullError(`The browser's storage is full: “${record.name}” (${formatBytes(recordBytes(record))}) was not saved. ${hint}`);
+    }
+  }
+
+  /** Every saved composition, newest first, without its bytes. */
+  async list(): Promise<SavedSummary[]> {
+    const d = await this.open();
+    const all = await d.getAll('compositions');
+    return all.map(summary).sort((a, b) => b.updated - a.updated);
+  }
+
+  async get(id: string): Promise<SavedComposition | undefined> {
+    return (await this.open()).get('compositions', id);
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    const d = await this.open();
+    const tx = d.transaction('compositions', 'readwrite');
+    const r = await tx.store.get(id);
+    if (!r) throw new Error('that saved composition is gone');
+    await Promise.all([tx.store.put({ ...r, name }), tx.done]);
+  }
+
+  async delete(id: string): Promise<void> {
+    const d = await this.open();
+    const tx = d.transaction(['compositions', 'meta'], 'readwrite');
+    const meta = tx.objectStore('meta');
+    const last = await meta.get(LAST);
+    await Promise.all([tx.objectStore('compositions').delete(id), last === id ? meta.delete(LAST) : Promise.resolve(), tx.done]);
+  }
+
+  /** The record the page showed last, if it still exists. */
+  async last(): Promise<SavedComposition | undefined> {
+    const d = await this.open();
+    const id = await d.get('meta', LAST);
+    return id === undefined ? undefined : d.get('compositions', id);
+  }
+
+  /** Marks `id` as the one to restore (or none). */
+  async setLast(id: string | null): Promise<void> {
+    const d = await this.open();
+    if (id === null) await d.delete('meta', LAST);
+    else await d.put('meta', id, LAST);
+  }
+
+  /** Keeps an imported model folder; a full quota throws a StorageFullError. */
+  async putModel(model: SavedModel): Promise<void> {
+    const d = await this.open();
+    try {
+      await d.put('models', model);
+    } catch (e) {
+      if (!isQuota(e)) throw e;
+      const bytes = model.files.reduce((n, f) => n + f.bytes.byteLength, 0);
+      throw new StorageFullError(
+        `The browser's storage is full: the model “${model.title}” (${formatBytes(bytes)}) is loaded for this visit but not kept for the next. Delete saved compositions you no longer need, then import it again.`,
+      );
+    }
+  }
+
+  async listModels(): Promise<SavedModel[]> {
+    return (await (await this.open()).getAll('models')).sort((a, b) => a.added - b.added);
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    await (await this.open()).delete('models', id);
+  }
 }

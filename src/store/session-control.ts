@@ -1,79 +1,30 @@
-// Starting the page's work: the built-in model list (plain JSON, read here) and the worker
-// session (backend choice), and starting over when the worker dies.
-import { beginActivity, clearActivities } from './activity';
-import { chooseBackendInBackground } from './backend-background';
-import { getState, setState, useAppStore } from './app';
-import { cancelScheduledCompose, scheduleCompose, serial } from './compose';
-import { fitConfig } from './fit';
-import { mergeImported, registerImportedModels, resetImportedForTests } from './imported';
+// The session controller's start and the worker's faults: installSession() puts a fresh
+// controller in the store and listens for crashes; a worker whose modules do not load is
+// reported, one that dies is restarted (at most MAX_RESTARTS times a page) and its bridges
+// rebuilt or reopened from the last checkpoint, interrupted training resumed.
+import { clearActivities } from './activity';
+import { controller, getState, setState } from './app';
+import { cancelScheduledCompose, scheduleCompose } from './compose';
+import { createSessionController, MAX_RESTARTS, type SessionController, type SessionOptions } from './controller';
 import { interruptedHere, restoreAfterRestart } from './library';
 import { resumeTraining } from './actions/train';
-import { fetchBuiltinModels } from './models';
-import { IDLE_TRAINING, isTraining } from './training';
-import { defaultModelsUrl, getClient, messageOf } from './worker';
-import { forgetLinkForTests } from './url';
+import { startSession } from './session-start';
+import { isTraining } from './training';
+import { messageOf } from './worker';
 
-let models: Promise<void> | null = null;
-
-/** Loads models/index.json and every model's config.json and card, then fits the configuration to them. */
-export function loadBuiltinModels(options: { baseUrl?: string; fetch?: typeof fetch } = {}): Promise<void> {
-  const activity = beginActivity('Reading the built-in model list');
-  models = fetchBuiltinModels(useAppStore, options).then(() => {
-    activity.end();
-    mergeImported();
-    const { config, dropped } = fitConfig(getState().config, getState());
-    if (dropped.length > 0 || config !== getState().config) {
-      setState((s) => ({ config, linkErrors: [...s.linkErrors, ...dropped] }));
-    }
+/**
+ * Creates the page's session controller, hands it to the store and listens for the worker's
+ * crashes. Called once at start-up (main.tsx); each test calls it for a fresh page.
+ */
+export function installSession(options: SessionOptions): SessionController {
+  const c = createSessionController(options);
+  setState({ controller: c });
+  c.client.onCrash((message, kind) => {
+    if (getState().controller !== c) return; // a page that has been replaced (tests)
+    if (kind === 'start') startFailed(message);
+    else crashReported(message);
   });
-  return models;
-}
-
-export function whenModelsLoaded(): Promise<void> {
-  return models ?? loadBuiltinModels();
-}
-
-let session: Promise<void> | null = null;
-let crashHooked = false;
-/** Bumped by each worker start, so a call to a worker that is gone cannot touch the state. */
-let generation = 0;
-let restarts = 0;
-let restarting = false;
-/** Automatic restarts per page; past them a worker that keeps dying is left for a reload. */
-export const MAX_RESTARTS = 2;
-
-/** Starts the worker and picks the backend (once); composing waits for it. */
-export function startSession(): Promise<void> {
-  if (!crashHooked) {
-    crashHooked = true;
-    getClient().onCrash((message, kind) => (kind === 'start' ? startFailed(message) : crashReported(message)));
-  }
-  return (session ??= initWorker(++generation));
-}
-
-export function whenSessionReady(): Promise<void> {
-  return startSession();
-}
-
-async function initWorker(gen: number): Promise<void> {
-  setState((s) => ({ session: { ...s.session, phase: 'starting' } }));
-  const activity = beginActivity('Starting the worker and choosing a backend (WebGPU or WebAssembly)');
-  try {
-    const backend = await serial(() => getClient().api.init({ backend: getState().config.backend, modelsUrl: defaultModelsUrl() }));
-    // The person's own models, into this worker (kept across visits and restarts).
-    if (gen === generation) await registerImportedModels();
-    if (gen === generation) setState((s) => ({ session: { ...s.session, phase: 'ready', backend } }));
-    if (gen === generation && backend.pending) void chooseBackendInBackground(() => gen === generation);
-  } catch (e) {
-    const error = `The worker could not start: ${messageOf(e)}`;
-    if (gen === generation) {
-      setState((s) => ({ session: { ...s.session, phase: 'error', error } }));
-      session = null; // the next action tries again
-    }
-    throw new Error(error, { cause: e });
-  } finally {
-    activity.end();
-  }
+  return c;
 }
 
 /**
@@ -90,16 +41,15 @@ function startFailed(message: string): void {
   }));
 }
 
-let crashTimer: ReturnType<typeof setTimeout> | undefined;
 /** Gathers the burst of errors one crash reports (a worker and its own threads) into one restart. */
-export const CRASH_SETTLE_MS = 250;
-
 function crashReported(message: string): void {
-  if (crashTimer !== undefined) return;
-  crashTimer = setTimeout(() => {
-    crashTimer = undefined;
-    void restartAfterCrash(message);
-  }, CRASH_SETTLE_MS);
+  const c = controller();
+  const { worker, timing } = c;
+  if (worker.crashTimer !== undefined) return;
+  worker.crashTimer = setTimeout(() => {
+    worker.crashTimer = undefined;
+    if (getState().controller === c) void restartAfterCrash(message); // else the page was replaced (tests)
+  }, timing.crashSettleMs);
 }
 
 /**
@@ -107,15 +57,18 @@ function crashReported(message: string): void {
  * bridges — at most MAX_RESTARTS times a page, so a worker that cannot start does not loop.
  */
 export async function restartAfterCrash(e?: unknown): Promise<void> {
-  if (restarting) return; // one crash often reports several errors
+  const c = controller();
+  const { worker } = c;
+  if (worker.restarting) return; // one crash often reports several errors
   const why = e === undefined ? 'it stopped' : messageOf(e);
   const lost = 'The worker stopped';
   cancelScheduledCompose();
   clearActivities();
-  const giveUp = restarts >= MAX_RESTARTS;
+  const giveUp = worker.restarts >= MAX_RESTARTS;
+  const { currentId } = getState().library;
   // Training that this fault interrupted (its call may have failed a moment before the crash report).
-  const wasTraining = isTraining(getState().training) || interruptedHere(getState().library.currentId);
-  const saved = getState().library.currentId !== undefined;
+  const wasTraining = isTraining(getState().training) || interruptedHere(currentId);
+  const saved = currentId !== undefined;
   const lostBridges = saved
     ? ' The bridges come back from their last saved checkpoint.'
     : getState().composition.trained
@@ -135,21 +88,21 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
     compare: { ...s.compare, running: false },
     evaluation: s.evaluation.status === 'running' ? { ...s.evaluation, status: 'error', error: `${lost} (${why}).` } : s.evaluation,
   }));
-  session = null;
-  generation++;
+  worker.started = null;
+  worker.generation++;
   if (giveUp) {
-    getClient().terminate();
+    c.client.terminate();
     return;
   }
-  restarts++;
-  restarting = true;
+  worker.restarts++;
+  worker.restarting = true;
   let mine = -1;
   try {
-    getClient().restart();
+    c.client.restart();
     const note = getState().session.error;
-    restarting = false; // crashes of the new worker count again
+    worker.restarting = false; // crashes of the new worker count again
     const started = startSession();
-    mine = generation;
+    mine = worker.generation;
     await started;
     setState((s) => ({ session: { ...s.session, error: note } }));
     // The last checkpoint of the saved composition back, when there is one; else fresh bridges.
@@ -158,26 +111,10 @@ export async function restartAfterCrash(e?: unknown): Promise<void> {
     // Training that the crash interrupted goes on from the checkpoint's step.
     else if (wasTraining && getState().library.resume) void resumeTraining();
   } catch (err) {
-    restarting = false;
+    worker.restarting = false;
     // A newer crash has taken over when the generation moved on.
-    if (mine === -1 || mine === generation) {
+    if (mine === -1 || mine === worker.generation) {
       setState((s) => ({ session: { ...s.session, phase: 'error', error: `The worker could not be restarted: ${messageOf(err)}` } }));
     }
   }
-}
-
-/** Forgets started work (tests only: each starts from a clean page). */
-export function resetSessionForTests(): void {
-  resetImportedForTests();
-  forgetLinkForTests();
-  models = null;
-  session = null;
-  crashHooked = false;
-  restarts = 0;
-  restarting = false;
-  clearTimeout(crashTimer);
-  crashTimer = undefined;
-  clearActivities();
-  cancelScheduledCompose();
-  setState({ training: IDLE_TRAINING });
 }

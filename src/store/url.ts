@@ -1,15 +1,12 @@
 // The configuration in the address bar: read when the page opens (and when the hash is
 // edited), written back on every change, so a link reproduces a setup.
-import { getState, setState, useAppStore } from './app';
+import { controller, getState, setState, useAppStore } from './app';
 import { fitConfig } from './fit';
 import { configFromHash, configToHash, type Config } from './config';
 import type { CompositionPatch } from './composition';
 import { requestChange } from './change';
 
 const COMPOSITION_KEYS = ['anchor', 'augment', 'connections', 'numHeads', 'output'] as const;
-
-/** Whether the page opened with a link (hash) that names a composition (see openedWithLink). */
-let linked = false;
 
 /** Applies a hash to the configuration; the composition part asks first when bridges are trained. */
 export function applyHash(hash: string, opts: { initial?: boolean } = {}): void {
@@ -30,7 +27,7 @@ export function applyHash(hash: string, opts: { initial?: boolean } = {}): void 
     // The page is opening: nothing is composed yet, and the page's start (main.tsx) decides
     // between the last visit's composition and the link's (restoreLastSession), then composes
     // once. Composing here as well raced that restore and replaced its bridges.
-    linked = COMPOSITION_KEYS.some((k) => k in patch);
+    controller().openedWithLink = COMPOSITION_KEYS.some((k) => k in patch);
     if (changed) {
       setState((s) => {
         const { config, dropped } = fitConfig({ ...s.config, ...patch }, s);
@@ -41,16 +38,6 @@ export function applyHash(hash: string, opts: { initial?: boolean } = {}): void 
   }
   if (!changed) return;
   requestChange({ kind: 'config', patch, what: 'open the link' });
-}
-
-/** Forgets how the page was opened (tests: each starts from a clean page). */
-export function forgetLinkForTests(): void {
-  linked = false;
-}
-
-/** Whether the page opened with a link (hash) that names a composition: models or mapping. */
-export function openedWithLink(): boolean {
-  return linked;
 }
 
 /** Reads the page's hash once, then keeps it in step with the configuration. Returns an unsubscribe. */

@@ -1,38 +1,24 @@
-// The page's one worker client, made on first use. Tests put a fake in its place with
-// setClient(); nothing here touches tensors (DESIGN §3: store → worker/client).
-import { createCalmClient, defaultModelsUrl, proxyCallback, transferBundle } from '../worker/client';
+// The page's worker, through the session controller: its API and the queue of calls that
+// replace the bridges. Nothing here touches tensors (docs/design.md § Layering: store →
+// worker/client).
+import { controller } from './app';
+import type { CalmApi } from './controller';
 
-export type CalmClient = ReturnType<typeof createCalmClient>;
-export type CalmApi = CalmClient['api'];
-
-let client: CalmClient | null = null;
-
-export function getClient(): CalmClient {
-  return (client ??= createCalmClient());
-}
-
-export function setClient(c: CalmClient | null): void {
-  client = c;
-}
-
-let probeFactory: () => CalmClient = () => createCalmClient();
-
-/** A throwaway worker of the same code, for work that must not hold up the page's own (timing backends). */
-export function createProbeClient(): CalmClient {
-  return probeFactory();
-}
-
-/** Tests put a fake maker of throwaway workers in place (null: the real one). */
-export function setProbeClientFactory(f: (() => CalmClient) | null): void {
-  probeFactory = f ?? (() => createCalmClient());
-}
+export type { CalmApi, CalmClient } from './controller';
+export { defaultModelsUrl, proxyCallback, transferBundle } from '../worker/client';
 
 /** The worker's API, looked up on each call (a restart replaces it). */
 export function api(): CalmApi {
-  return getClient().api;
+  return controller().client.api;
 }
 
-export { defaultModelsUrl, proxyCallback, transferBundle };
+/** Runs `f` after every call queued before it: compose, train and import replace the bridges. */
+export function serial<T>(f: () => Promise<T>): Promise<T> {
+  const c = controller();
+  const run = c.queue.then(f, f);
+  c.queue = run.catch(() => undefined);
+  return run;
+}
 
 /** An error's one-line message, for people. */
 export function messageOf(e: unknown): string {

@@ -9,7 +9,7 @@ import userEvent from '@testing-library/user-event';
 
 vi.mock('../../src/worker/client', () => ({
   createCalmClient: () => {
-    throw new Error('the tests set a fake client with setClient()');
+    throw new Error('the tests install a session with a fake client (installSession)');
   },
   proxyCallback: <T,>(f: T) => f,
   transferBundle: <T,>(f: T) => f,
@@ -17,8 +17,7 @@ vi.mock('../../src/worker/client', () => ({
 }));
 
 import { getState, initialState, loadBuiltinModels, setState } from '../../src/store';
-import { resetSessionForTests } from '../../src/store/session-control';
-import { setClient } from '../../src/store/worker';
+import { installSession } from '../../src/store/session-control';
 import { RECIPE_BRIDGE } from '../../src/store/estimate';
 import { ModelsPanel } from '../../src/ui/ModelsPanel';
 import { ConfirmDialog } from '../../src/ui/ConfirmDialog';
@@ -40,15 +39,12 @@ const connectionTexts = () =>
     .map((li) => li.textContent?.replace(/Remove$/, '').trim());
 
 beforeEach(async () => {
-  resetSessionForTests();
   setState(withThreeLinks(initialState), true);
-  setClient(new FakeWorker().client);
+  installSession({ client: new FakeWorker().client });
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
 });
 afterEach(() => {
   cleanup();
-  resetSessionForTests();
-  setClient(null);
 });
 
 describe('MappingEditor', () => {

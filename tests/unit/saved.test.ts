@@ -8,24 +8,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/worker/client', () => ({
   createCalmClient: () => {
-    throw new Error('the tests set a fake client with setClient()');
+    throw new Error('the tests install a session with a fake client (installSession)');
   },
   proxyCallback: <T>(f: T) => f,
   transferBundle: <T>(f: T) => f,
   defaultModelsUrl: () => 'http://test.local/models',
 }));
 
-import {
-  closeSavedForTests,
-  deleteSaved,
-  getSaved,
-  lastSaved,
-  listSaved,
-  putSaved,
-  renameSaved,
-  StorageFullError,
-  type SavedComposition,
-} from '../../src/store/saved';
+import { SavedDb, StorageFullError, type SavedComposition } from '../../src/store/saved';
 import { bundleFileName, readBundleFiles, zipBundle } from '../../src/store/bundle-file';
 import {
   addConnection,
@@ -45,11 +35,11 @@ import {
   startSession,
   train,
 } from '../../src/store';
-import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
-import { openCompositionNow } from '../../src/store/actions/openComposition';
+import { installSession, restartAfterCrash } from '../../src/store/session-control';
+import type { Timing } from '../../src/store/controller';
+import { openCompositionNow } from '../../src/store/shipped';
 import { applyHash } from '../../src/store/url';
 import { configToHash } from '../../src/store/config';
-import { setClient } from '../../src/store/worker';
 import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
 
 function record(id: string, bytes = 16, extra: Partial<SavedComposition> = {}): SavedComposition {
@@ -70,54 +60,58 @@ function record(id: string, bytes = 16, extra: Partial<SavedComposition> = {}): 
   };
 }
 
-beforeEach(async () => {
-  await closeSavedForTests();
+/** The browser's storage as the test sees it: its own connection to the database the page uses. */
+let db: SavedDb;
+
+beforeEach(() => {
   vi.stubGlobal('indexedDB', new IDBFactory());
+  db = new SavedDb();
 });
 afterEach(async () => {
   vi.restoreAllMocks();
-  await closeSavedForTests();
+  await db.close();
+  await getState().controller?.saved.close();
   vi.unstubAllGlobals();
 });
 
 describe('the storage layer', () => {
   it('saves, lists newest first, renames, remembers the last one and deletes', async () => {
-    await putSaved(record('r1', 8));
-    await putSaved(record('r2', 32));
-    const list = await listSaved();
+    await db.put(record('r1', 8));
+    await db.put(record('r2', 32));
+    const list = await db.list();
     expect(list.map((r) => r.id)).toEqual(['r2', 'r1']);
     expect(list[0]).not.toHaveProperty('bundle');
     expect(list[0].bytes).toBe(32 + 2);
-    expect((await lastSaved())?.id).toBe('r2');
+    expect((await db.last())?.id).toBe('r2');
 
-    await renameSaved('r1', 'my first');
-    expect((await getSaved('r1'))?.name).toBe('my first');
-    const bridge = new Uint8Array((await getSaved('r1'))!.bundle.bridge);
+    await db.rename('r1', 'my first');
+    expect((await db.get('r1'))?.name).toBe('my first');
+    const bridge = new Uint8Array((await db.get('r1'))!.bundle.bridge);
     expect([...bridge]).toEqual(new Array(8).fill(7)); // bytes as written
 
-    await deleteSaved('r2');
-    expect(await lastSaved()).toBeUndefined(); // the last one is gone: nothing to restore
-    expect((await listSaved()).map((r) => r.id)).toEqual(['r1']);
+    await db.delete('r2');
+    expect(await db.last()).toBeUndefined(); // the last one is gone: nothing to restore
+    expect((await db.list()).map((r) => r.id)).toEqual(['r1']);
   });
 
   it('a full quota leaves no half-written record and names what to delete', async () => {
-    await putSaved(record('r1', 4096));
-    await putSaved(record('r2', 100));
+    await db.put(record('r1', 4096));
+    await db.put(record('r2', 100));
     const put = IDBObjectStore.prototype.put;
     // The browser refuses the second write of the transaction (the record went in first).
     vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
       if (this.name === 'meta') throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return put.apply(this, args);
     });
-    const err = await putSaved(record('r3', 10)).catch((e: unknown) => e);
+    const err = await db.put(record('r3', 10)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageFullError);
     expect((err as Error).message).toBe(
       'The browser\'s storage is full: “composition r3” (12 B) was not saved. Delete saved compositions you no longer need, e.g. “composition r1” (4.0 kB), “composition r2” (102 B), then try again.',
     );
     vi.restoreAllMocks();
-    expect(await getSaved('r3')).toBeUndefined(); // all or nothing
-    expect((await lastSaved())?.id).toBe('r2');
-    expect((await listSaved()).map((r) => r.id)).toEqual(['r2', 'r1']);
+    expect(await db.get('r3')).toBeUndefined(); // all or nothing
+    expect((await db.last())?.id).toBe('r2');
+    expect((await db.list()).map((r) => r.id)).toEqual(['r2', 'r1']);
   });
 });
 
@@ -147,21 +141,18 @@ describe('the bundle file', () => {
   });
 });
 
-/** A fresh page on the browser storage there is: the store starts over with a new worker. */
-async function freshPage(hash?: string): Promise<FakeWorker> {
-  resetSessionForTests();
+/**
+ * A fresh page on the browser storage there is: the store as first built, a new session
+ * controller on a new worker.
+ */
+async function freshPage(hash?: string, timing?: Partial<Timing>): Promise<FakeWorker> {
   setState(initialState, true);
-  if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
   const worker = new FakeWorker();
-  setClient(worker.client);
+  installSession({ client: worker.client, timing });
+  if (hash !== undefined) applyHash(hash, { initial: true }); // as startUrlSync does, before anything loads
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
   await startSession();
   return worker;
-}
-
-function closePage(): void {
-  resetSessionForTests();
-  setClient(null);
 }
 
 describe('saved work in the store', () => {
@@ -169,14 +160,13 @@ describe('saved work in the store', () => {
 
   /** A reload: the same browser storage, reopened by a fresh page. */
   async function reload(hash?: string): Promise<void> {
-    await closeSavedForTests();
+    await getState().controller?.saved.close(); // the old page's connection
     worker = await freshPage(hash);
   }
 
   beforeEach(async () => {
     worker = await freshPage();
   });
-  afterEach(closePage);
 
   it('saves what Train made and restores it on reload with the same bridge bytes', async () => {
     setExamplesText('abc+abd= => 3\n004+005= => 9\n');
@@ -185,7 +175,7 @@ describe('saved work in the store', () => {
     await train();
     const list = getState().library.list;
     expect(list).toHaveLength(1);
-    const saved = (await getSaved(list[0].id))!;
+    const saved = (await db.get(list[0].id))!;
     expect(saved.state).toBe('done');
     expect(saved.examplesText).toBe('abc+abd= => 3\n004+005= => 9\n');
     expect(saved.hyperparameters.steps).toBe(3);
@@ -236,7 +226,7 @@ describe('saved work in the store', () => {
   });
 
   it('offers to resume an interrupted training from its checkpoint and trains the remaining steps', async () => {
-    await putSaved(record('r9', 6, { state: 'training', step: 2, steps: 5, bundle: { composition: JSON.stringify({ connections: [[0, 2]], num_heads: 4, output: 'zero-init' }), bridge: new Uint8Array([9, 9]).buffer } }));
+    await db.put(record('r9', 6, { state: 'training', step: 2, steps: 5, bundle: { composition: JSON.stringify({ connections: [[0, 2]], num_heads: 4, output: 'zero-init' }), bridge: new Uint8Array([9, 9]).buffer } }));
     await reload();
     expect(await restoreLastSession()).toBe(true);
     expect(getState().library.resume).toEqual({ id: 'r9', name: 'composition r9', step: 2, steps: 5 });
@@ -246,7 +236,7 @@ describe('saved work in the store', () => {
     const trainCall = worker.callsOf('train').at(-1)![0] as { steps: number };
     expect(trainCall.steps).toBe(3); // 5 − 2
     expect(worker.callsOf('compose')).toHaveLength(0); // from the checkpoint's bridges, not fresh ones
-    const after = (await getSaved('r9'))!;
+    const after = (await db.get('r9'))!;
     expect(after.state).toBe('done');
     expect(after.step).toBe(5); // 2 + the fake's 3 steps
     // "training stopped at step 2" is no longer true once the resumed run has finished.
@@ -296,7 +286,7 @@ describe('saved work in the store', () => {
     expect(getState().library.importError).toBeUndefined();
     expect([...worker.bridge]).toEqual(trained);
     expect(getState().library.list.map((r) => [r.name, r.state])).toEqual([['kv arith', 'imported']]);
-    const back = (await getSaved(getState().library.list[0].id))!;
+    const back = (await db.get(getState().library.list[0].id))!;
     expect([...new Uint8Array(back.bundle.bridge)]).toEqual(trained);
     await openSaved(back.id);
     expect(getState().library.notice).toBe('Opened “kv arith”.');
@@ -333,7 +323,6 @@ describe('bringing a model folder (store)', () => {
   beforeEach(async () => {
     worker = await freshPage();
   });
-  afterEach(closePage);
 
   it('lists an imported model in both pickers with its sizes, keeps it for the next visit', async () => {
     const { importModelFiles } = await import('../../src/store');
@@ -344,13 +333,8 @@ describe('bringing a model folder (store)', () => {
     expect(s.builtinConfigs['tiny-gpt']).toEqual({ status: 'ready', value: { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 64, vocabSize: 100 } });
 
     // A new visit: the worker gets the kept files again before anything is composed.
-    resetSessionForTests();
-    setState(initialState, true);
-    worker = new FakeWorker();
-    setClient(worker.client);
-    await closeSavedForTests();
-    await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
-    await startSession();
+    await getState().controller?.saved.close(); // the old page's connection
+    worker = await freshPage();
     expect(worker.callsOf('importModel').map((c) => (c[1] as { id: string }).id)).toEqual(['tiny-gpt']);
     const again = getState().builtinModels;
     expect(again.status === 'ready' && again.value.map((m) => m.id)).toContain('tiny-gpt');
@@ -371,56 +355,49 @@ describe('bringing a model folder (store)', () => {
 describe('faults during training (store)', () => {
   let worker: FakeWorker;
   beforeEach(async () => {
-    worker = await freshPage();
+    worker = await freshPage(undefined, { checkpointMs: 0 });
   });
-  afterEach(closePage);
 
   it('a worker crash mid-training: restarts, says so, reopens the checkpoint bit for bit and trains the remaining steps', async () => {
-    const { checkpointTiming } = await import('../../src/store/library');
-    checkpointTiming.ms = 0;
-    try {
-      let release!: () => void;
-      worker.trainGate = new Promise<void>((r) => (release = r));
-      worker.trainEvents = [
-        { stage: 'training', step: 1, steps: 10, loss: 2 },
-        { stage: 'training', step: 4, steps: 10, loss: 1.5 },
-        { stage: 'done', step: 10, steps: 10, loss: 1 },
-      ];
-      setHyperparameter('steps', 10);
-      await ensureComposed();
-      const run = train();
-      for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
-      const checkpoint = (await getSaved(getState().library.currentId!))!;
-      expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
-      const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
+    let release!: () => void;
+    worker.trainGate = new Promise<void>((r) => (release = r));
+    worker.trainEvents = [
+      { stage: 'training', step: 1, steps: 10, loss: 2 },
+      { stage: 'training', step: 4, steps: 10, loss: 1.5 },
+      { stage: 'done', step: 10, steps: 10, loss: 1 },
+    ];
+    setHyperparameter('steps', 10);
+    await ensureComposed();
+    const run = train();
+    for (let i = 0; i < 1000 && !getState().library.list.some((r) => r.step === 4); i++) await new Promise((r) => setTimeout(r, 5));
+    const checkpoint = (await db.get(getState().library.currentId!))!;
+    expect([checkpoint.state, checkpoint.step, checkpoint.steps]).toEqual(['training', 4, 10]);
+    const atCheckpoint = [...new Uint8Array(checkpoint.bundle.bridge)];
 
-      // The worker dies; the new one starts empty.
-      worker.bridge = new Uint8Array(0);
-      worker.trainGate = null;
-      // What the new worker's run reports: the remaining 6 steps.
-      worker.trainEvents = [
-        { stage: 'training', step: 3, steps: 6, loss: 1.2 },
-        { stage: 'done', step: 6, steps: 6, loss: 1 },
-      ];
-      worker.trainSummary = { stopped: 'done', steps: 6, seconds: 1, finalLoss: 1 };
-      await restartAfterCrash('the WebGPU device was lost (destroyed)');
-      release();
-      await run;
-      expect(getState().session.error).toBe(
-        'The worker stopped (the WebGPU device was lost (destroyed)); starting a new one. The bridges come back from their last saved checkpoint.',
-      );
-      const imported = worker.callsOf('importBundle').at(-1)![0] as { bridge: ArrayBuffer };
-      expect([...new Uint8Array(imported.bridge)]).toEqual(atCheckpoint);
-      for (let i = 0; i < 1000 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
-      const resumed = worker.callsOf('train').at(-1)![0] as { steps: number };
-      expect(resumed.steps).toBe(6); // 10 − 4
-      expect(getState().training.status).toBe('done');
-      expect(getState().training.step).toBe(10);
-      expect(getState().training.losses.map(([step]) => step)).toEqual([1, 4, 7, 10]); // the chart goes on
-      const done = (await getSaved(checkpoint.id))!;
-      expect([done.state, done.step]).toEqual(['done', 10]);
-    } finally {
-      checkpointTiming.ms = 3000;
-    }
+    // The worker dies; the new one starts empty.
+    worker.bridge = new Uint8Array(0);
+    worker.trainGate = null;
+    // What the new worker's run reports: the remaining 6 steps.
+    worker.trainEvents = [
+      { stage: 'training', step: 3, steps: 6, loss: 1.2 },
+      { stage: 'done', step: 6, steps: 6, loss: 1 },
+    ];
+    worker.trainSummary = { stopped: 'done', steps: 6, seconds: 1, finalLoss: 1 };
+    await restartAfterCrash('the WebGPU device was lost (destroyed)');
+    release();
+    await run;
+    expect(getState().session.error).toBe(
+      'The worker stopped (the WebGPU device was lost (destroyed)); starting a new one. The bridges come back from their last saved checkpoint.',
+    );
+    const imported = worker.callsOf('importBundle').at(-1)![0] as { bridge: ArrayBuffer };
+    expect([...new Uint8Array(imported.bridge)]).toEqual(atCheckpoint);
+    for (let i = 0; i < 1000 && getState().training.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 5));
+    const resumed = worker.callsOf('train').at(-1)![0] as { steps: number };
+    expect(resumed.steps).toBe(6); // 10 − 4
+    expect(getState().training.status).toBe('done');
+    expect(getState().training.step).toBe(10);
+    expect(getState().training.losses.map(([step]) => step)).toEqual([1, 4, 7, 10]); // the chart goes on
+    const done = (await db.get(checkpoint.id))!;
+    expect([done.state, done.step]).toEqual(['done', 10]);
   });
 });

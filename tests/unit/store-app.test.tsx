@@ -8,7 +8,7 @@ import userEvent from '@testing-library/user-event';
 
 vi.mock('../../src/worker/client', () => ({
   createCalmClient: () => {
-    throw new Error('the tests set a fake client with setClient()');
+    throw new Error('the tests install a session with a fake client (installSession)');
   },
   proxyCallback: <T,>(f: T) => f,
   transferBundle: <T,>(f: T) => f,
@@ -17,8 +17,7 @@ vi.mock('../../src/worker/client', () => ({
 
 import { getState, heldOutPrompt, initialState, keyRows, loadBuiltinModels, scheduleFirstCompose, setState, startSession } from '../../src/store';
 import { PAPER_TABLE_1 } from '../../src/tasks/paper';
-import { resetSessionForTests } from '../../src/store/session-control';
-import { setClient } from '../../src/store/worker';
+import { installSession } from '../../src/store/session-control';
 import { App } from '../../src/ui/App';
 import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 import { KV_RECIPE } from '../../src/tasks/recipe';
@@ -26,10 +25,9 @@ import { KV_RECIPE } from '../../src/tasks/recipe';
 let worker: FakeWorker;
 
 beforeEach(async () => {
-  resetSessionForTests();
   setState(withThreeLinks(initialState), true);
   worker = new FakeWorker();
-  setClient(worker.client);
+  installSession({ client: worker.client });
   await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
   await startSession();
   scheduleFirstCompose();
@@ -37,8 +35,6 @@ beforeEach(async () => {
 afterEach(() => {
   vi.unstubAllGlobals();
   cleanup();
-  resetSessionForTests();
-  setClient(null);
 });
 
 describe('App', () => {

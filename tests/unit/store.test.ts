@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/worker/client', () => ({
   createCalmClient: () => {
-    throw new Error('the tests set a fake client with setClient()');
+    throw new Error('the tests install a session with a fake client (installSession)');
   },
   proxyCallback: <T>(f: T) => f,
   transferBundle: <T>(f: T) => f,
@@ -55,9 +55,7 @@ import {
   train,
   trainProblem,
 } from '../../src/store';
-import { resetSessionForTests, restartAfterCrash } from '../../src/store/session-control';
-import { setClient, setProbeClientFactory } from '../../src/store/worker';
-import { backgroundChoice } from '../../src/store/backend-background';
+import { installSession, restartAfterCrash } from '../../src/store/session-control';
 import { beginActivity } from '../../src/store/activity';
 import { settingsKey } from '../../src/store/composition';
 import { bridgeParameterCount, estimateComposition, modelParameterCount, RECIPE_BRIDGE } from '../../src/store/estimate';
@@ -96,14 +94,12 @@ async function until(check: () => boolean, what = 'the condition'): Promise<void
 }
 
 beforeEach(() => {
-  resetSessionForTests();
+  // A fresh page: the store as first built, a new session controller on a new fake worker.
   setState(withThreeLinks(initialState), true);
   worker = new FakeWorker();
-  setClient(worker.client);
+  installSession({ client: worker.client });
 });
 afterEach(() => {
-  resetSessionForTests();
-  setClient(null);
   vi.useRealTimers();
   vi.unstubAllGlobals();
 });
@@ -281,6 +277,26 @@ describe('starting and composing', () => {
     worker.initError = 'no backend works here';
     await expect(startSession()).rejects.toThrow('The worker could not start: no backend works here');
     expect(getState().session).toMatchObject({ phase: 'error', error: 'The worker could not start: no backend works here' });
+  });
+});
+
+describe('the session controller', () => {
+  it('a fresh one is a clean page: a compose scheduled and a crash reported on the old page never reach it', async () => {
+    await openPage();
+    const old = worker;
+    vi.useFakeTimers();
+    addConnection([2, 0]); // schedules a compose on the old page
+    old.crash!('out of memory'); // and a restart, once the crash's burst settles
+    worker = new FakeWorker();
+    setState(withThreeLinks(initialState), true);
+    installSession({ client: worker.client });
+    await vi.advanceTimersByTimeAsync(1000);
+    vi.useRealTimers();
+    expect(old.callsOf('compose')).toHaveLength(1); // openPage's only
+    expect(old.restarts).toHaveLength(0);
+    expect(worker.calls).toEqual([]);
+    expect(getState().session).toMatchObject({ phase: 'starting', activity: null });
+    expect(getState().session.error).toBeUndefined();
   });
 });
 
@@ -562,12 +578,7 @@ describe('the backend choice', () => {
   let probe: FakeWorker;
   beforeEach(() => {
     probe = new FakeWorker();
-    setProbeClientFactory(() => probe.client);
-    backgroundChoice.idleMs = 5;
-  });
-  afterEach(() => {
-    setProbeClientFactory(null);
-    backgroundChoice.idleMs = 1500;
+    installSession({ client: worker.client, probeClient: () => probe.client, timing: { backgroundIdleMs: 5 } });
   });
 
   it('starts on WebAssembly at once; a throwaway worker times WebGPU when the page is idle, and the faster takes over', async () => {

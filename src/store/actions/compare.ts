@@ -6,9 +6,9 @@ import { getState, setState, type AppState } from '../app';
 import { fieldProblem } from '../fields';
 import { NO_LINKS } from './train';
 import { COLUMNS, idleOutputs, type ColumnOutput } from '../compare';
-import { ensureComposed, serial } from '../compose';
+import { ensureComposed } from '../compose';
 import { isTraining } from '../training';
-import { api, messageOf, proxyCallback } from '../worker';
+import { api, messageOf, proxyCallback, serial } from '../worker';
 
 /** A new prompt: the outputs shown answered the old one, so they go. */
 export function setPrompt(prompt: string): void {

@@ -4,10 +4,10 @@ import { beginActivity } from '../activity';
 import { getState, setState, type AppState } from '../app';
 import { fieldProblem } from '../fields';
 import { NO_LINKS } from './train';
-import { ensureComposed, serial } from '../compose';
+import { ensureComposed } from '../compose';
 import type { EvaluationState } from '../evaluation';
 import { isTraining } from '../training';
-import { api, messageOf, proxyCallback } from '../worker';
+import { api, messageOf, proxyCallback, serial } from '../worker';
 
 function patch(p: Partial<EvaluationState>): void {
   setState((s) => ({ evaluation: { ...s.evaluation, ...p } }));

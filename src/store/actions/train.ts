@@ -2,15 +2,15 @@
 // loop; its events drive the progress bar and the chart.
 import type { TrainEvent, TrainSettings, TrainSummary } from '../../worker/protocol';
 import { beginActivity } from '../activity';
-import { getState, setState, type AppState } from '../app';
+import { controller, getState, setState, type AppState } from '../app';
 import { fieldProblem } from '../fields';
-import { withoutOutputs } from '../compare';
-import { ensureComposed, patchComposition, serial } from '../compose';
+import { ensureComposed, patchComposition } from '../compose';
 import { heldOutExamples } from '../examples';
-import { getSaved } from '../saved';
+import { bridgesReplaced } from '../replaced';
+import type { SavedComposition } from '../saved';
 import { startSavingRun, type TrainingSaver } from '../library';
 import { isTraining, type TrainingState } from '../training';
-import { api, messageOf, proxyCallback } from '../worker';
+import { api, messageOf, proxyCallback, serial } from '../worker';
 
 /** Why Train cannot start with the examples as they are, or null. */
 export function examplesProblem(s: Pick<AppState, 'examples'> = getState()): string | null {
@@ -43,7 +43,7 @@ function patchTraining(patch: Partial<TrainingState>): void {
 export async function resumeTraining(): Promise<void> {
   const resume = getState().library.resume;
   if (!resume || isTraining(getState().training)) return;
-  const record = await getSaved(resume.id).catch(() => undefined);
+  const record = await controller().saved.get(resume.id).catch(() => undefined);
   if (!record) return;
   await train({ from: record.step, record });
 }
@@ -52,7 +52,7 @@ export async function resumeTraining(): Promise<void> {
  * Train: fresh bridges and `config.steps` steps; or, resuming, the remaining steps from the
  * bridges the worker holds now (restored from a checkpoint; the optimizer state starts anew).
  */
-export async function train(resume?: { from: number; record: NonNullable<Awaited<ReturnType<typeof getSaved>>> }): Promise<void> {
+export async function train(resume?: { from: number; record: SavedComposition }): Promise<void> {
   const s = getState();
   if (isTraining(s.training)) return;
   const problem = resume ? examplesProblem(s) : trainProblem(s);
@@ -76,9 +76,8 @@ export async function train(resume?: { from: number; record: NonNullable<Awaited
     training: resume
       ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined }
       : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [] },
-    compare: withoutOutputs(st.compare, ['composed']),
-    evaluation: { status: 'idle', done: 0, total: 0 },
-    attention: { ...st.attention, status: 'idle', map: undefined, shown: undefined, error: undefined },
+    // Training changes the bridges: what the old ones produced goes (the models' own answers stay).
+    ...bridgesReplaced(st, { columns: ['composed'], connection: st.attention.connection }),
   }));
   const activity = beginActivity('Training the bridges');
   let saver: TrainingSaver | undefined;
