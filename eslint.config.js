@@ -25,7 +25,7 @@ const UI_THREAD = ['store', 'ui'];
 const forbidden = (folder, allowed) => FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => `**/${f}/**`);
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'public/**', 'research/**', 'tests/golden/**/*.py'] },
+  { ignores: ['dist/**', 'node_modules/**', 'public/**', 'tests/golden/**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
-// WASM threads need cross-origin isolation (DESIGN §5): both servers send COOP/COEP.
+// WASM threads need cross-origin isolation (docs/design.md § Tests): both servers send COOP/COEP.
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',

@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 
-// How Debian's Chromium is launched for WebGPU on SwiftShader (DESIGN §5); scripts/bench-browser.ts
+// How Debian's Chromium is launched for WebGPU on SwiftShader (docs/design.md § Tests); scripts/bench-browser.ts
 // launches it the same way. Only --enable-unsafe-webgpu is needed for an adapter here (without it
 // requestAdapter() gives null); the SwiftShader flags pin the software adapter where a real GPU
 // exists too, so that figures stay comparable.
@@ -20,7 +20,7 @@ export const CHROMIUM_ARGS = [
   '--use-webgpu-adapter=swiftshader',
 ];
 
-/** COOP/COEP: cross-origin isolation, which WASM threads need (DESIGN §5). */
+/** COOP/COEP: cross-origin isolation, which WASM threads need (docs/design.md § Tests). */
 export const ISOLATION_HEADERS = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -40,7 +40,7 @@ export default defineConfig({
         },
       },
       {
-        // WGSL kernels against their references in Debian's Chromium, WebGPU on SwiftShader (DESIGN §4).
+        // WGSL kernels against their references in Debian's Chromium, WebGPU on SwiftShader (docs/design.md § Tests).
         server: { headers: ISOLATION_HEADERS },
         test: {
           name: 'browser',
@@ -60,7 +60,7 @@ export default defineConfig({
         },
       },
       {
-        // The built app in Debian's Chromium (DESIGN §4); globalSetup builds dist/ and serves it once.
+        // The built app in Debian's Chromium (docs/design.md § Tests); globalSetup builds dist/ and serves it once.
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],

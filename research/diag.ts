@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { tf, useBackend } from '../src/model/tf';
+import { useBackend } from '../src/model/tf';
 import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';

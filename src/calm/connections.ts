@@ -1,4 +1,4 @@
-// Connection lists (DESIGN §1): which anchor layer each bridge writes to and which
+// Connection lists (docs/design.md § CALM): which anchor layer each bridge writes to and which
 // augmenting layer it reads. Layer i = the residual stream after block i; -1 = the
 // embedding output (the input of block 0), allowed on either side; on the augmenting side,
 // N (its block count) = its last block's output after the final LayerNorm (what Hugging Face

@@ -1,4 +1,4 @@
-// Composition bundles on disk (DESIGN §2): a folder with composition.json and
+// Composition bundles on disk (docs/design.md § Files): a folder with composition.json and
 // bridge.safetensors, or the .calm.zip of both that the playground exports. A bundle names
 // its models by built-in id or folder path.
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';

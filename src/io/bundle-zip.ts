@@ -1,4 +1,4 @@
-// A composition as one file: the bundle of DESIGN §2 (composition.json, bridge.safetensors)
+// A composition as one file: the bundle of docs/design.md § Files (composition.json, bridge.safetensors)
 // zipped with fflate, plus the examples it trained on (examples.txt) when the page exports it.
 // The page exports and imports these; the CLI reads them wherever it reads a bundle folder.
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';

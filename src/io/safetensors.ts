@@ -1,4 +1,4 @@
-// safetensors reader and writer (DESIGN §2). Layout: u64 little-endian header length N,
+// safetensors reader and writer (docs/design.md § Files). Layout: u64 little-endian header length N,
 // N bytes of UTF-8 JSON {name: {dtype, shape, data_offsets: [begin, end)}, "__metadata__"?},
 // then the data section; offsets are relative to the data section's start.
 // Every file is untrusted: each check below is a typed SafetensorsError naming the tensor,

@@ -251,7 +251,7 @@ export function makeExamples(
         break;
       case 'kv-lookup': {
         // A prefix that ends at a key's last letter: the augmenting model must then hold
-        // that key's value right there, which is where a bridge can read it (TOY-KV, finding 1).
+        // that key's value right there, which is where a bridge can read it (docs/reproduction.md § Earlier findings).
         const last = rng.int(0, count - 1);
         examples.push({
           prompt: joinExpression(keys.slice(0, last + 1), ops.slice(0, last)),

@@ -1,6 +1,6 @@
 /**
  * The character-level tokenizer every built-in model uses, written as a Hugging Face
- * `tokenizer.json` so built-in and imported models load through one path (DESIGN §2).
+ * `tokenizer.json` so built-in and imported models load through one path (docs/design.md § Files).
  *
  * Ids: `<pad>` 0, `<eos>` 1, `<unk>` 2, then printable ASCII 32..126 in order (ids 3..97).
  */

@@ -11,7 +11,7 @@ function show(token: string | undefined): string {
 
 /**
  * Whether the anchor and the augmenting model tokenize identically, judged by their
- * id→token tables (DESIGN §1: both models read the same ids at the same positions, so a
+ * id→token tables (docs/design.md § CALM: both models read the same ids at the same positions, so a
  * difference anywhere would make the bridge read the augmenting model's view of other text).
  * On a difference, names the first differing id.
  */

@@ -42,7 +42,7 @@ function oneLine(s: string): string {
 }
 
 /**
- * A loaded `tokenizer.json` (DESIGN §2), wrapping `@huggingface/tokenizers` so the rest of
+ * A loaded `tokenizer.json` (docs/design.md § Files), wrapping `@huggingface/tokenizers` so the rest of
  * the code sees ids and strings only, and so library quirks (its decode rejects empty lists
  * and by default rewrites spaces before punctuation) stay in one place.
  */

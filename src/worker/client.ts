@@ -1,6 +1,6 @@
 // The UI side of the worker: starts it, wraps it with Comlink, and restarts it on demand
 // (after a crash, or to cut off work that stop() cannot reach). Imports only types from the
-// worker side: the UI thread never loads tfjs (DESIGN §3).
+// worker side: the UI thread never loads tfjs (docs/design.md § Layering).
 import * as Comlink from 'comlink';
 import type { BundleFiles, CalmWorkerApi, WorkerStartMessage } from './protocol';
 

@@ -31,7 +31,7 @@ export async function maxAbs(t: tf.Tensor): Promise<number> {
   return m;
 }
 
-/** Selects the WebGPU backend; no adapter is a failure, not a skip (DESIGN §4). */
+/** Selects the WebGPU backend; no adapter is a failure, not a skip (docs/design.md § Tests). */
 export async function requireWebGPU(): Promise<void> {
   expect(navigator.gpu, 'navigator.gpu: is Chromium running with --enable-unsafe-webgpu?').toBeDefined();
   const adapter = await navigator.gpu.requestAdapter();

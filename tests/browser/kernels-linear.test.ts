@@ -1,5 +1,5 @@
 // The WGSL linear (register-tiled matmul + bias, and its WGSL backward) against linearReference,
-// in Chromium with WebGPU on SwiftShader (DESIGN §4). Odd row counts (not a multiple of the
+// in Chromium with WebGPU on SwiftShader (docs/design.md § Tests). Odd row counts (not a multiple of the
 // 4-row tile or of the workgroup), one row, widths that are multiples of 4 but not powers of 2.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/model/tf';

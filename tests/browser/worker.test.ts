@@ -1,4 +1,4 @@
-// The worker round trip in Chromium (DESIGN §4): a real module Worker started by
+// The worker round trip in Chromium (docs/design.md § Tests): a real module Worker started by
 // createCalmClient, Comlink calls and proxied callbacks, the built-in models fetched from the
 // dev server, WebGPU through SwiftShader. This page never imports tfjs: only the client.
 import { afterAll, describe, expect, it } from 'vitest';

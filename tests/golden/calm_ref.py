@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for CALM Playground (DESIGN.md §1, §2).
+"""Independent PyTorch reference for CALM Playground (docs/design.md § CALM, § Files).
 
 Run with Debian's torch (`/usr/bin/python3`, package `python3-torch`); no
 `transformers`, no `safetensors` package: the format is read and written by hand.

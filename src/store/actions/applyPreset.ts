@@ -1,4 +1,4 @@
-// User action: replace the mapping with a preset, `uniform N` or `every K` (DESIGN §1).
+// User action: replace the mapping with a preset, `uniform N` or `every K` (docs/design.md § CALM).
 import { getState } from '../app';
 import { requestChange } from '../change';
 import { modelSizes } from '../compose';

@@ -1,4 +1,4 @@
-// Debian's Chromium driven by playwright-core (never `playwright install`; DESIGN §5).
+// Debian's Chromium driven by playwright-core (never `playwright install`; docs/design.md § Tests).
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
