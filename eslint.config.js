@@ -21,6 +21,11 @@ const LAYERS = {
 /** Folders that import tfjs: the UI thread (store, ui) never loads them. */
 const CORE_TF = ['model', 'kernels', 'calm', 'train', 'pipeline'];
 const UI_THREAD = ['store', 'ui'];
+/**
+ * The one file of those folders the UI thread may import: the composition spec, which imports
+ * no tfjs (docs/design.md § Spec).
+ */
+const UI_THREAD_DOORS = ['!**/calm/spec'];
 /** Import patterns of the folders `folder` may not import. */
 const forbidden = (folder, allowed) => FOLDERS.filter((f) => f !== folder && !allowed.includes(f)).map((f) => `**/${f}/**`);
 
@@ -59,6 +64,7 @@ export default tseslint.config(
           patterns: [
             ...(UI_THREAD.includes(folder) ? ['@tensorflow/*'] : ['react', 'react-dom', 'zustand']),
             ...forbidden(folder, allowed),
+            ...(UI_THREAD.includes(folder) ? UI_THREAD_DOORS : []),
           ],
         },
       ],

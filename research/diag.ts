@@ -5,6 +5,7 @@ import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
 import { composeModels, type ModelHandle } from '../src/calm/experiment';
+import { PLAIN_BRIDGE } from '../src/calm/spec';
 import { codecOf, evaluateColumn, exactMatch } from '../src/pipeline/evaluate';
 import { composedDecoder, composedRecomputeDecoder } from '../src/calm/compose';
 import { KV_SPEC, makeKeyTable, makeExamples } from '../src/tasks/kv';
@@ -17,7 +18,7 @@ async function load(id: string): Promise<ModelHandle> {
 }
 await useBackend('wasm');
 const a = await load('arith-tiny'), g = await load('kv-tiny');
-const comp = composeModels(a, g, { connections: process.argv[2] ?? '-1:f', output: 'zero-init', seed: 1 });
+const comp = composeModels(a, g, { connections: process.argv[2] ?? '-1:f', output: 'zero-init', seed: 1, ...PLAIN_BRIDGE });
 const table = makeKeyTable(KV_SPEC);
 const codec = codecOf(a.tokenizer);
 const data = encodeExamples(codec, compositionExamples(table, KV_RECIPE, 1), 32);

@@ -6,7 +6,9 @@ import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
-import { KV_RECIPE, type ModelHandle } from '../src/calm/experiment';
+import type { ModelHandle } from '../src/calm/experiment';
+import { KV_RECIPE } from '../src/tasks/recipe';
+import { SPEC_DEFAULTS } from '../src/calm/spec';
 import { runKVRepro } from '../src/pipeline/repro';
 
 async function load(id: string): Promise<ModelHandle> {
@@ -18,8 +20,11 @@ const overrides = JSON.parse(process.argv[2] ?? '{}');
 const seed = Number(process.argv[3] ?? 1);
 await useBackend('wasm');
 const recipe = { ...KV_RECIPE, ...overrides };
+// the overrides' spec fields change the spec's defaults
+const spec = Object.fromEntries(Object.entries(overrides).filter(([k]) => k in SPEC_DEFAULTS));
 const r = await runKVRepro(await load(overrides.anchor ?? 'arith-tiny'), await load(overrides.augment ?? 'kv-tiny'), {
   recipe,
+  spec,
   seed,
   onProgress: (p) => process.stderr.write(`step ${p.step} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)}/s\n`),
 });

@@ -8,6 +8,7 @@ import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
 import { composeModels, type ModelHandle } from '../src/calm/experiment';
+import { PLAIN_BRIDGE } from '../src/calm/spec';
 import { Composition, composedRecomputeDecoder } from '../src/calm/compose';
 import { codecOf, exactMatch } from '../src/pipeline/evaluate';
 import { makeExamples } from '../src/tasks/kv';
@@ -46,7 +47,7 @@ class Oracle extends Composition {
     return new Map(this.augmentLayers.map((l) => [l, x]));
   }
 }
-const base = composeModels(a, g, { connections: recipe.connections, output: recipe.output, seed: 1 });
+const base = composeModels(a, g, { connections: recipe.connections, output: recipe.output, seed: 1, ...PLAIN_BRIDGE });
 const comp = new Oracle(base.anchor, base.augment, base.spec, base.bridges);
 const data = encodeExamples(codecOf(a.tokenizer), compositionExamples(table, recipe, 1), 32);
 const r = await trainComposition(comp, data, { steps: recipe.steps, lr: recipe.lr, batchSize: recipe.batch, seed: 1, padId: 0, progressEvery: 50,

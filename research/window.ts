@@ -7,6 +7,7 @@ import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
 import { composeModels, type ModelHandle } from '../src/calm/experiment';
+import { PLAIN_BRIDGE } from '../src/calm/spec';
 import { Composition, composedRecomputeDecoder } from '../src/calm/compose';
 import { crossAttentionMask } from '../src/kernels/cross-attention';
 import { codecOf, exactMatch } from '../src/pipeline/evaluate';
@@ -97,7 +98,7 @@ class Windowed extends Composition {
 await useBackend('wasm');
 const a = await load(o.anchor ?? 'arith-tiny'), g = await load(o.augment ?? 'kv-tiny');
 const recipe = { ...KV_RECIPE, ...o };
-const base = composeModels(a, g, { connections: recipe.connections, output: recipe.output, seed: 1 });
+const base = composeModels(a, g, { connections: recipe.connections, output: recipe.output, seed: 1, ...PLAIN_BRIDGE });
 const comp = new Windowed(base.anchor, base.augment, base.spec, base.bridges);
 if (o.oracle) comp.oracleTokenizer = a.tokenizer;
 if (o.lettersOnly) comp.letterMaskTokenizer = a.tokenizer;

@@ -23,7 +23,7 @@ import type { EncodedExample } from '../src/train/batch';
 import { makeRng } from '../src/tasks/rng';
 import { nodeFolderSource } from '../src/io/node-source';
 import { loadModelFolder } from '../src/io/model-folder';
-import { KV_RECIPE } from '../src/tasks/recipe';
+import { PLAIN_BRIDGE, SPEC_DEFAULTS, resolveSpec } from '../src/calm/spec';
 
 const { values } = parseArgs({
   options: { json: { type: 'boolean' }, backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string', default: '5' } },
@@ -109,7 +109,7 @@ function randomModel(seed: number): GPT {
 
 function compose(anchor: GPT, augment: GPT, connections: string): Composition {
   const conn = parseConnections(connections, anchor.config.nLayer, augment.config.nLayer);
-  const spec = { connections: conn, numHeads: anchor.config.nHead, output: 'rmsnorm' as const };
+  const spec = resolveSpec({ connections: conn, numHeads: anchor.config.nHead, output: 'rmsnorm', ...PLAIN_BRIDGE });
   // rmsnorm: every bridge is live from step one, so no work is skipped by a zero output
   return new Composition(anchor, augment, spec, conn.map((_, i) => initBridge(anchor.config.nEmbd, augment.config.nEmbd, 'rmsnorm', 100 + i)));
 }
@@ -131,8 +131,8 @@ async function main(): Promise<void> {
   try {
     const anchor = await loadBuiltin('arith-tiny');
     const augment = await loadBuiltin('kv-tiny');
-    log(`built-in pair arith-tiny ← kv-tiny, connections ${KV_RECIPE.connections}, batch 64, T 16`);
-    builtin = await benchPair(compose(anchor, augment, KV_RECIPE.connections), { B: 64, T: 16, prompt: 12, newTokens: 4, vocab: anchor.config.vocabSize });
+    log(`built-in pair arith-tiny ← kv-tiny, connections ${SPEC_DEFAULTS.connections}, batch 64, T 16`);
+    builtin = await benchPair(compose(anchor, augment, SPEC_DEFAULTS.connections), { B: 64, T: 16, prompt: 12, newTokens: 4, vocab: anchor.config.vocabSize });
     log(`  ${JSON.stringify(builtin)}`);
   } catch (e) {
     builtin = { error: e instanceof Error ? e.message : String(e) };

@@ -1,11 +1,12 @@
-// One CALM bridge (DESIGN §1): the anchor's residual stream reads the augmenting model's
+// One CALM bridge (docs/design.md § CALM): the anchor's residual stream reads the augmenting model's
 // hidden states through a projection and a causal multi-head cross-attention.
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
 import { tf, tfSeed, toVariable } from '../model/tf';
 import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
-import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type OutputVariant } from './types';
+import { BRIDGE_TENSORS, type BridgeWeights } from './types';
+import { SPEC_DEFAULTS, type CompositionSpec, type OutputVariant } from './spec';
 
 const RMS_EPS = 1e-6;
 
@@ -96,8 +97,8 @@ export function initBridge(
 
 /**
  * [h, R], `init` at offset 0 and 0 elsewhere: at the start each anchor position reads mostly
- * the augmenting state at its own position (TOY-KV: learning that from dense states was what
- * failed), and training can move the bias anywhere.
+ * the augmenting state at its own position (docs/reproduction.md: learning that from dense states
+ * was what failed), and training can move the bias anywhere.
  */
 export function initialPositionBias(heads: number, buckets: number, init: number): tf.Tensor2D {
   const b = new Float32Array(heads * buckets);
@@ -123,14 +124,11 @@ export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past
   });
 }
 
-/** The initial offset-0 position bias when a composition asks for one and names no other. */
-export const DEFAULT_POSITION_INIT = 5;
-
 /**
  * Fresh bridges for every connection of `spec`, seeded `seed·1000 + k` so the CLI, the worker
  * and the shipped composition build the same bridges from the same seed.
  */
-export function initBridges(spec: CompositionSpec, Da: number, Dg: number, seed: number, positionInit = DEFAULT_POSITION_INIT): BridgeWeights[] {
+export function initBridges(spec: CompositionSpec, Da: number, Dg: number, seed: number, positionInit = SPEC_DEFAULTS.positionInit): BridgeWeights[] {
   const opts: BridgeOptions = {
     ...(spec.positionBias ? { position: { heads: spec.numHeads, buckets: spec.positionBias, init: positionInit } } : {}),
     ...(spec.inputNorm === 'whiten' ? { whiten: true } : {}),

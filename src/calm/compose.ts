@@ -1,4 +1,4 @@
-// The composed forward over two frozen models (DESIGN §1): the augmenting model runs on the
+// The composed forward over two frozen models (docs/design.md § CALM): the augmenting model runs on the
 // same token ids; after each connected anchor block, the bridges of that block read the
 // anchor's stream and the augmenting states and add their outputs to the stream.
 // Several bridges on one anchor layer all read the same state (before any adds); their
@@ -8,7 +8,8 @@ import { tf } from '../model/tf';
 import { GPT, emptyCache, disposeCache, takeHidden, type BlockHook, type KVCache } from '../model/gpt';
 import type { Decoder } from '../model/sampling';
 import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias, queryInput } from './bridge';
-import type { BridgeWeights, CompositionSpec } from './types';
+import type { BridgeWeights } from './types';
+import type { CompositionSpec } from './spec';
 
 export interface ComposeOptions {
   /** [B, T] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */

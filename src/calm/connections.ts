@@ -4,8 +4,10 @@
 // N (its block count) = its last block's output after the final LayerNorm (what Hugging Face
 // returns as the last hidden state), written `f`.
 
-import type { Connection } from './types';
 import { CompositionError } from './errors';
+
+/** `[anchorLayer, augmentLayer]`: block outputs, 0-indexed; -1 is the embedding output (input of block 0). */
+export type Connection = [number, number];
 
 const EXAMPLE = 'write anchor:augment pairs like 0:1,3:3 (-1 or e for the embedding output; f on the augmenting side for its final LayerNorm output), or uniform:N or every:K';
 

@@ -19,7 +19,8 @@ export type CompositionErrorCode =
   | 'bad-shape'
   | 'bad-dtype'
   | 'non-finite'
-  | 'bad-bridges'; // export: bridges that do not match the spec
+  | 'bad-bridges' // export: bridges that do not match the spec
+  | 'bad-spec'; // composition settings with a field of the wrong type or out of range
 
 export class CompositionError extends CodedError {
   declare readonly code: CompositionErrorCode;

@@ -1,9 +1,10 @@
 // The paper's key-value experiment at toy scale, over the product's own pieces: compose two
 // loaded models, make the composition data, train the bridges, and fill Table 1.
-// The recipe lives in src/tasks/recipe.ts: the CLI's `repro kv`, the playground's default
-// examples and the shipped default composition all read it.
+// The recipe's data and schedule live in src/tasks/recipe.ts, the composition's defaults in
+// src/calm/spec.ts (docs/design.md § Spec).
 import { tf } from '../model/tf';
 import { composeModels, type ModelHandle } from '../calm/experiment';
+import type { SpecSettings } from '../calm/spec';
 import type { Composition } from '../calm/compose';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../tasks/kv';
 import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
@@ -30,6 +31,8 @@ export async function runKVRepro(
   augment: ModelHandle,
   opts: {
     recipe?: KVRecipe;
+    /** Changes to the spec's defaults (SPEC_DEFAULTS); none: the recipe's composition. */
+    spec?: SpecSettings;
     seed: number;
     signal?: AbortSignal;
     onProgress?: (p: TrainProgress) => void;
@@ -39,17 +42,7 @@ export async function runKVRepro(
   const recipe = opts.recipe ?? KV_RECIPE;
   const t0 = performance.now();
   const table = makeKeyTable(KV_SPEC);
-  const comp = composeModels(anchor, augment, {
-    connections: recipe.connections,
-    numHeads: recipe.numHeads,
-    output: recipe.output,
-    seed: opts.seed,
-    positionBias: recipe.positionBias,
-    positionInit: recipe.positionInit,
-    inputNorm: recipe.inputNorm,
-    queryNorm: recipe.queryNorm,
-    valueGate: recipe.valueGate,
-  });
+  const comp = composeModels(anchor, augment, { ...opts.spec, seed: opts.seed });
   const codec = codecOf(anchor.tokenizer);
   const maxLength = Math.min(anchor.model.config.nPositions, augment.model.config.nPositions);
   const data = encodeExamples(codec, compositionExamples(table, recipe, opts.seed), maxLength);
@@ -80,8 +73,7 @@ export async function runKVRepro(
       anchor: anchor.name,
       augment: augment.name,
       ...recipe,
-      connections: comp.spec.connections,
-      numHeads: comp.spec.numHeads,
+      ...comp.spec,
       seed: opts.seed,
       keys: { total: KV_SPEC.numKeys, composition: table.compositionKeys.length, heldOut: table.heldOutKeys.length },
       trainingExamples: data.length,

@@ -2,6 +2,8 @@
 // configuration means, and compose on demand (actions await it) or shortly after an edit (so
 // sizes and errors show early), through the queue of calls that replace the bridges (worker.ts).
 import type { CompositionSettings } from '../worker/protocol';
+import type { CompositionSpec } from '../calm/spec';
+import type { Config } from './config';
 import { beginActivity } from './activity';
 import { controller, getState, setState, type AppState } from './app';
 import { settingsKey, type CompositionState } from './composition';
@@ -14,6 +16,19 @@ import { api, messageOf, serial } from './worker';
 export function modelSizes(s: Pick<AppState, 'builtinConfigs'>, id: string): ModelConfigSummary | undefined {
   const c = s.builtinConfigs[id];
   return c?.status === 'ready' ? c.value : undefined;
+}
+
+/** The spec the configuration means for an anchor of these sizes (numHeads 0: the anchor's). */
+export function configSpec(config: Config, anchor: Pick<ModelConfigSummary, 'nHead'>): CompositionSpec {
+  return {
+    connections: config.connections.map(([a, g]) => [a, g]),
+    numHeads: config.numHeads || anchor.nHead,
+    output: config.output,
+    positionBias: config.positionBias,
+    inputNorm: config.inputNorm,
+    queryNorm: config.queryNorm,
+    valueGate: config.valueGate,
+  };
 }
 
 /** What the configuration asks the worker to build, or why it cannot. */
@@ -30,14 +45,7 @@ export function compositionSettings(s: AppState): { settings: CompositionSetting
   if (!anchor || !modelSizes(s, config.augment)) return { error: 'the models are still loading' };
   if (config.connections.length === 0) return { error: 'add at least one connection on the map' };
   return {
-    settings: {
-      anchor: config.anchor,
-      augment: config.augment,
-      connections: config.connections.map(([a, g]) => [a, g]),
-      numHeads: config.numHeads || anchor.nHead,
-      output: config.output,
-      seed: config.seed,
-    },
+    settings: { anchor: config.anchor, augment: config.augment, ...configSpec(config, anchor), positionInit: config.positionInit, seed: config.seed },
   };
 }
 

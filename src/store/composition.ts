@@ -3,11 +3,28 @@
 // bridges are switched off at inference, and a change waiting for the person's answer.
 import type { StateCreator } from 'zustand';
 import type { CompositionInfo, CompositionSettings } from '../worker/protocol';
+import { SPEC_DEFAULTS, type ResolvedSpec } from '../calm/spec';
 import type { Config } from './config';
 import type { BuiltinComposition } from './models';
 
 /** The part of the configuration that, changed, means fresh bridges. */
-export type CompositionPatch = Partial<Pick<Config, 'anchor' | 'augment' | 'connections' | 'numHeads' | 'output'>>;
+export type CompositionPatch = Partial<Pick<Config, 'anchor' | 'augment' | keyof ResolvedSpec>>;
+
+/** The configuration's fields that, changed, mean fresh bridges: the models and the spec's. */
+export const COMPOSITION_KEYS = ['anchor', 'augment', ...(Object.keys(SPEC_DEFAULTS) as (keyof ResolvedSpec)[])] as const;
+
+/** The bridge options of `s`, SPEC_DEFAULTS filling those it leaves out (as the worker does). */
+export function bridgeOptionsOf(s: CompositionSettings): Pick<ResolvedSpec, 'output' | 'positionBias' | 'positionInit' | 'inputNorm' | 'queryNorm' | 'valueGate'> {
+  const d = SPEC_DEFAULTS;
+  return {
+    output: s.output ?? d.output,
+    positionBias: s.positionBias ?? d.positionBias,
+    positionInit: s.positionInit ?? d.positionInit,
+    inputNorm: s.inputNorm ?? d.inputNorm,
+    queryNorm: s.queryNorm ?? d.queryNorm,
+    valueGate: s.valueGate ?? d.valueGate,
+  };
+}
 
 /** A change that would throw trained bridges away, held until the person confirms. */
 export type PendingChange =
@@ -40,9 +57,11 @@ export const createCompositionSlice: StateCreator<CompositionSlice, [], [], Comp
 });
 
 /**
- * One string per distinct composition, to tell whether the worker holds this one. The seed
- * is left out: it only seeds fresh bridges, and Train always starts from fresh ones.
+ * One string per distinct composition, to tell whether the worker holds this one. The seed and
+ * positionInit are left out: they only start fresh bridges (a bundle records neither), and
+ * Train always starts from fresh ones.
  */
 export function settingsKey(s: CompositionSettings): string {
-  return JSON.stringify([s.anchor, s.augment, s.connections, s.numHeads, s.output]);
+  const { positionInit: _init, ...options } = bridgeOptionsOf(s);
+  return JSON.stringify([s.anchor, s.augment, s.connections, s.numHeads, options]);
 }

@@ -1,22 +1,22 @@
 // The configuration: everything a link reproduces (models, mapping, hyperparameters; not the
 // examples). Like TensorFlow Playground's state, it is a table of properties, each with a
-// one-line doc, a default and a reader, serialised to the URL hash (url.ts).
+// one-line doc, a default and a reader, serialised to the URL hash (url.ts). Its composition
+// part is the spec (src/calm/spec.ts, docs/design.md § Spec), defaults included.
 import type { StateCreator } from 'zustand';
-import type { BackendChoice, Connection, OutputVariant } from '../worker/protocol';
+import type { BackendChoice, Connection } from '../worker/protocol';
+import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, type ResolvedSpec } from '../calm/spec';
 import { KV_RECIPE } from '../tasks/recipe';
 import { formatConnectionList, parseConnectionList } from './mapping';
 
-export interface Config {
+/**
+ * The spec's fields (connections: their order is the bridges' order; numHeads 0 = as many as
+ * the anchor has), the two models, and the training and display settings.
+ */
+export interface Config extends ResolvedSpec {
   /** The anchor model's id: the model whose output is read. */
   anchor: string;
   /** The augmenting model's id: the model whose hidden states the bridges read. */
   augment: string;
-  /** [anchorLayer, augmentLayer] pairs, -1 = embedding output; their order is the bridges' order. */
-  connections: Connection[];
-  /** Attention heads per bridge; 0 = as many as the anchor has. */
-  numHeads: number;
-  /** How a bridge's output enters the anchor: zero-initialised Wo, or RMSNorm as the official code. */
-  output: OutputVariant;
   /** Training steps. */
   steps: number;
   /** AdamW learning rate. */
@@ -57,6 +57,15 @@ const positive: Reader<number> = (raw) => {
   if (raw.trim() === '' || !Number.isFinite(v) || v <= 0) throw new Error('expected a positive number');
   return v;
 };
+const finite: Reader<number> = (raw) => {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) throw new Error('expected a number');
+  return v;
+};
+const bool: Reader<boolean> = (raw) => {
+  if (raw !== 'true' && raw !== 'false') throw new Error('expected true or false');
+  return raw === 'true';
+};
 const id: Reader<string> = (raw) => {
   if (!/^[\w.-]{1,100}$/.test(raw)) throw new Error('expected a model id');
   return raw;
@@ -78,7 +87,12 @@ export const CONFIG_PROPERTIES = [
   prop('augment', 'augment', id),
   prop('connections', 'connections', parseConnectionList, formatConnectionList),
   prop('numHeads', 'heads', (raw) => (raw === 'auto' ? 0 : int(1, 4096)(raw)), (v) => (v === 0 ? 'auto' : String(v))),
-  prop('output', 'output', oneOf<OutputVariant>('zero-init', 'rmsnorm')),
+  prop('output', 'output', oneOf(...OUTPUT_VARIANTS)),
+  prop('positionBias', 'posbias', int(0, MAX_POSITION_BIAS)),
+  prop('positionInit', 'posinit', finite),
+  prop('inputNorm', 'inputnorm', oneOf(...INPUT_NORMS)),
+  prop('queryNorm', 'querynorm', bool),
+  prop('valueGate', 'valuegate', bool),
   prop('steps', 'steps', int(1, 100_000)),
   prop('lr', 'lr', positive),
   prop('batch', 'batch', int(1, 4096)),
@@ -93,9 +107,8 @@ export const CONFIG_PROPERTIES = [
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   anchor: 'arith-tiny',
   augment: 'kv-tiny',
-  connections: parseConnectionList(KV_RECIPE.connections),
-  numHeads: KV_RECIPE.numHeads ?? 0,
-  output: KV_RECIPE.output,
+  ...SPEC_DEFAULTS,
+  connections: parseConnectionList(SPEC_DEFAULTS.connections),
   steps: KV_RECIPE.steps,
   lr: KV_RECIPE.lr,
   batch: KV_RECIPE.batch,

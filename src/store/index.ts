@@ -2,7 +2,7 @@
 export { getState, initialState, setState, useAppStore, type AppState } from './app';
 export type { SessionController, SessionOptions } from './controller';
 export { DEFAULT_CONFIG, configFromHash, configToHash, type Config } from './config';
-export { compositionSettings, ensureComposed, isComposedNow, modelSizes, scheduleFirstCompose } from './compose';
+export { compositionSettings, configSpec, ensureComposed, isComposedNow, modelSizes, scheduleFirstCompose } from './compose';
 export { loadBuiltinModels, startSession, whenModelsLoaded, whenSessionReady } from './session-start';
 export { installSession, restartAfterCrash } from './session-control';
 export { startUrlSync, applyHash } from './url';
@@ -21,7 +21,7 @@ export { restoreDefaultExamples, setExamplesText } from './actions/editExamples'
 export { evaluate, evaluateProblem } from './actions/evaluate';
 export { openComposition } from './actions/openComposition';
 export { removeConnection } from './actions/removeConnection';
-export { setBridgeHeads, setBridgeOutput } from './actions/setBridgeOptions';
+export { setBridgeHeads, setBridgeOutput, setInputNorm, setPositionBias, setQueryNorm, setValueGate } from './actions/setBridgeOptions';
 export { setHyperparameter, type Hyperparameter } from './actions/setHyperparameter';
 export { chooseAttentionConnection, chooseAttentionHead, showAttention } from './actions/showAttention';
 export { stop } from './actions/stop';

@@ -35,6 +35,18 @@ export interface ModelConfigSummary {
   untiedHead?: boolean;
 }
 
+/**
+ * GPT-2's parameters from its config.json: wte V·D + wpe P·D, per block two LayerNorms 4D,
+ * c_attn 3D²+3D, attention c_proj D²+D, MLP D·I+I + I·D+D (I = n_inner, 4D by default), ln_f
+ * 2D, and V·D more for an LM head of its own (untied, as the safetensors header says).
+ */
+export function modelParameterCount(c: ModelConfigSummary): number {
+  const D = c.nEmbd;
+  const I = c.nInner ?? 4 * D;
+  const block = 4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * I + I + D;
+  return c.vocabSize * D + c.nPositions * D + c.nLayer * block + 2 * D + (c.untiedHead ? c.vocabSize * D : 0);
+}
+
 /** Something fetched: not asked for yet, on its way, here, or failed with a message for people. */
 export type Loadable<T> =
   | { status: 'idle' }

@@ -7,7 +7,7 @@ import { COLUMNS, withoutOutputs } from './compare';
 import type { CompositionState } from './composition';
 import type { Config } from './config';
 import type { LibraryState } from './library-slice';
-import { settingsKey } from './composition';
+import { bridgeOptionsOf, settingsKey } from './composition';
 import type { Column } from '../worker/protocol';
 
 /**
@@ -56,7 +56,8 @@ export function bundleOpened(
       augment: settings.augment,
       connections: settings.connections.map(([a, g]) => [a, g]),
       numHeads: settings.numHeads,
-      output: settings.output,
+      ...bridgeOptionsOf(settings),
+      positionInit: settings.positionInit ?? s.config.positionInit,
     },
     composition: { status: 'ready', key: settingsKey(settings), trained: true, source: opts.source, disabled: [] },
     pendingChange: null,

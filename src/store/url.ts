@@ -3,10 +3,8 @@
 import { controller, getState, setState, useAppStore } from './app';
 import { fitConfig } from './fit';
 import { configFromHash, configToHash, type Config } from './config';
-import type { CompositionPatch } from './composition';
+import { COMPOSITION_KEYS, type CompositionPatch } from './composition';
 import { requestChange } from './change';
-
-const COMPOSITION_KEYS = ['anchor', 'augment', 'connections', 'numHeads', 'output'] as const;
 
 /** Applies a hash to the configuration; the composition part asks first when bridges are trained. */
 export function applyHash(hash: string, opts: { initial?: boolean } = {}): void {

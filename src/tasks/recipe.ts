@@ -1,24 +1,12 @@
-// The composition recipe of the key-value experiment, in one place: `repro kv`, the
-// playground's default examples and the shipped default composition all read it. Pure data
-// and generators (no tfjs), so the UI thread can use it too.
+// The task side of the key-value experiment, in one place: its data and its training schedule.
+// `repro kv`, `compose train`, the playground's default examples and the shipped default
+// composition all read it; the composition it trains (connections, bridge options) is the
+// spec's defaults, SPEC_DEFAULTS in src/calm/spec.ts (docs/design.md § Spec). Pure data and
+// generators (no tfjs), so the UI thread can use it too.
 import { makeExamples, type Example, type KeyTable } from './kv';
 import { makeRng } from './rng';
 
-export type OutputVariant = 'zero-init' | 'rmsnorm';
-
 export interface KVRecipe {
-  connections: string;
-  output: OutputVariant;
-  numHeads?: number;
-  /** R > 0: bridges learn a relative-position bias over offsets 0…R−1, starting at `positionInit` for offset 0. */
-  positionBias?: number;
-  positionInit?: number;
-  /** 'whiten': bridges whiten the augmenting states with statistics of the training data (frozen). */
-  inputNorm?: 'none' | 'whiten';
-  /** The bridges' queries read the RMS-normalised anchor state. */
-  queryNorm?: boolean;
-  /** A per-head sigmoid gate on each bridge head's output, starting at 0.5. */
-  valueGate?: boolean;
   steps: number;
   lr: number;
   batch: number;
@@ -35,22 +23,11 @@ export interface KVRecipe {
 }
 
 /**
- * The default recipe (docs/reproduction.md has the evidence behind each part). One bridge reads
- * the augmenting model's last block after its final LayerNorm (`f`) into the anchor's embedding
- * output (-1), with a learned relative-position bias that starts each anchor position on its
- * own augmenting position. The bridge whitens the augmenting states (their shared offset and
- * unequal scales are what kept Adam from learning), normalises the anchor state its queries
- * read, and gates each head. Half the key-value examples put one key among numbers, and half
- * of all examples are the anchor's own arithmetic, so the bridge learns to change keys only.
+ * The default recipe (docs/reproduction.md has the evidence behind each part). Half the
+ * key-value examples put one key among numbers, and half of all examples are the anchor's own
+ * arithmetic, so the bridge learns to change keys only.
  */
 export const KV_RECIPE: KVRecipe = {
-  connections: '-1:f',
-  output: 'zero-init',
-  positionBias: 4,
-  positionInit: 5,
-  inputNorm: 'whiten',
-  queryNorm: true,
-  valueGate: true,
   steps: 750,
   lr: 1e-3,
   batch: 128,

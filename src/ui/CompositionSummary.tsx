@@ -1,26 +1,25 @@
 // What the mapping costs: trainable parameters and memory, updated as the mapping changes
-// (the same formulas as the worker's CompositionInfo), and the bridges' heads and output.
+// (compositionEstimate of the spec, as the worker's CompositionInfo), and the bridges' heads
+// and output.
 import { useMemo } from 'react';
-import { modelSizes, useAppStore } from '../store';
-import { estimateComposition } from '../store/estimate';
+import { compositionEstimate } from '../calm/spec';
+import { configSpec, modelSizes, useAppStore } from '../store';
 import { formatBytes, formatCount, plural } from './format';
 
 export function CompositionSummary() {
   const anchor = useAppStore((s) => modelSizes(s, s.config.anchor));
   const augment = useAppStore((s) => modelSizes(s, s.config.augment));
-  const connections = useAppStore((s) => s.config.connections);
-  const numHeads = useAppStore((s) => s.config.numHeads);
-  const output = useAppStore((s) => s.config.output);
-  const batch = useAppStore((s) => s.config.batch);
+  const config = useAppStore((s) => s.config);
+  const { connections, output, batch } = config;
   const status = useAppStore((s) => s.composition.status);
   const source = useAppStore((s) => s.composition.source);
 
   const estimate = useMemo(() => {
     if (!anchor || !augment) return null;
     const T = Math.min(anchor.nPositions, augment.nPositions);
-    const heads = numHeads || anchor.nHead;
-    return { T, heads, info: estimateComposition({ anchor, augment, connections, numHeads: heads, output, batch, T }) };
-  }, [anchor, augment, connections, numHeads, output, batch]);
+    const spec = configSpec(config, anchor);
+    return { T, heads: spec.numHeads, info: compositionEstimate(spec, anchor, augment, { batch, T }) };
+  }, [anchor, augment, config, batch]);
   if (!estimate) return null;
   const { info, T, heads } = estimate;
 
@@ -50,19 +49,25 @@ export function CompositionSummary() {
         <dl className="sizes">
           <div>
             <dt>Bridge weights</dt>
-            <dd>{formatBytes(info.memory.bridges)}</dd>
+            <dd>{formatBytes(info.bridgeBytes)}</dd>
           </div>
+          {info.frozenBytes > 0 && (
+            <div>
+              <dt title="input whitening's mean and matrix, measured on the training data, never trained">Frozen statistics</dt>
+              <dd>{formatBytes(info.frozenBytes)}</dd>
+            </div>
+          )}
           <div>
             <dt>Adam state</dt>
-            <dd>{formatBytes(info.memory.optimizer)}</dd>
+            <dd>{formatBytes(info.adamStateBytes)}</dd>
           </div>
           <div>
             <dt title={`batch ${batch}, ${T} tokens`}>Activations a step</dt>
-            <dd>≤ {formatBytes(info.memory.activationsPerStep)}</dd>
+            <dd>≤ {formatBytes(info.activationBytesPerStep)}</dd>
           </div>
           <div>
             <dt title="the frozen models' work, computed once per example">Cache an example</dt>
-            <dd>≤ {formatBytes(info.memory.cachePerExample)}</dd>
+            <dd>≤ {formatBytes(info.cacheBytesPerExample)}</dd>
           </div>
         </dl>
         <p className="muted small">At batch {batch} and {plural(T, 'token')} (the shorter context); the two frozen models are not counted.</p>

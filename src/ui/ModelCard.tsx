@@ -1,8 +1,7 @@
 // A model's card: the part it plays here (the column it is in decides), its sizes (from
 // config.json), its parameter count, and what it was trained on (its README.md, rendered).
 import { useAppStore } from '../store';
-import { modelParameterCount } from '../store/estimate';
-import type { BuiltinModel, ModelRole } from '../store/models';
+import { modelParameterCount, type BuiltinModel, type ModelRole } from '../store/models';
 import { formatCount } from './format';
 import { Markdown } from './Markdown';
 

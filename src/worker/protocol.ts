@@ -1,7 +1,11 @@
 // The worker's API: types only, shared by the worker (src/worker/worker.ts implements
 // `CalmWorkerApi`) and the UI thread (src/worker/client.ts wraps it with Comlink). Nothing
 // here imports tfjs: the UI thread never loads it. Callbacks cross the boundary as Comlink
-// proxies; ArrayBuffers are transferred, not copied.
+// proxies; ArrayBuffers are transferred, not copied. The composition's types derive from the
+// spec (src/calm/spec.ts, tfjs-free; docs/design.md § Spec).
+import type { CompositionEstimate, Connection, OutputVariant, SpecSettings } from '../calm/spec';
+
+export type { Connection, OutputVariant };
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendKind = 'webgpu' | 'wasm' | 'cpu';
@@ -45,34 +49,23 @@ export interface ModelCard {
   card?: string; // README.md (markdown)
 }
 
-export type Connection = [number, number]; // [anchorLayer, augmentLayer]; -1 = embedding output
-export type OutputVariant = 'zero-init' | 'rmsnorm';
-
-export interface CompositionSettings {
+/**
+ * What the page asks the worker to build: two models, the spec (SPEC_DEFAULTS fills the bridge
+ * options left out; numHeads 0 = the anchor's) and the seed of the fresh bridges.
+ */
+export type CompositionSettings = Omit<SpecSettings, 'connections' | 'numHeads'> & {
   anchor: string; // model id
   augment: string;
   connections: Connection[];
   numHeads: number;
-  output: OutputVariant;
   seed: number;
-  /** R > 0: every bridge learns a relative-position bias of its scores over offsets 0…R−1. */
-  positionBias?: number;
-  /** 'whiten': frozen input whitening measured on the training data before the first step. */
-  inputNorm?: 'none' | 'whiten';
-  /** The queries (and the value gate) read the RMS-normalised anchor state. */
-  queryNorm?: boolean;
-  /** A per-head sigmoid gate on each head's attention output. */
-  valueGate?: boolean;
-}
+};
 
-export interface CompositionInfo {
-  trainableParameters: number;
-  /**
-   * Rough memory figures in bytes (bridges, their frozen statistics, optimizer state, cache of
-   * frozen work).
-   */
-  memory: { bridges: number; stats: number; optimizer: number; activationsPerStep: number; cachePerExample: number };
-}
+/** The spec's sizes (compositionEstimate) for the worker's composition, at batch 64 and 16 tokens. */
+export type CompositionInfo = Pick<
+  CompositionEstimate,
+  'trainableParameters' | 'bridgeBytes' | 'frozenBytes' | 'adamStateBytes' | 'activationBytesPerStep' | 'cacheBytesPerExample'
+>;
 
 export interface Example {
   prompt: string;

@@ -6,11 +6,9 @@ import { tf } from '../model/tf';
 import { disposeBridges, exportBundle, bridgesFromRaw, parseBundle, readBundleManifest, type ModelRef } from '../calm/bundle';
 import { Composition } from '../calm/compose';
 import { composeModels, type ComposeSettings } from '../calm/experiment';
-import { formatConnections } from '../calm/connections';
-import { compositionEstimate } from '../calm/estimate';
+import { compositionEstimate } from '../calm/spec';
 import type { BridgeWeights } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
-import { KV_RECIPE } from '../tasks/recipe';
 import { KV_SPEC, makeKeyTable, type KeyTable } from '../tasks/kv';
 import { generate } from '../pipeline/decode';
 import { columnContext, columnDecoder, evaluateTable, TABLE_ROWS, type Column } from '../pipeline/evaluate';
@@ -34,32 +32,14 @@ import type {
 const ESTIMATE = { batch: 64, T: 16 };
 
 /**
- * The page's settings as the core composes them: the recipe's bridge options where the
- * settings name none (as `calm repro kv` builds them), after the checks composeModels leaves
- * to its typed callers.
+ * The page's settings as the core composes them: the spec's settings as they are (composeModels
+ * fills what they leave out from SPEC_DEFAULTS and checks them, as for the CLI), and the seed.
  */
 function composeSettings(s: CompositionSettings): ComposeSettings {
-  if (s.output !== 'zero-init' && s.output !== 'rmsnorm') {
-    throw new Error(`output must be "zero-init" or "rmsnorm", found ${JSON.stringify(s.output)}`);
-  }
-  if (!Array.isArray(s.connections)) throw new Error('connections must be a list of [anchorLayer, augmentLayer] pairs');
-  const inputNorm = s.inputNorm ?? KV_RECIPE.inputNorm ?? 'none';
-  if (inputNorm !== 'none' && inputNorm !== 'whiten') throw new Error(`inputNorm must be "none" or "whiten", found ${JSON.stringify(s.inputNorm)}`);
-  const flag = (name: string, v: unknown, recipe: boolean | undefined): boolean => {
-    if (v !== undefined && typeof v !== 'boolean') throw new Error(`${name} must be true or false, found ${JSON.stringify(v)}`);
-    return v ?? recipe ?? false;
-  };
-  return {
-    connections: formatConnections(s.connections.map((c): [number, number] => (Array.isArray(c) ? [c[0], c[1]] : c))),
-    numHeads: s.numHeads,
-    output: s.output,
-    seed: requireInteger('the seed', s.seed, 0),
-    positionBias: s.positionBias ?? KV_RECIPE.positionBias ?? 0,
-    positionInit: KV_RECIPE.positionInit,
-    inputNorm,
-    queryNorm: flag('queryNorm', s.queryNorm, KV_RECIPE.queryNorm),
-    valueGate: flag('valueGate', s.valueGate, KV_RECIPE.valueGate),
-  };
+  if (s === null || typeof s !== 'object') throw new Error('the composition settings must be an object');
+  const { anchor: _a, augment: _g, seed, ...spec } = s;
+  if (spec.numHeads === 0) delete (spec as { numHeads?: number }).numHeads; // 0: the anchor's
+  return { ...spec, seed: requireInteger('the seed', seed, 0) };
 }
 
 export class CompositionSession {
@@ -91,7 +71,7 @@ export class CompositionSession {
       { name: augment.entry.id, model: augment.gpt, tokenizer: augment.tokenizer },
       composeSettings(settings),
     );
-    this.replace({ settings: { ...settings, connections: comp.spec.connections, numHeads: comp.spec.numHeads }, comp, anchor, augment });
+    this.replace({ settings: { ...settings, ...comp.spec }, comp, anchor, augment });
     return this.info();
   }
 
@@ -228,19 +208,8 @@ export class CompositionSession {
     const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.gpt.config, augment: augment.gpt.config });
     const training = manifest.training;
     const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
-    const settings: CompositionSettings = {
-      anchor: anchor.entry.id,
-      augment: augment.entry.id,
-      connections: parsed.spec.connections,
-      numHeads: parsed.spec.numHeads,
-      output: parsed.spec.output,
-      seed,
-      // what the bundle says, so that composing these settings again builds the same bridges
-      positionBias: parsed.spec.positionBias ?? 0,
-      inputNorm: parsed.spec.inputNorm ?? 'none',
-      queryNorm: parsed.spec.queryNorm ?? false,
-      valueGate: parsed.spec.valueGate ?? false,
-    };
+    // the bundle's spec, every option explicit, so that composing these settings again builds the same bridges
+    const settings: CompositionSettings = { anchor: anchor.entry.id, augment: augment.entry.id, ...parsed.spec, seed };
     this.replace({
       settings,
       comp: new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges)),
@@ -257,13 +226,11 @@ export class CompositionSession {
     const e = compositionEstimate(cur.comp.spec, cur.anchor.gpt.config, cur.augment.gpt.config, ESTIMATE);
     return {
       trainableParameters: e.trainableParameters,
-      memory: {
-        bridges: e.bridgeBytes,
-        stats: e.frozenBytes,
-        optimizer: e.adamStateBytes,
-        activationsPerStep: e.activationBytesPerStep,
-        cachePerExample: e.cacheBytesPerExample,
-      },
+      bridgeBytes: e.bridgeBytes,
+      frozenBytes: e.frozenBytes,
+      adamStateBytes: e.adamStateBytes,
+      activationBytesPerStep: e.activationBytesPerStep,
+      cacheBytesPerExample: e.cacheBytesPerExample,
     };
   }
 

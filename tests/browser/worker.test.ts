@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCalmClient, proxyCallback, transferBundle, WorkerGoneError, WorkerStartError, type CalmClient, type CrashKind } from '../../src/worker/client';
 import type { Column, CompositionSettings, TokenEvent, TrainEvent } from '../../src/worker/protocol';
-import { KV_RECIPE } from '../../src/tasks/recipe';
+import { SPEC_DEFAULTS } from '../../src/calm/spec';
 
 // Vite serves public/ at the root of the dev server that vitest's browser mode runs on.
 const MODELS_URL = new URL('/models', location.href).href;
@@ -165,14 +165,9 @@ describe('the CALM worker in Chromium', () => {
     const settings = await c.api.importBundle(transferBundle(bundle));
     expect(bundle.bridge.byteLength, 'transferred, so detached here').toBe(0);
     expect(bytes).toBeGreaterThan(0);
-    // with the bridge options the bundle records (the recipe's, which the worker built)
-    expect(settings).toEqual({
-      ...SETTINGS,
-      positionBias: KV_RECIPE.positionBias ?? 0,
-      inputNorm: KV_RECIPE.inputNorm ?? 'none',
-      queryNorm: KV_RECIPE.queryNorm ?? false,
-      valueGate: KV_RECIPE.valueGate ?? false,
-    });
+    // with the bridge options the bundle records (the spec's defaults, which the worker built)
+    const { connections: _c, numHeads: _h, positionInit: _i, ...options } = SPEC_DEFAULTS;
+    expect(settings).toEqual({ ...SETTINGS, ...options });
     expect(await generate(c, 'composed', 'abc+def=')).toEqual(before);
   });
 

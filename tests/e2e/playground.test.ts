@@ -10,6 +10,7 @@ import { launchChromium } from './helpers/browser';
 import { expectText, connectionTexts, examplesBox } from './helpers/page';
 import { ROOT } from './helpers/server';
 import { KV_RECIPE } from '../../src/tasks/recipe';
+import { SPEC_DEFAULTS } from '../../src/calm/spec';
 import { readPrompt } from '../../src/store/answers';
 import { heldOutPrompt } from '../../src/store/actions/startHere';
 
@@ -123,8 +124,8 @@ describe('the playground', () => {
     await expectText(page.getByRole('list', { name: 'Connections' }), /anchor block 2 ← augmenting block 0/);
     expect(await connections(page).count()).toBe(4);
     const size = page.getByRole('group', { name: 'Composition size' });
-    // and the recipe's position bias (h·R) and value gate (D_a·h + h), which the worker builds
-    const per = 128 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * (KV_RECIPE.positionBias ?? 0) + (KV_RECIPE.valueGate ? 128 * 4 + 4 : 0);
+    // and the spec's default position bias (h·R) and value gate (D_a·h + h), which the worker builds
+    const per = 128 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * SPEC_DEFAULTS.positionBias + (SPEC_DEFAULTS.valueGate ? 128 * 4 + 4 : 0);
     await expectText(size, new RegExp((4 * per).toLocaleString('en-US')));
     await page.getByRole('button', { name: 'Remove link anchor block 2 ← augmenting block 0' }).click();
     await expectText(size, new RegExp((3 * per).toLocaleString('en-US')));

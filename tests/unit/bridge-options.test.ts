@@ -10,9 +10,8 @@ import { initWeights } from '../../src/model/init';
 import { Composition } from '../../src/calm/compose';
 import { bridgeKeysValues, bridgeOutput, bridgeVariables, disposeBridge, initBridges, needsInputStats } from '../../src/calm/bridge';
 import { bridgesFromRaw, exportBundle, parseBundle } from '../../src/calm/bundle';
-import { compositionEstimate } from '../../src/calm/estimate';
 import { whiteningMatrix } from '../../src/calm/whiten';
-import type { CompositionSpec } from '../../src/calm/types';
+import { PLAIN_BRIDGE, compositionEstimate, type CompositionSpec } from '../../src/calm/spec';
 import { augmentStateMoments, buildFrozenCache, compositionLoss, disposeFrozenCache, fitInputStats, trainComposition } from '../../src/train/compose-train';
 import type { EncodedExample } from '../../src/train/batch';
 import { makeRng } from '../../src/tasks/rng';
@@ -177,7 +176,7 @@ describe('bridge options', () => {
     // with a random Wo the bridge output differs with and without queryNorm; the anchor scale
     // of the stream itself is untouched: scaling the anchor state does not change a
     // query-normalised bridge's output
-    const spec: CompositionSpec = { connections: [[1, 2]], numHeads: 4, output: 'zero-init', queryNorm: true, valueGate: true };
+    const spec: CompositionSpec = { connections: [[1, 2]], numHeads: 4, output: 'zero-init', ...PLAIN_BRIDGE, queryNorm: true, valueGate: true };
     const comp = make(spec, 7);
     const w = comp.bridges[0];
     let s = 30;

@@ -10,8 +10,8 @@ import {
   type BundleMeta,
 } from '../../src/calm/bundle';
 import { CompositionError, type CompositionErrorCode } from '../../src/calm/errors';
-import { bridgeParameterCount } from '../../src/calm/estimate';
-import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec } from '../../src/calm/types';
+import { BRIDGE_TENSORS, type BridgeWeights } from '../../src/calm/types';
+import { PLAIN_BRIDGE, bridgeParameterCount, type CompositionSpec } from '../../src/calm/spec';
 import { parseSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import type { GPTConfig } from '../../src/model/config';
 import { tf, useBackend } from '../../src/model/tf';
@@ -103,7 +103,7 @@ describe('exportBundle → parseBundle', () => {
 
   for (const output of ['zero-init', 'rmsnorm'] as const) {
     it(`round-trips ${output} bridges bit for bit`, async () => {
-      const spec: CompositionSpec = { connections: [[-1, 1], [2, 0]], numHeads: 3, output };
+      const spec: CompositionSpec = { connections: [[-1, 1], [2, 0]], numHeads: 3, output, ...PLAIN_BRIDGE };
       const bridges = randomBridges(Da, Dg, 2, output);
       const files = await exportBundle(spec, bridges, meta);
 
@@ -143,7 +143,7 @@ describe('exportBundle → parseBundle', () => {
   }
 
   it('writes linear weights in nn.Linear layout [out, in]', async () => {
-    const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'zero-init' };
+    const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'zero-init', ...PLAIN_BRIDGE };
     const bridges = randomBridges(Da, Dg, 1, 'zero-init');
     const st = parseSafetensors((await exportBundle(spec, bridges, meta))['bridge.safetensors'], 'x');
     expect(st.metadata).toEqual({ format: 'pt' });
@@ -161,7 +161,7 @@ describe('exportBundle → parseBundle', () => {
   });
 
   it('refuses bridges that do not fit the spec', async () => {
-    const spec: CompositionSpec = { connections: [[0, 0], [1, 1]], numHeads: 2, output: 'zero-init' };
+    const spec: CompositionSpec = { connections: [[0, 0], [1, 1]], numHeads: 2, output: 'zero-init', ...PLAIN_BRIDGE };
     const one = randomBridges(Da, Dg, 1, 'zero-init');
     expect(await rejected(() => exportBundle(spec, one, meta), 'bad-bridges')).toContain('1 bridges for 2 connections');
     const rms = randomBridges(Da, Dg, 2, 'rmsnorm');
@@ -175,7 +175,7 @@ describe('exportBundle → parseBundle', () => {
   });
 
   it('makes trainable variables from raw data and disposes them', async () => {
-    const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'rmsnorm' };
+    const spec: CompositionSpec = { connections: [[0, 0]], numHeads: 2, output: 'rmsnorm', ...PLAIN_BRIDGE };
     const src = randomBridges(Da, Dg, 1, 'rmsnorm');
     const files = await exportBundle(spec, src, meta);
     const { bridges: raw } = parseBundle({ composition: files['composition.json'], bridge: files['bridge.safetensors'] });
@@ -222,20 +222,20 @@ describe('bridge options (input_norm, query_norm, value_gate)', () => {
   it('absent fields mean off, and "none" is written as nothing', () => {
     const m = readBundleManifest(JSON.stringify({ ...JSON.parse(golden('bundle-zero').composition), input_norm: 'none', query_norm: false }));
     expect('input_norm' in m || 'query_norm' in m || 'value_gate' in m).toBe(false);
-    expect(parseBundle(golden('bundle-zero'), DIMS).spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init' });
+    expect(parseBundle(golden('bundle-zero'), DIMS).spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init', ...PLAIN_BRIDGE });
   });
 });
 
 describe('golden bundles (PyTorch)', () => {
   it('parse with the dims of gpt2-tiny / gpt2-tiny-aug', () => {
     const zero = parseBundle(golden('bundle-zero'), DIMS);
-    expect(zero.spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init' });
+    expect(zero.spec).toEqual({ connections: [[0, 2], [1, 1], [1, 0]], numHeads: 4, output: 'zero-init', ...PLAIN_BRIDGE });
     expect(zero.manifest.anchor.path).toBe('../../gpt2-tiny');
     expect(zero.bridges[2].normW).toBeUndefined();
     expect(zero.bridges[0].projW.shape).toEqual([40, 48]);
 
     const rms = parseBundle(golden('bundle-rms'), DIMS);
-    expect(rms.spec).toEqual({ connections: [[-1, 2], [1, 2]], numHeads: 2, output: 'rmsnorm' });
+    expect(rms.spec).toEqual({ connections: [[-1, 2], [1, 2]], numHeads: 2, output: 'rmsnorm', ...PLAIN_BRIDGE });
     expect(rms.bridges[1].normW!.shape).toEqual([48]);
 
     // the import transposes [out, in] → [in, out]
@@ -247,7 +247,7 @@ describe('golden bundles (PyTorch)', () => {
     // the estimate's parameter count agrees with what PyTorch wrote
     for (const [b, output] of [[zero.bridges[0], 'zero-init'], [rms.bridges[0], 'rmsnorm']] as const) {
       const count = Object.values(b).reduce((n, w) => n + (w === undefined ? 0 : w.data.length), 0);
-      expect(count).toBe(bridgeParameterCount(48, 40, output));
+      expect(count).toBe(bridgeParameterCount({ numHeads: 4, output, ...PLAIN_BRIDGE }, 48, 40).trainable);
     }
   });
 

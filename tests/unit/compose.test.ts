@@ -11,7 +11,8 @@ import { greedyDecode } from '../../src/pipeline/decode';
 import { Composition, composedDecoder, composedRecomputeDecoder } from '../../src/calm/compose';
 import { initBridge, bridgeVariables } from '../../src/calm/bridge';
 import { parseBundle, bridgesFromRaw, exportBundle, BRIDGE_FILE, COMPOSITION_FILE } from '../../src/calm/bundle';
-import { BRIDGE_TENSORS, type CompositionSpec, type OutputVariant } from '../../src/calm/types';
+import { BRIDGE_TENSORS } from '../../src/calm/types';
+import { PLAIN_BRIDGE, type CompositionSpec, type OutputVariant } from '../../src/calm/spec';
 import { crossAttentionWeights } from '../../src/kernels/cross-attention';
 import { trainComposition, compositionLoss, buildFrozenCache, disposeFrozenCache } from '../../src/train/compose-train';
 import type { EncodedExample } from '../../src/train/batch';
@@ -48,7 +49,7 @@ const cfg = (D: number, L: number, H: number): GPTConfig => ({
 function tinyPair(output: OutputVariant, connections: [number, number][] = [[1, 2], [1, 0], [3, 2]], seed = 1, positionBias = 0): Composition {
   const anchor = new GPT(cfg(32, 4, 4), initWeights(cfg(32, 4, 4), seed));
   const augment = new GPT(cfg(24, 3, 2), initWeights(cfg(24, 3, 2), seed + 1));
-  const spec: CompositionSpec = { connections, numHeads: 4, output, ...(positionBias ? { positionBias } : {}) };
+  const spec: CompositionSpec = { connections, numHeads: 4, output, ...PLAIN_BRIDGE, positionBias };
   const position = positionBias ? { heads: 4, buckets: positionBias, init: 5 } : undefined;
   return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i, { position })));
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/model/tf';
-import { bridgeParameterCount } from '../../src/calm/estimate';
+import { SPEC_DEFAULTS } from '../../src/calm/spec';
 import { parseConnections } from '../../src/calm/connections';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../../src/tasks/kv';
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
@@ -56,13 +56,15 @@ const table = makeKeyTable(KV_SPEC);
 // three bridges (so indices 0–2 exist), whatever the recipe's own mapping is
 const connections = parseConnections('-1:2,0:2,1:2', 3, 3);
 const settings: CompositionSettings = { anchor: 'arith-tiny', augment: 'kv-tiny', connections, numHeads: 4, output: 'zero-init', seed: 1 };
-/** The bridge options the worker builds when the settings name none: the recipe's. */
-const RECIPE_OPTIONS = {
-  positionBias: KV_RECIPE.positionBias ?? 0,
-  inputNorm: KV_RECIPE.inputNorm ?? 'none',
-  queryNorm: KV_RECIPE.queryNorm ?? false,
-  valueGate: KV_RECIPE.valueGate ?? false,
+/** The bridge options the worker builds when the settings name none: the spec's defaults. */
+const DEFAULT_OPTIONS = {
+  positionBias: SPEC_DEFAULTS.positionBias,
+  inputNorm: SPEC_DEFAULTS.inputNorm,
+  queryNorm: SPEC_DEFAULTS.queryNorm,
+  valueGate: SPEC_DEFAULTS.valueGate,
 };
+/** One plain zero-init bridge between two 128-wide models: proj D² + D, q/k/v/o 4·(D² + D). */
+const PLAIN = 128 * 128 + 128 + 4 * (128 * 128 + 128);
 const trainingExamples = compositionExamples(table, { ...KV_RECIPE, kvArith: 48, numericShare: 0.25 }, 1); // 48 kv-arith + 16 num-arith
 const heldOut = makeExamples('kv-arith', 16, { seed: 3, table, keys: 'held-out' });
 
@@ -110,12 +112,12 @@ describe('CalmEngine', () => {
 
   it('composes the default pair; zero-init bridges leave the anchor exactly as it was', async () => {
     const info = await engine.compose(settings);
-    // the recipe's relative-position bias adds h·R per bridge, its value gate D_a·h + h
-    const gate = KV_RECIPE.valueGate ? 128 * 4 + 4 : 0;
-    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 128, 'zero-init') + 4 * (KV_RECIPE.positionBias ?? 0) + gate));
-    expect(info.memory.stats).toBe(KV_RECIPE.inputNorm === 'whiten' ? 3 * 4 * (128 + 128 * 128) : 0);
-    expect(info.memory.optimizer).toBe(2 * info.memory.bridges);
-    expect(info.memory.cachePerExample).toBeGreaterThan(0);
+    // the default relative-position bias adds h·R per bridge, the value gate D_a·h + h
+    const gate = SPEC_DEFAULTS.valueGate ? 128 * 4 + 4 : 0;
+    expect(info.trainableParameters).toBe(3 * (PLAIN + 4 * SPEC_DEFAULTS.positionBias + gate));
+    expect(info.frozenBytes).toBe(SPEC_DEFAULTS.inputNorm === 'whiten' ? 3 * 4 * (128 + 128 * 128) : 0);
+    expect(info.adamStateBytes).toBe(2 * info.bridgeBytes);
+    expect(info.cacheBytesPerExample).toBeGreaterThan(0);
     const anchor = await generate('anchor', '4+7-3=');
     const composed = await generate('composed', '4+7-3=');
     expect(composed).toEqual(anchor);
@@ -295,7 +297,7 @@ describe('CalmEngine', () => {
 
     const restored = await engine.importBundle({ composition: bundle.composition, bridge: bytes.slice().buffer });
     // the bundle's bridge options come back too (the recipe's, which the worker used)
-    expect(restored).toEqual({ ...settings, ...RECIPE_OPTIONS });
+    expect(restored).toEqual({ ...settings, ...DEFAULT_OPTIONS });
     expect(await generate('composed', prompt)).toEqual(trained);
     const again = await engine.exportBundle();
     expect(new Uint8Array(again.bridge)).toEqual(bytes);
@@ -321,8 +323,8 @@ describe('CalmEngine', () => {
   it('composes, trains, exports and imports bridges with input whitening, query norm and a value gate', async () => {
     const opts = { positionBias: 2, inputNorm: 'whiten', queryNorm: true, valueGate: true } as const;
     const info = await engine.compose({ ...settings, ...opts });
-    expect(info.trainableParameters).toBe(3 * (bridgeParameterCount(128, 128, 'zero-init') + 4 * 2 + 128 * 4 + 4));
-    expect(info.memory.stats).toBe(3 * 4 * (128 + 128 * 128));
+    expect(info.trainableParameters).toBe(3 * (PLAIN + 4 * 2 + 128 * 4 + 4));
+    expect(info.frozenBytes).toBe(3 * 4 * (128 + 128 * 128));
     const fresh = await engine.exportBundle(); // before training: the zero placeholder
     expect(JSON.parse(fresh.composition)).toMatchObject({ position_bias: 2, input_norm: 'whiten', query_norm: true, value_gate: true });
     const summary = await engine.train({ examples: trainingExamples, heldOut: [], steps: 2, lr: 1e-3, batch: 16, seed: 1, evalEvery: 0 }, () => {});

@@ -18,7 +18,7 @@ vi.mock('../../src/worker/client', () => ({
 
 import { getState, initialState, loadBuiltinModels, setState } from '../../src/store';
 import { installSession } from '../../src/store/session-control';
-import { RECIPE_BRIDGE } from '../../src/store/estimate';
+import { SPEC_DEFAULTS } from '../../src/calm/spec';
 import { ModelsPanel } from '../../src/ui/ModelsPanel';
 import { ConfirmDialog } from '../../src/ui/ConfirmDialog';
 
@@ -72,9 +72,9 @@ describe('MappingEditor', () => {
     ]);
     expect(screen.getAllByRole('button', { name: /^Remove link / })).toHaveLength(3);
     // Sizes as the mapping changes: 3 bridges of arith-tiny (128) reading kv-tiny (96), with
-    // the recipe's position bias (h·R) and value gate (D_a·h + h), as the worker builds them.
+    // the spec's default position bias (h·R) and value gate (D_a·h + h), as the worker builds them.
     const size = screen.getByRole('group', { name: 'Composition size' });
-    const per = 96 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * RECIPE_BRIDGE.positionBias + (RECIPE_BRIDGE.valueGate ? 128 * 4 + 4 : 0);
+    const per = 96 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * SPEC_DEFAULTS.positionBias + (SPEC_DEFAULTS.valueGate ? 128 * 4 + 4 : 0);
     expect(size.textContent).toContain((3 * per).toLocaleString('en-US'));
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'zustand';
 import { createModelsSlice, fetchBuiltinModels, type ModelsSlice } from '../../src/store/models';
-import { modelParameterCount } from '../../src/store/estimate';
+import { modelParameterCount } from '../../src/store/models';
 import { parameterCount } from '../../src/cli/commands/models';
 import { countParameters } from '../../src/model/init';
 import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';

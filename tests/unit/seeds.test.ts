@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
 import { initBridges } from '../../src/calm/bridge';
 import { initWeights } from '../../src/model/init';
-import type { CompositionSpec } from '../../src/calm/types';
+import { PLAIN_BRIDGE, type CompositionSpec } from '../../src/calm/spec';
 
-const spec: CompositionSpec = { connections: [[-1, 3], [0, 1]], numHeads: 4, output: 'rmsnorm', positionBias: 4 };
+const spec: CompositionSpec = { connections: [[-1, 3], [0, 1]], numHeads: 4, output: 'rmsnorm', ...PLAIN_BRIDGE, positionBias: 4 };
 
 /** Every tensor in a (nested) weights object, in a fixed order. */
 function tensorsOf(x: unknown): tf.Tensor[] {

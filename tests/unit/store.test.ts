@@ -58,7 +58,7 @@ import {
 import { installSession, restartAfterCrash } from '../../src/store/session-control';
 import { beginActivity } from '../../src/store/activity';
 import { settingsKey } from '../../src/store/composition';
-import { bridgeParameterCount, estimateComposition, modelParameterCount, RECIPE_BRIDGE } from '../../src/store/estimate';
+import { modelParameterCount } from '../../src/store/models';
 import {
   connectionLabel,
   everyPreset,
@@ -69,11 +69,10 @@ import {
 } from '../../src/store/mapping';
 import { defaultExamplesText, heldOutExamples } from '../../src/store/examples';
 import { everyConnections, parseConnections, uniformConnections } from '../../src/calm/connections';
-import { bridgeParameterCount as coreBridgeCount, compositionEstimate } from '../../src/calm/estimate';
+import { SPEC_DEFAULTS } from '../../src/calm/spec';
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
 import { KV_SPEC, makeKeyTable } from '../../src/tasks/kv';
 import { formatExamples } from '../../src/tasks/parse';
-import type { GPTConfig } from '../../src/model/config';
 import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 
 let worker: FakeWorker;
@@ -110,8 +109,11 @@ describe('defaults', () => {
     expect(s.config.anchor).toBe('arith-tiny');
     expect(s.config.augment).toBe('kv-tiny');
     // (beforeEach fixes the mapping to three links; the store's own default is the recipe's)
-    expect(formatConnectionList(initialState.config.connections)).toBe(KV_RECIPE.connections);
-    expect([s.config.steps, s.config.lr, s.config.batch, s.config.output]).toEqual([KV_RECIPE.steps, KV_RECIPE.lr, KV_RECIPE.batch, KV_RECIPE.output]);
+    expect(formatConnectionList(initialState.config.connections)).toBe(SPEC_DEFAULTS.connections);
+    expect([s.config.steps, s.config.lr, s.config.batch]).toEqual([KV_RECIPE.steps, KV_RECIPE.lr, KV_RECIPE.batch]);
+    // the spec's defaults, every one
+    const { connections: _c, ...spec } = SPEC_DEFAULTS;
+    expect(s.config).toMatchObject(spec);
 
     const expected = compositionExamples(makeKeyTable(KV_SPEC), KV_RECIPE, 0);
     expect(s.examples.text).toBe(formatExamples(expected));
@@ -658,48 +660,15 @@ describe('the UI side agrees with the core', () => {
     }
   });
 
-  it('sizes match src/calm/estimate and the model cards', () => {
-    const gpt = (nLayer: number, nEmbd: number, nHead: number): GPTConfig =>
-      ({ nLayer, nEmbd, nHead, nPositions: 32, vocabSize: 98 }) as GPTConfig;
-    const summary = (c: GPTConfig) => ({ nLayer: c.nLayer, nEmbd: c.nEmbd, nHead: c.nHead, nPositions: c.nPositions, vocabSize: c.vocabSize });
-    const anchor = gpt(3, 128, 4);
-    const augment = gpt(3, 96, 4);
-    for (const output of ['zero-init', 'rmsnorm'] as const) {
-      expect(bridgeParameterCount(128, 96, output)).toBe(coreBridgeCount(128, 96, output));
-      const connections: [number, number][] = [
-        [-1, 2],
-        [0, 2],
-        [1, 1],
-      ];
-      const options = [
-        { positionBias: 0, inputNorm: 'none', valueGate: false },
-        { positionBias: 3, inputNorm: 'whiten', valueGate: true },
-        { positionBias: 0, inputNorm: 'whiten', valueGate: false },
-      ] as const;
-      for (const o of options) {
-        const core = compositionEstimate({ connections, numHeads: 4, output, ...o }, anchor, augment, { batch: 64, T: 16 });
-        const ours = estimateComposition({ anchor: summary(anchor), augment: summary(augment), connections, numHeads: 4, output, batch: 64, T: 16, ...o });
-        expect(ours).toEqual({
-          trainableParameters: core.trainableParameters,
-          memory: {
-            bridges: core.bridgeBytes,
-            stats: core.frozenBytes,
-            optimizer: core.adamStateBytes,
-            activationsPerStep: core.activationBytesPerStep,
-            cachePerExample: core.cacheBytesPerExample,
-          },
-        });
-      }
-      // without options the page estimates the recipe's bridges, which the worker builds
-      const recipe = compositionEstimate({ connections, numHeads: 4, output, ...RECIPE_BRIDGE }, anchor, augment, { batch: 64, T: 16 });
-      const page = estimateComposition({ anchor: summary(anchor), augment: summary(augment), connections, numHeads: 4, output, batch: 64, T: 16 });
-      expect(page.trainableParameters).toBe(recipe.trainableParameters);
-      expect(page.memory.stats).toBe(recipe.frozenBytes);
-    }
+  it('model cards count parameters; the composition key holds the spec but not the seed', () => {
     // public/models/kv-tiny/README.md: 739,712 parameters.
     expect(modelParameterCount({ nLayer: 3, nEmbd: 128, nHead: 4, nPositions: 32, vocabSize: 1098 })).toBe(739_712);
-    expect(settingsKey({ anchor: 'a', augment: 'b', connections: [[0, 1]], numHeads: 4, output: 'zero-init', seed: 1 })).toBe(
-      settingsKey({ anchor: 'a', augment: 'b', connections: [[0, 1]], numHeads: 4, output: 'zero-init', seed: 9 }),
-    );
+    const base = { anchor: 'a', augment: 'b', connections: [[0, 1]] as [number, number][], numHeads: 4, output: 'zero-init' as const, seed: 1 };
+    expect(settingsKey(base)).toBe(settingsKey({ ...base, seed: 9, positionInit: 2 }));
+    // an option left out is the spec's default, as the worker builds it
+    expect(settingsKey(base)).toBe(settingsKey({ ...base, positionBias: SPEC_DEFAULTS.positionBias, valueGate: SPEC_DEFAULTS.valueGate }));
+    for (const change of [{ positionBias: 0 }, { inputNorm: 'none' as const }, { queryNorm: false }, { valueGate: false }, { output: 'rmsnorm' as const }]) {
+      expect(settingsKey({ ...base, ...change })).not.toBe(settingsKey(base));
+    }
   });
 });

@@ -4,14 +4,13 @@ import { disposeBridge } from '../../calm/bridge';
 import { composeModels } from '../../calm/experiment';
 import { generate } from '../../pipeline/decode';
 import { codecOf, columnDecoder, evaluateColumn, type Column } from '../../pipeline/evaluate';
-import { compositionEstimate } from '../../calm/estimate';
-import { formatConnections } from '../../calm/connections';
+import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, compositionEstimate, describeSpec, specToJson } from '../../calm/spec';
 import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
 import { KV_RECIPE, compositionExamples } from '../../tasks/recipe';
 import { parseExamplesStrict } from '../../tasks/parse';
 import { encodeExamples } from '../../train/batch';
 import { trainComposition } from '../../train/compose-train';
-import { choiceOption, intOption, numberOption, requiredString, stringOption, type Command, type CommandArgs } from '../command';
+import { choiceOption, intOption, numberOption, requiredString, stringOption, type Command, type CommandArgs, type OptionValues } from '../command';
 import { compactCount, percent, printJson, printText, progress, round, UsageError } from '../output';
 import { resolveModel, type ResolvedModel } from '../resolve';
 import { handleOf, loadBundle, modelRef, writeBundle } from '../bundle-io';
@@ -25,12 +24,16 @@ export const command: Command = {
   options: {
     anchor: { type: 'string', value: 'ID|DIR', description: 'train: the anchor model' },
     augment: { type: 'string', value: 'ID|DIR', description: 'train: the augmenting model' },
-    connections: { type: 'string', value: 'uniform:N|every:K|0:1,3:3', description: `train: anchor:augment layer pairs (-1 = embedding output; default ${KV_RECIPE.connections})` },
+    connections: { type: 'string', value: 'uniform:N|every:K|0:1,3:3', description: `train: anchor:augment layer pairs (-1 = embedding output; default ${SPEC_DEFAULTS.connections})` },
     heads: { type: 'string', value: 'H', description: "train: cross-attention heads (default: the anchor's)" },
-    output: { type: 'string', value: 'zero-init|rmsnorm', description: `train: the bridge output variant (default ${KV_RECIPE.output})` },
-    'input-norm': { type: 'string', value: 'none|whiten', description: 'train: whiten the augmenting states with statistics of the training data, frozen (default none)' },
-    'query-norm': { type: 'boolean', description: 'train: the queries read the RMS-normalised anchor state' },
-    'value-gate': { type: 'boolean', description: "train: a per-head sigmoid gate on each head's attention output" },
+    output: { type: 'string', value: OUTPUT_VARIANTS.join('|'), description: `train: the bridge output variant (default ${SPEC_DEFAULTS.output})` },
+    'position-bias': { type: 'string', value: 'R', description: `train: relative-position buckets of each bridge's scores, 0 for none (default ${SPEC_DEFAULTS.positionBias})` },
+    'position-init': { type: 'string', value: 'X', description: `train: the position bias a fresh bridge starts with at offset 0 (default ${SPEC_DEFAULTS.positionInit})` },
+    'input-norm': { type: 'string', value: INPUT_NORMS.join('|'), description: `train: whiten the augmenting states with statistics of the training data, frozen (default ${SPEC_DEFAULTS.inputNorm})` },
+    'query-norm': { type: 'boolean', description: `train: the queries read the RMS-normalised anchor state (default ${SPEC_DEFAULTS.queryNorm ? 'on' : 'off'})` },
+    'no-query-norm': { type: 'boolean', description: 'train: the queries read the anchor state as it is' },
+    'value-gate': { type: 'boolean', description: `train: a per-head sigmoid gate on each head's attention output (default ${SPEC_DEFAULTS.valueGate ? 'on' : 'off'})` },
+    'no-value-gate': { type: 'boolean', description: 'train: no value gate' },
     task: { type: 'string', value: TASKS.join('|'), description: 'train: built-in training data over the composition keys; eval: the task' },
     data: { type: 'string', value: 'FILE', description: 'train: examples, one "prompt => completion" per line or JSONL' },
     steps: { type: 'string', value: 'N', description: `train: optimizer steps (default ${KV_RECIPE.steps})` },
@@ -48,7 +51,7 @@ export const command: Command = {
   examples: [
     'compose train --anchor arith-tiny --augment kv-tiny --connections -1:2,0:2,1:2 --task kv-arith --out out/kv',
     'compose train --anchor arith-tiny --augment kv-tiny --connections uniform:2 --data examples.txt --steps 200 --out out/mine',
-    'compose train --anchor arith-tiny --augment kv-tiny --connections=-1:f --input-norm whiten --query-norm --value-gate --task kv-arith --out out/kv-w',
+    'compose train --anchor arith-tiny --augment kv-tiny --connections=-1:f --position-bias 0 --input-norm none --no-query-norm --no-value-gate --task kv-arith --out out/kv-plain',
     'compose eval --bundle out/kv --task kv-arith --json',
     'compose generate --bundle out/kv --prompt "abc+qdx-kkr="',
   ],
@@ -61,6 +64,14 @@ export const command: Command = {
     throw new UsageError(`compose needs train, eval or generate${sub ? `, not '${sub}'` : ''} (calm compose --help)`);
   },
 };
+
+/** `--NAME` on, `--no-NAME` off, neither: `fallback`. */
+function flagOption(values: OptionValues, name: string, fallback: boolean): boolean {
+  const on = values[name] === true;
+  const off = values[`no-${name}`] === true;
+  if (on && off) throw new UsageError(`--${name} and --no-${name} contradict each other`);
+  return on ? true : off ? false : fallback;
+}
 
 function need(values: CommandArgs['values'], name: string, sub: string): string {
   return requiredString(values, name, `compose ${sub}`);
@@ -94,12 +105,17 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   const steps = intOption(values, 'steps', KV_RECIPE.steps, 1);
   const lr = numberOption(values, 'lr', KV_RECIPE.lr, 0);
   const batch = intOption(values, 'batch', KV_RECIPE.batch, 1);
-  const output = choiceOption(values, 'output', ['zero-init', 'rmsnorm'] as const, KV_RECIPE.output);
-  const heads = stringOption(values, 'heads') === undefined ? undefined : intOption(values, 'heads', 1, 1);
-  const connections = stringOption(values, 'connections') ?? KV_RECIPE.connections;
-  const inputNorm = choiceOption(values, 'input-norm', ['none', 'whiten'] as const, 'none');
-  const queryNorm = values['query-norm'] === true;
-  const valueGate = values['value-gate'] === true;
+  // the spec: SPEC_DEFAULTS where an option is not given, as the page
+  const spec = {
+    connections: stringOption(values, 'connections') ?? SPEC_DEFAULTS.connections,
+    numHeads: stringOption(values, 'heads') === undefined ? undefined : intOption(values, 'heads', 1, 1),
+    output: choiceOption(values, 'output', OUTPUT_VARIANTS, SPEC_DEFAULTS.output),
+    positionBias: intOption(values, 'position-bias', SPEC_DEFAULTS.positionBias, 0, MAX_POSITION_BIAS),
+    positionInit: numberOption(values, 'position-init', SPEC_DEFAULTS.positionInit),
+    inputNorm: choiceOption(values, 'input-norm', INPUT_NORMS, SPEC_DEFAULTS.inputNorm),
+    queryNorm: flagOption(values, 'query-norm', SPEC_DEFAULTS.queryNorm),
+    valueGate: flagOption(values, 'value-gate', SPEC_DEFAULTS.valueGate),
+  };
 
   // Read the data before loading anything: a bad line fails at once.
   const table = makeKeyTable(KV_SPEC);
@@ -113,12 +129,12 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   let augment: ResolvedModel | undefined;
   try {
     augment = await resolveModel(augmentId, { backend, tokenizer: 'required', command: 'compose train' });
-    const comp = composeModels(handleOf(anchor), handleOf(augment), { connections, numHeads: heads, output, seed, inputNorm, queryNorm, valueGate });
+    const comp = composeModels(handleOf(anchor), handleOf(augment), { ...spec, seed });
     const maxLength = Math.min(anchor.config.nPositions, augment.config.nPositions);
     const data = encodeExamples(codecOf(anchor.tokenizer!), examples, maxLength);
     const est = compositionEstimate(comp.spec, anchor.config, augment.config, { batch, T: maxLength, numExamples: data.length });
     progress(
-      `${anchor.name} ← ${augment.name}: ${comp.bridges.length} bridges at ${formatConnections(comp.spec.connections)}, ` +
+      `${anchor.name} ← ${augment.name}: ${comp.bridges.length} bridges (${describeSpec(comp.spec)}), ` +
         `${compactCount(est.trainableParameters)} trainable parameters; ${data.length} examples, ${steps} steps`,
     );
     const r = await trainComposition(comp, data, {
@@ -145,12 +161,7 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     });
     const report = {
       bundle: out,
-      connections: comp.spec.connections,
-      num_heads: comp.spec.numHeads,
-      output,
-      ...(inputNorm === 'whiten' ? { input_norm: inputNorm } : {}),
-      ...(queryNorm ? { query_norm: true } : {}),
-      ...(valueGate ? { value_gate: true } : {}),
+      ...specToJson(comp.spec),
       trainable_parameters: est.trainableParameters,
       steps: r.steps,
       seconds: round(r.seconds + r.cacheSeconds, 2),

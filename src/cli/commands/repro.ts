@@ -2,7 +2,8 @@
 import { disposeBridge } from '../../calm/bridge';
 import { runKVRepro } from '../../pipeline/repro';
 import { TABLE_ROWS, type Column } from '../../pipeline/evaluate';
-import { KV_RECIPE } from '../../tasks/recipe';
+import { KV_RECIPE, type KVRecipe } from '../../tasks/recipe';
+import { SPEC_DEFAULTS, type SpecSettings } from '../../calm/spec';
 import { PAPER_TABLE_1 } from '../../tasks/paper';
 import { intOption, numberOption, stringOption, type Command } from '../command';
 import { percent, printJson, printText, progress, round, UsageError } from '../output';
@@ -26,14 +27,16 @@ export const command: Command = {
     recipe: {
       type: 'string',
       value: 'JSON',
-      description: 'recipe fields to change for an ablation, e.g. \'{"inputNorm":"none","valueGate":false}\' (src/tasks/recipe.ts names them)',
+      description:
+        'recipe or spec fields to change for an ablation, e.g. \'{"inputNorm":"none","valueGate":false,"steps":300}\' (src/tasks/recipe.ts and src/calm/spec.ts name them)',
     },
   },
   examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --out public/models/compositions/kv-default'],
   async run({ values, positionals, json, backend }) {
     if (positionals.length !== 1 || positionals[0] !== 'kv') throw new UsageError('repro knows one experiment: calm repro kv');
     const seed = intOption(values, 'seed', 0);
-    const changed = { ...KV_RECIPE, ...recipeChanges(stringOption(values, 'recipe')) };
+    const changes = recipeChanges(stringOption(values, 'recipe'));
+    const changed = { ...KV_RECIPE, ...changes.recipe };
     const recipe = {
       ...changed,
       steps: intOption(values, 'steps', changed.steps, 1),
@@ -47,6 +50,7 @@ export const command: Command = {
       augment = await resolveModel(stringOption(values, 'augment') ?? 'kv-tiny', { backend, tokenizer: 'required', command: 'repro' });
       const r = await runKVRepro(handleOf(anchor), handleOf(augment), {
         recipe,
+        spec: changes.spec,
         seed,
         onStage: (s) => progress(s),
         onProgress: (p) => progress(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${p.etaSeconds.toFixed(0)} s`),
@@ -86,9 +90,9 @@ export const command: Command = {
   },
 };
 
-/** `--recipe JSON`: an object of KVRecipe fields, each of a known name. */
-function recipeChanges(text: string | undefined): Partial<typeof KV_RECIPE> {
-  if (text === undefined) return {};
+/** `--recipe JSON`: an object of KVRecipe fields and spec fields (SPEC_DEFAULTS's names), each of a known name. */
+function recipeChanges(text: string | undefined): { recipe: Partial<KVRecipe>; spec: SpecSettings } {
+  if (text === undefined) return { recipe: {}, spec: {} };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -96,7 +100,13 @@ function recipeChanges(text: string | undefined): Partial<typeof KV_RECIPE> {
     throw new UsageError(`--recipe must be a JSON object, got ${JSON.stringify(text)}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('--recipe must be a JSON object of recipe fields');
-  const known = new Set([...Object.keys(KV_RECIPE), 'numHeads', 'weightDecay', 'mixedShare', 'inputNorm', 'queryNorm', 'valueGate', 'positionBias', 'positionInit']);
-  for (const k of Object.keys(parsed)) if (!known.has(k)) throw new UsageError(`--recipe: unknown field '${k}'; fields: ${[...known].join(', ')}`);
-  return parsed as Partial<typeof KV_RECIPE>;
+  const recipeFields = new Set([...Object.keys(KV_RECIPE), 'weightDecay', 'mixedShare']);
+  const specFields = new Set(Object.keys(SPEC_DEFAULTS));
+  const out: { recipe: Record<string, unknown>; spec: Record<string, unknown> } = { recipe: {}, spec: {} };
+  for (const [k, v] of Object.entries(parsed)) {
+    if (recipeFields.has(k)) out.recipe[k] = v;
+    else if (specFields.has(k)) out.spec[k] = v;
+    else throw new UsageError(`--recipe: unknown field '${k}'; fields: ${[...recipeFields, ...specFields].join(', ')}`);
+  }
+  return out as { recipe: Partial<KVRecipe>; spec: SpecSettings };
 }

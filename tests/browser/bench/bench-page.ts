@@ -17,6 +17,7 @@ import { GPT } from '../../../src/model/gpt';
 import type { GPTConfig } from '../../../src/model/config';
 import { initWeights, weightList } from '../../../src/model/init';
 import { Composition } from '../../../src/calm/compose';
+import { PLAIN_BRIDGE, resolveSpec } from '../../../src/calm/spec';
 import { initBridge, bridgeVariables } from '../../../src/calm/bridge';
 import { AdamW } from '../../../src/train/adamw';
 import { compositionLoss } from '../../../src/train/compose-train';
@@ -175,7 +176,7 @@ async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<n
   const anchor = new GPT(cfg, initWeights(cfg, 1));
   const augment = new GPT(cfg, initWeights(cfg, 2));
   const connections: [number, number][] = [[o.layers - 1, o.layers - 1]];
-  const comp = new Composition(anchor, augment, { connections, numHeads: o.heads, output: 'rmsnorm' }, [initBridge(o.width, o.width, 'rmsnorm', 3)]);
+  const comp = new Composition(anchor, augment, resolveSpec({ connections, numHeads: o.heads, output: 'rmsnorm', ...PLAIN_BRIDGE }), [initBridge(o.width, o.width, 'rmsnorm', 3)]);
   const rng = makeRng(5);
   const data: EncodedExample[] = Array.from({ length: o.B }, () => ({
     ids: Array.from({ length: o.T + 1 }, () => rng.int(3, cfg.vocabSize - 1)),

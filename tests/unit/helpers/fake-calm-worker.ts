@@ -129,7 +129,7 @@ export class FakeWorker {
   }
 
   info(s: CompositionSettings): CompositionInfo {
-    return { trainableParameters: 1000 * s.connections.length, memory: { bridges: 1, stats: 0, optimizer: 2, activationsPerStep: 3, cachePerExample: 4 } };
+    return { trainableParameters: 1000 * s.connections.length, bridgeBytes: 1, frozenBytes: 0, adamStateBytes: 2, activationBytesPerStep: 3, cacheBytesPerExample: 4 };
   }
 
   /** What measureBackends() answers (a throwaway worker timing WebGPU against WebAssembly). */
