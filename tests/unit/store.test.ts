@@ -250,7 +250,13 @@ describe('starting and composing', () => {
         [1, 2],
       ],
       numHeads: 4, // the anchor's
-      output: 'zero-init',
+      // every option of the spec, explicit: the page's defaults are SPEC_DEFAULTS
+      output: SPEC_DEFAULTS.output,
+      positionBias: SPEC_DEFAULTS.positionBias,
+      positionInit: SPEC_DEFAULTS.positionInit,
+      inputNorm: SPEC_DEFAULTS.inputNorm,
+      queryNorm: SPEC_DEFAULTS.queryNorm,
+      valueGate: SPEC_DEFAULTS.valueGate,
       seed: 0,
     });
     const s = getState();
