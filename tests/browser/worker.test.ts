@@ -90,7 +90,7 @@ describe('the CALM worker in Chromium', () => {
     const cards = await c.api.listModels();
     expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-tiny']);
     const info = await c.api.compose(SETTINGS);
-    // per bridge: proj (kv-tiny's width 128 → 128), q/k/v/o, the recipe's relative-position bias
+    // per bridge: proj (kv-tiny's width 128 → 128), q/k/v/o, the spec's default relative-position bias
     // (h·R = 4·4) and its value gate (128·4 + 4), which the worker applies when the settings do
     // not say otherwise (the whitening statistics are frozen, not trainable)
     expect(info.trainableParameters).toBe(3 * (128 * 128 + 128 + 4 * (128 * 128 + 128) + 4 * 4 + 128 * 4 + 4));

@@ -66,7 +66,7 @@ describe('the playground', () => {
   it('walks the whole path: default pair, map, examples, training, compare, evaluate, inside', { timeout: 300_000 }, async () => {
     const first = await openPage();
     expect(await first.page.title()).toBe('CALM Playground');
-    // 0. The recipe's own mapping (src/tasks/recipe.ts) when the page opens without a link.
+    // 0. The spec's default mapping (SPEC_DEFAULTS, src/calm/spec.ts) when the page opens without a link.
     await connections(first.page).first().waitFor();
     expect(await connectionTexts(first.page)).toEqual(['bridge 0 anchor embedding ← augmenting final LayerNorm']);
     await first.page.close();

@@ -296,7 +296,7 @@ describe('CalmEngine', () => {
     expect(await generate('composed', prompt)).not.toEqual(trained);
 
     const restored = await engine.importBundle({ composition: bundle.composition, bridge: bytes.slice().buffer });
-    // the bundle's bridge options come back too (the recipe's, which the worker used)
+    // the bundle's bridge options come back too (the spec's defaults, which the worker used)
     expect(restored).toEqual({ ...settings, ...DEFAULT_OPTIONS });
     expect(await generate('composed', prompt)).toEqual(trained);
     const again = await engine.exportBundle();

@@ -271,7 +271,7 @@ export class FakeWorker {
 
 /**
  * The store's initial state with a fixed three-link mapping (-1:2, 0:2, 1:2), so the UI tests
- * do not change whenever the recipe's own default mapping (src/tasks/recipe.ts) does.
+ * do not change whenever the spec's default mapping (SPEC_DEFAULTS, src/calm/spec.ts) does.
  */
 export function withThreeLinks<S extends { config: { connections: [number, number][] } }>(state: S): S {
   return {
