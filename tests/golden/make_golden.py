@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Regenerates every file under tests/golden/ (except this script, calm_ref.py and
-README.md) and prints self-consistency checks. Deterministic: torch.manual_seed(0).
+"""Regenerates the GPT-2 and calm-tiny files under tests/golden/ (gpt2-tiny*, calm-tiny/;
+make_arch_golden.py writes the Llama / GPT-NeoX ones) and prints self-consistency checks.
+Deterministic: torch.manual_seed(0).
 
     /usr/bin/python3 tests/golden/make_golden.py
 
