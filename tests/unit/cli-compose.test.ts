@@ -101,6 +101,19 @@ describe('calm compose', () => {
     expectOneLineError(await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--input-norm', 'zca', '--data', data, '--out', out]), 2, /input-norm/);
   });
 
+  it('--no-query-norm --no-value-gate --position-bias 0 --input-norm none: the plain bridge; a flag and its --no- together are refused', async () => {
+    const data = join(dir, 'plain.txt');
+    await writeFile(data, 'abc+qdx= => 5\n004+007= => 11\n');
+    const out = join(dir, 'plain');
+    const base = ['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--data', data, '--steps', '1', '--batch', '2', '--out', out, '--quiet'];
+    const train = await calm([...base, '--position-bias', '0', '--input-norm', 'none', '--no-query-norm', '--no-value-gate', '--json']);
+    expect(train.code, train.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8')) as Record<string, unknown>;
+    expect(['position_bias', 'input_norm', 'query_norm', 'value_gate'].filter((k) => k in manifest)).toEqual([]);
+    expectOneLineError(await calm([...base, '--value-gate', '--no-value-gate']), 2, /--value-gate and --no-value-gate contradict each other/);
+    expectOneLineError(await calm([...base, '--position-bias=-1']), 2, /--position-bias must be between 0 and 4096, got -1/);
+  });
+
   it('refuses a connection past the models, and a missing subcommand, in one line', async () => {
     const r1 = await calm(['compose', 'train', '--anchor', 'arith-tiny', '--augment', 'kv-tiny', '--connections', '7:0', '--task', 'kv-arith', '--out', join(dir, 'y')]);
     expectOneLineError(r1, 1, /anchor layer 7 is out of range/);
