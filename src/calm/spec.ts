@@ -4,6 +4,8 @@
 // the sizes it implies. No tfjs: the UI thread imports this file (and only this one of calm/).
 import * as z from 'zod/mini';
 import { formatConnections, parseConnections, validateConnections, validateHeads, type Connection } from './connections';
+// the presets, for the page's preset buttons (the UI thread imports only this file of calm/)
+export { everyConnections, uniformConnections } from './connections';
 import { CompositionError } from './errors';
 import { BRIDGE_TENSORS, type BridgeWeights } from './types';
 

@@ -1,8 +1,9 @@
 // Connection lists for the mapping editor (DESIGN §1): [anchorLayer, augmentLayer], layer i =
 // the output of block i, -1 = the embedding output; on the augmenting side N (its block
-// count, written `f`) = its last block's output after the final LayerNorm. The same preset math as
-// src/calm/connections.ts, which the UI thread may not import (ESLint: no calm/ on this
-// side of the worker); tests/unit/store.test.ts checks that both agree.
+// count, written `f`) = its last block's output after the final LayerNorm. The presets
+// themselves are the core's (uniformConnections, everyConnections), through src/calm/spec.ts;
+// the text form here keeps `f` pending until the models are known, and
+// tests/unit/store.test.ts checks that it reads as src/calm/connections.ts does.
 import type { Connection } from '../worker/protocol';
 
 export type Side = 'anchor' | 'augment';
@@ -71,28 +72,6 @@ export function fitsModels(c: Connection, anchorLayers: number, augmentLayers: n
   return c[0] >= -1 && c[0] < anchorLayers && c[1] >= -1 && c[1] <= augmentLayers;
 }
 
-/**
- * `uniform(n)`: zip(linspace(0, N_anchor-1, n), linspace(0, N_aug-1, n)) rounded down, as the
- * official google-deepmind/calm code computes it; a pair that rounding repeats is kept once.
- */
-export function uniformPreset(n: number, anchorLayers: number, augmentLayers: number): Connection[] {
-  const a = linspaceFloor(anchorLayers - 1, n);
-  const g = linspaceFloor(augmentLayers - 1, n);
-  const out: Connection[] = [];
-  a.forEach((ai, i) => {
-    const c: Connection = [ai, g[i]];
-    if (!out.some((x) => sameConnection(x, c))) out.push(c);
-  });
-  return out;
-}
-
-/** `every(k)`: layers k-1, 2k-1, ... on both sides, paired in order, cut to the shorter list. */
-export function everyPreset(k: number, anchorLayers: number, augmentLayers: number): Connection[] {
-  const out: Connection[] = [];
-  for (let l = k - 1; l < anchorLayers && l < augmentLayers; l += k) out.push([l, l]);
-  return out;
-}
-
 /** The largest N for uniform N and K for every K, as the CLI allows them. */
 export function presetLimits(anchorLayers: number, augmentLayers: number): { uniform: number; every: number } {
   return { uniform: Math.max(anchorLayers, augmentLayers), every: Math.min(anchorLayers, augmentLayers) };
@@ -100,11 +79,4 @@ export function presetLimits(anchorLayers: number, augmentLayers: number): { uni
 
 function layerOf(s: string): number {
   return s.toLowerCase() === 'e' ? -1 : Number(s);
-}
-
-// floor(np.linspace(0, stop, n)) with numpy's float operations (last point exactly stop).
-function linspaceFloor(stop: number, n: number): number[] {
-  if (n === 1) return [0];
-  const step = stop / (n - 1);
-  return Array.from({ length: n }, (_, i) => Math.floor(i === n - 1 ? stop : i * step));
 }

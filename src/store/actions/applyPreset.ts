@@ -2,7 +2,8 @@
 import { getState } from '../app';
 import { requestChange } from '../change';
 import { modelSizes } from '../compose';
-import { everyPreset, presetLimits, uniformPreset } from '../mapping';
+import { everyConnections, uniformConnections } from '../../calm/spec';
+import { presetLimits } from '../mapping';
 
 export type Preset = 'uniform' | 'every';
 
@@ -14,7 +15,7 @@ export function applyPreset(preset: Preset, n: number): string | null {
   if (!a || !g) return 'the models are still loading';
   const most = presetLimits(a.nLayer, g.nLayer)[preset];
   if (!Number.isInteger(n) || n < 1 || n > most) return `${preset} needs a whole number from 1 to ${most} for these models`;
-  const connections = preset === 'uniform' ? uniformPreset(n, a.nLayer, g.nLayer) : everyPreset(n, a.nLayer, g.nLayer);
+  const connections = preset === 'uniform' ? uniformConnections(n, a.nLayer, g.nLayer) : everyConnections(n, a.nLayer, g.nLayer);
   requestChange({ kind: 'config', patch: { connections }, what: `apply ${preset} ${n}` });
   return null;
 }
