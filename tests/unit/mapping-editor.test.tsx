@@ -242,3 +242,29 @@ describe('MappingEditor', () => {
     expect(getState().config.connections).toHaveLength(3);
   });
 });
+
+describe('BridgeOptions', () => {
+  it('sets each option of the spec, and the sizes follow', async () => {
+    const user = userEvent.setup();
+    render(<MappingPanel />);
+    const size = screen.getByRole('group', { name: 'Composition size' });
+    const plain = 96 * 128 + 128 + 4 * (128 * 128 + 128); // arith-tiny (128) reading kv-tiny (96)
+    const shows = (perBridge: number) => expect(size.textContent).toContain((3 * perBridge).toLocaleString('en-US'));
+    shows(plain + 4 * 4 + 128 * 4 + 4); // the defaults: a 4-bucket position bias and a value gate
+    expect(size.textContent).toContain('Frozen statistics'); // and input whitening
+    await user.click(screen.getByRole('checkbox', { name: 'Value gate' }));
+    expect(getState().config.valueGate).toBe(false);
+    shows(plain + 4 * 4);
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Position bias' }), '8 offsets');
+    expect(getState().config.positionBias).toBe(8);
+    shows(plain + 4 * 8);
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Position bias' }), 'none');
+    shows(plain);
+    await user.click(screen.getByRole('checkbox', { name: 'Query norm' }));
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Input' }), 'as it is');
+    expect(getState().config).toMatchObject({ positionBias: 0, inputNorm: 'none', queryNorm: false, valueGate: false });
+    shows(plain);
+    // the whitening's frozen statistics show only while it is on
+    expect(size.textContent).not.toContain('Frozen statistics');
+  });
+});
