@@ -38,7 +38,6 @@ const ESTIMATE = { batch: 64, T: 16 };
 function composeSettings(s: CompositionSettings): ComposeSettings {
   if (s === null || typeof s !== 'object') throw new Error('the composition settings must be an object');
   const { anchor: _a, augment: _g, seed, ...spec } = s;
-  if (spec.numHeads === 0) delete (spec as { numHeads?: number }).numHeads; // 0: the anchor's
   return { ...spec, seed: requireInteger('the seed', seed, 0) };
 }
 
