@@ -3,7 +3,7 @@
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
 import { tf, tfSeed, toVariable } from '../model/tf';
-import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
+import { linear, matmul, splitHeads, mergeHeads } from '../model/ops';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
 import { BRIDGE_TENSORS, type BridgeWeights, type CompositionSpec, type OutputVariant } from './types';
 

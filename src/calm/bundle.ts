@@ -6,7 +6,7 @@
 // the file and the field or tensor (safetensors-level damage is a SafetensorsError).
 
 import * as z from 'zod/mini';
-import type { GPTConfig } from '../model/config';
+import type { ModelConfig } from '../model/causal-lm';
 import { tf } from '../model/tf';
 import { issueMessage, quote } from '../io/errors';
 import { parseSafetensors, writeSafetensors } from '../io/safetensors';
@@ -335,7 +335,7 @@ export function readBundleManifest(compositionJsonText: string): BundleManifest 
  */
 export function parseBundle(
   files: { composition: string; bridge: Uint8Array },
-  dims?: { anchor: GPTConfig; augment: GPTConfig },
+  dims?: { anchor: ModelConfig; augment: ModelConfig },
 ): ParsedBundle {
   const manifest = readBundleManifest(files.composition);
   if (dims) {

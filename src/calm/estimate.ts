@@ -2,7 +2,7 @@
 // optimizer's, a rough activation footprint per training step, and the cache of frozen work.
 // All byte counts are float32 (4 bytes a value).
 
-import type { GPTConfig } from '../model/config';
+import type { ModelConfig } from '../model/causal-lm';
 import type { CompositionSpec, OutputVariant } from './types';
 
 const F32 = 4;
@@ -61,8 +61,8 @@ export interface CompositionEstimate {
  */
 export function compositionEstimate(
   spec: CompositionSpec,
-  anchor: GPTConfig,
-  augment: GPTConfig,
+  anchor: ModelConfig,
+  augment: ModelConfig,
   opts: { batch: number; T: number; numExamples?: number },
 ): CompositionEstimate {
   const { batch: B, T } = opts;

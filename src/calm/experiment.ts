@@ -1,8 +1,7 @@
 // Composing two loaded models: the settings as the CLI, the worker and the scripts give
 // them, checked, into a Composition with fresh bridges. The rest of the experiment (training,
 // Table 1, the whole `repro kv`) lives in src/pipeline.
-import type { GPTConfig } from '../model/config';
-import { GPT } from '../model/gpt';
+import type { CausalLM, ModelConfig } from '../model/causal-lm';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
 import { Composition } from './compose';
@@ -15,7 +14,7 @@ export { KV_RECIPE, compositionExamples, type KVRecipe };
 /** A model ready to compose: its config, forward pass and tokenizer. */
 export interface ModelHandle {
   name: string; // built-in id or folder, as the user named it
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
 }
 
@@ -37,8 +36,8 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   if (!cmp.same) {
     throw new CompositionError('model-mismatch', `cannot compose ${anchor.name} with ${augment.name}: ${cmp.message}`);
   }
-  const a: GPTConfig = anchor.model.config;
-  const g: GPTConfig = augment.model.config;
+  const a: ModelConfig = anchor.model.config;
+  const g: ModelConfig = augment.model.config;
   const connections = parseConnections(s.connections, a.nLayer, g.nLayer);
   const numHeads = s.numHeads ?? a.nHead;
   validateHeads(numHeads, a.nEmbd);

@@ -87,8 +87,8 @@ export class CompositionSession {
   async compose(settings: CompositionSettings): Promise<CompositionInfo> {
     const [anchor, augment] = await this.registry.pair(settings.anchor, settings.augment);
     const comp = composeModels(
-      { name: anchor.entry.id, model: anchor.gpt, tokenizer: anchor.tokenizer },
-      { name: augment.entry.id, model: augment.gpt, tokenizer: augment.tokenizer },
+      { name: anchor.entry.id, model: anchor.model, tokenizer: anchor.tokenizer },
+      { name: augment.entry.id, model: augment.model, tokenizer: augment.tokenizer },
       composeSettings(settings),
     );
     this.replace({ settings: { ...settings, connections: comp.spec.connections, numHeads: comp.spec.numHeads }, comp, anchor, augment });
@@ -194,7 +194,7 @@ export class CompositionSession {
       (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v).map(([k, v]) => [k, tf.clone(v as tf.Tensor)])) as unknown as BridgeWeights,
     );
     try {
-      const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.gpt.config.nLayer, n_embd: m.gpt.config.nEmbd, vocab_size: m.gpt.config.vocabSize });
+      const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.model.config.nLayer, n_embd: m.model.config.nEmbd, vocab_size: m.model.config.vocabSize });
       const files = await exportBundle(cur.comp.spec, snapshot, {
         anchor: ref(cur.anchor),
         augment: ref(cur.augment),
@@ -225,7 +225,7 @@ export class CompositionSession {
       );
     }
     const [anchor, augment] = await this.registry.pair(manifest.anchor.id!, manifest.augment.id!);
-    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.gpt.config, augment: augment.gpt.config });
+    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.model.config, augment: augment.model.config });
     const training = manifest.training;
     const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
     const settings: CompositionSettings = {
@@ -243,7 +243,7 @@ export class CompositionSession {
     };
     this.replace({
       settings,
-      comp: new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges)),
+      comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges)),
       anchor,
       augment,
       training,
@@ -254,7 +254,7 @@ export class CompositionSession {
 
   info(): CompositionInfo {
     const cur = this.require();
-    const e = compositionEstimate(cur.comp.spec, cur.anchor.gpt.config, cur.augment.gpt.config, ESTIMATE);
+    const e = compositionEstimate(cur.comp.spec, cur.anchor.model.config, cur.augment.model.config, ESTIMATE);
     return {
       trainableParameters: e.trainableParameters,
       memory: {
@@ -277,7 +277,7 @@ export class CompositionSession {
     this.current = next;
     this.disabled = [];
     // The frozen work of other models is of no use any more.
-    this.frozen.keepOnlyFor(next.anchor.gpt, next.augment.gpt);
+    this.frozen.keepOnlyFor(next.anchor.model, next.augment.model);
   }
 
   private applyDisabled(): void {

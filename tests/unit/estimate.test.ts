@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { bridgeParameterCount, compositionEstimate } from '../../src/calm/estimate';
-import type { GPTConfig } from '../../src/model/config';
+import type { GPT2Config } from '../../src/model/gpt2';
 
-const cfg = (nEmbd: number, nLayer: number): GPTConfig => ({
+const cfg = (nEmbd: number, nLayer: number): GPT2Config => ({
   modelType: 'gpt2',
   vocabSize: 50,
   nPositions: 32,

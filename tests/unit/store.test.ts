@@ -73,7 +73,7 @@ import { bridgeParameterCount as coreBridgeCount, compositionEstimate } from '..
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
 import { KV_SPEC, makeKeyTable } from '../../src/tasks/kv';
 import { formatExamples } from '../../src/tasks/parse';
-import type { GPTConfig } from '../../src/model/config';
+import type { GPT2Config } from '../../src/model/gpt2';
 import { fakeFetch, FakeWorker, withThreeLinks } from './helpers/fake-calm-worker';
 
 let worker: FakeWorker;
@@ -659,9 +659,9 @@ describe('the UI side agrees with the core', () => {
   });
 
   it('sizes match src/calm/estimate and the model cards', () => {
-    const gpt = (nLayer: number, nEmbd: number, nHead: number): GPTConfig =>
-      ({ nLayer, nEmbd, nHead, nPositions: 32, vocabSize: 98 }) as GPTConfig;
-    const summary = (c: GPTConfig) => ({ nLayer: c.nLayer, nEmbd: c.nEmbd, nHead: c.nHead, nPositions: c.nPositions, vocabSize: c.vocabSize });
+    const gpt = (nLayer: number, nEmbd: number, nHead: number): GPT2Config =>
+      ({ nLayer, nEmbd, nHead, nPositions: 32, vocabSize: 98 }) as GPT2Config;
+    const summary = (c: GPT2Config) => ({ nLayer: c.nLayer, nEmbd: c.nEmbd, nHead: c.nHead, nPositions: c.nPositions, vocabSize: c.vocabSize });
     const anchor = gpt(3, 128, 4);
     const augment = gpt(3, 96, 4);
     for (const output of ['zero-init', 'rmsnorm'] as const) {
