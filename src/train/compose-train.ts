@@ -30,6 +30,12 @@ export interface FrozenCache {
   prefix: tf.Tensor3D; // [N, T, D_a]: the anchor's stream after block firstAnchorLayer
   states: Map<number, tf.Tensor3D>; // augmenting layer → [N, T, D_g]
   bytes: number;
+  /**
+   * Whitening statistics per augmenting layer, measured from these states the first time a
+   * Train needs them: they depend on nothing trainable, so a second Train on the same cache
+   * reuses them instead of reading every state again.
+   */
+  inputStats: Map<number, { mean: Float64Array; whiten: Float64Array }>;
 }
 
 const CACHE_CHUNK = 64;
@@ -57,7 +63,7 @@ export async function buildFrozenCache(
       await new Promise((r) => setTimeout(r, 0));
     }
     const cat = (ts: tf.Tensor3D[]) => (ts.length === 1 ? ts[0] : (tf.concat(ts, 0) as tf.Tensor3D));
-    const cache: FrozenCache = { T, prefix: cat(prefixes), states: new Map(), bytes: 0 };
+    const cache: FrozenCache = { T, prefix: cat(prefixes), states: new Map(), bytes: 0, inputStats: new Map() };
     states.forEach((ts, g) => cache.states.set(g, cat(ts)));
     cache.bytes = 4 * (cache.prefix.size + [...cache.states.values()].reduce((n, t) => n + t.size, 0));
     if (prefixes.length > 1) prefixes.forEach((t) => t.dispose());
@@ -163,12 +169,20 @@ export async function fitInputStats(
   const todo = comp.bridges.map((b, i) => (needsInputStats(b) ? i : -1)).filter((i) => i >= 0);
   if (todo.length === 0 || data.length === 0) return 0;
   const layers = [...new Set(todo.map((i) => comp.spec.connections[i][1]))].sort((a, b) => a - b);
-  const moments = await augmentStateMoments(comp, data, padId, layers, cache, signal);
-  const Dg = comp.augment.config.nEmbd;
-  const whiten = new Map([...moments].map(([g, m]) => [g, whiteningMatrix(m.cov, Dg)]));
+  const stats = new Map(cache?.inputStats);
+  const missing = layers.filter((g) => !stats.has(g));
+  if (missing.length > 0) {
+    const moments = await augmentStateMoments(comp, data, padId, missing, cache, signal);
+    const Dg = comp.augment.config.nEmbd;
+    moments.forEach((m, g) => {
+      const s = { mean: m.mean, whiten: whiteningMatrix(m.cov, Dg) };
+      stats.set(g, s);
+      cache?.inputStats.set(g, s);
+    });
+  }
   for (const i of todo) {
-    const g = comp.spec.connections[i][1];
-    setInputStats(comp.bridges[i], moments.get(g)!.mean, whiten.get(g)!);
+    const s = stats.get(comp.spec.connections[i][1])!;
+    setInputStats(comp.bridges[i], s.mean, s.whiten);
   }
   return todo.length;
 }

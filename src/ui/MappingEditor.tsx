@@ -13,7 +13,18 @@ interface LayerRef {
   layer: number;
 }
 
-const ROW = 36; // px between two layers of the taller column
+/** The map's height when it scrolls instead of growing (px): about the height of a laptop's view. */
+export const MAP_MAX_HEIGHT = 640;
+
+/**
+ * Pixels between two layers of the taller column of `rows` rows: 36 while a map fits at that
+ * size (up to 16 rows), then squeezed to fit MAP_MAX_HEIGHT, but never under 18 px, a size a
+ * pointer still hits; a model taller than that (over 35 rows) scrolls. 30+-layer models
+ * (SmolLM2, gpt2-medium) stay on one screen.
+ */
+export function mapRowHeight(rows: number): number {
+  return rows <= 16 ? 36 : Math.max(18, Math.floor(MAP_MAX_HEIGHT / rows));
+}
 const SIDE_NAME: Record<Side, string> = { anchor: 'Anchor', augment: 'Augmenting' };
 
 /** The vertical centre of `layer` in a column of `rows` rows (from layer -1 up), in a map `height` tall. */
@@ -86,7 +97,11 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   // The highest layer each column shows: the anchor's last block; the augmenting final LayerNorm.
   const topOf = (side: Side) => (side === 'anchor' ? anchorLayers - 1 : augmentLayers);
   const rows = (side: Side) => topOf(side) + 2;
-  const height = ROW * Math.max(rows('anchor'), rows('augment'));
+  const tallest = Math.max(rows('anchor'), rows('augment'));
+  const row = mapRowHeight(tallest);
+  const height = row * tallest;
+  const compact = row < 36;
+  const scrolls = height > MAP_MAX_HEIGHT;
   const yOf = (r: LayerRef) => layerY(r.layer, rows(r.side), height);
   const nameOf = (r: LayerRef) => layerName(r.layer, r.side === 'augment' ? augmentLayers : undefined);
   const label = (c: Connection) => connectionLabel(c, augmentLayers);
@@ -234,8 +249,8 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   };
 
   return (
-    <div className="layer-map-wrap">
-      <div ref={mapRef} className={`layer-map${drag ? ' dragging' : ''}`}>
+    <div className={`layer-map-wrap${scrolls ? ' scrolls' : ''}`} style={scrolls ? { maxHeight: MAP_MAX_HEIGHT + 60 } : undefined}>
+      <div ref={mapRef} className={`layer-map${drag ? ' dragging' : ''}${compact ? ' compact' : ''}`}>
         {column('anchor', anchorId)}
         <div className="links-cell">
           <p className="column-head" aria-hidden="true">

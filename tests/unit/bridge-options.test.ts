@@ -150,6 +150,30 @@ describe('bridge options', () => {
     expect(read(comp.bridges[0].gateW!)).not.toEqual(gate); // while the gate learns
   });
 
+  it('a second Train on the same frozen cache reuses its whitening statistics instead of measuring again', async () => {
+    const data = examples(16, 6);
+    const cache = await buildFrozenCache(make(), data, 0);
+    try {
+      const first = make();
+      expect(await fitInputStats(first, data, 0, cache)).toBe(3);
+      expect([...cache.inputStats.keys()].sort()).toEqual([1, 3]);
+      // Zero the cached states: a second measurement would now give a zero mean.
+      cache.states.forEach((t, g) => {
+        cache.states.set(g, tf.zerosLike(t));
+        t.dispose();
+      });
+      const second = make(ALL, 2);
+      expect(await fitInputStats(second, data, 0, cache)).toBe(3);
+      second.bridges.forEach((b, k) => {
+        expect(read(b.inMean!)).toEqual(read(first.bridges[k].inMean!));
+        expect(read(b.inWhiten!)).toEqual(read(first.bridges[k].inWhiten!));
+      });
+      expect(read(second.bridges[0].inMean!).some((v) => v !== 0)).toBe(true);
+    } finally {
+      disposeFrozenCache(cache);
+    }
+  });
+
   it('bridges from a bundle keep their statistics; a bundle written before any training gets them measured', async () => {
     const trained = make();
     const data = examples(16, 4);

@@ -20,6 +20,7 @@ import { getState, initialState, loadBuiltinModels, setState } from '../../src/s
 import { installSession } from '../../src/store/session-control';
 import { RECIPE_BRIDGE } from '../../src/store/estimate';
 import { ModelsPanel } from '../../src/ui/ModelsPanel';
+import { LayerMap, MAP_MAX_HEIGHT, mapRowHeight } from '../../src/ui/MappingEditor';
 import { ConfirmDialog } from '../../src/ui/ConfirmDialog';
 
 /** The models and links panel, with the dialog the page shows beside it. */
@@ -211,6 +212,26 @@ describe('MappingEditor', () => {
     await user.click(screen.getByRole('button', { name: 'Replace them' }));
     expect(getState().config.connections).toHaveLength(2);
     expect(getState().composition.trained).toBe(false);
+  });
+
+  it('keeps a 30-layer pair on one screen, and scrolls a taller one instead of shrinking it past use', () => {
+    expect(mapRowHeight(5)).toBe(36);
+    const map = (anchorLayers: number, augmentLayers: number) =>
+      render(<LayerMap anchorId="a" augmentId="g" anchorLayers={anchorLayers} augmentLayers={augmentLayers} connections={[[0, 0], [anchorLayers - 1, augmentLayers]]} disabled={false} />);
+    const { container, unmount } = map(32, 30); // SmolLM2-360M (32 blocks) ← SmolLM2-135M (30)
+    const anchor = screen.getByRole('list', { name: 'Anchor layers' });
+    expect(within(anchor).getAllByRole('button')).toHaveLength(33);
+    expect(within(screen.getByRole('list', { name: 'Augmenting layers' })).getAllByRole('button')).toHaveLength(32);
+    const height = parseFloat(anchor.style.height);
+    expect(height).toBeLessThanOrEqual(MAP_MAX_HEIGHT);
+    expect(height / 33).toBeGreaterThanOrEqual(18); // each row still a target a pointer hits
+    expect(container.querySelector('.layer-map.compact')).not.toBeNull();
+    expect(container.querySelector('.layer-map-wrap.scrolls')).toBeNull();
+    expect(screen.getAllByRole('button', { name: /^Remove link / })).toHaveLength(2);
+    unmount();
+    const tall = map(48, 48);
+    expect(parseFloat(screen.getByRole('list', { name: 'Anchor layers' }).style.height)).toBe(18 * 50);
+    expect(tall.container.querySelector('.layer-map-wrap.scrolls')).not.toBeNull();
   });
 
   it('is read-only while training', () => {
