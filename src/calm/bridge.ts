@@ -1,4 +1,4 @@
-// One CALM bridge (DESIGN §1): the anchor's residual stream reads the augmenting model's
+// One CALM bridge (docs/design.md § CALM): the anchor's residual stream reads the augmenting model's
 // hidden states through a projection and a causal multi-head cross-attention.
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
@@ -96,8 +96,8 @@ export function initBridge(
 
 /**
  * [h, R], `init` at offset 0 and 0 elsewhere: at the start each anchor position reads mostly
- * the augmenting state at its own position (TOY-KV: learning that from dense states was what
- * failed), and training can move the bias anywhere.
+ * the augmenting state at its own position (learning that from dense states was what failed:
+ * docs/reproduction.md § Why dense states defeated the bridge), and training can move the bias anywhere.
  */
 export function initialPositionBias(heads: number, buckets: number, init: number): tf.Tensor2D {
   const b = new Float32Array(heads * buckets);

@@ -1,4 +1,4 @@
-// Composition bundles (DESIGN §2): `composition.json` (what was composed, how, and how it
+// Composition bundles (docs/design.md § Files): `composition.json` (what was composed, how, and how it
 // was trained) and `bridge.safetensors` (the bridges' weights in PyTorch nn.Linear layout
 // [out, in], so `load_state_dict` takes them as they are). BridgeWeights hold x·W layout
 // [in, out]; every linear weight is transposed on export and on import.

@@ -8,7 +8,7 @@ import type { CompositionSpec, OutputVariant } from './types';
 const F32 = 4;
 
 /**
- * Parameters of one bridge (DESIGN §1): proj D_g·D_a + D_a, q/k/v/o 4·(D_a² + D_a), and the
+ * Parameters of one bridge (docs/design.md § CALM): proj D_g·D_a + D_a, q/k/v/o 4·(D_a² + D_a), and the
  * RMSNorm scale D_a for 'rmsnorm' (compositionEstimate adds the optional parts:
  * bridgeOptionCounts).
  */
@@ -47,7 +47,7 @@ export interface CompositionEstimate {
    */
   activationBytesPerStep: number;
   /**
-   * Frozen work cached once per example (DESIGN §1): the augmenting hidden states at each
+   * Frozen work cached once per example (docs/design.md § CALM): the augmenting hidden states at each
    * distinct connected augment layer [T, D_g], plus the anchor's residual stream entering
    * the first connected anchor layer [T, D_a].
    */

@@ -1,4 +1,4 @@
-// CALM composition (DESIGN §1): golden logits and gradients from PyTorch, zero-init, frozen
+// CALM composition (docs/design.md § CALM): golden logits and gradients from PyTorch, zero-init, frozen
 // models, causality, padding, cached vs recomputed training, bundles, decoding.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
