@@ -3,7 +3,6 @@
 // values at keys' last letters gives it.
 import { join } from 'node:path';
 import { useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
@@ -12,7 +11,7 @@ import { exactMatch } from '../src/pipeline/evaluate';
 import { KV_SPEC, makeKeyTable, makeExamples } from '../src/tasks/kv';
 await useBackend('wasm');
 const m = await loadModelFolder(nodeFolderSource(join('public', 'models', process.argv[2] ?? 'arith-tiny')));
-const g = new GPT(m.config, m.weights);
+const g = m.model;
 const tok = Tokenizer.fromJSON(m.tokenizerJson);
 const table = makeKeyTable(KV_SPEC);
 const ex = makeExamples('kv-arith', 300, { seed: 3, table, keys: 'held-out' });

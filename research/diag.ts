@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
@@ -14,7 +13,7 @@ import { encodeExamples } from '../src/train/batch';
 import { trainComposition, compositionLoss } from '../src/train/compose-train';
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));
-  return { name: id, model: new GPT(m.config, m.weights), tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
+  return { name: id, model: m.model, tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
 }
 await useBackend('wasm');
 const a = await load('arith-tiny'), g = await load('kv-tiny');

@@ -2,7 +2,6 @@
 // the table as one JSON line. Usage: tsx research/kv-sweep.ts '{"steps":600,"connections":"-1:2"}' [seed]
 import { join } from 'node:path';
 import { useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
@@ -13,7 +12,7 @@ import { runKVRepro } from '../src/pipeline/repro';
 
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));
-  return { name: id, model: new GPT(m.config, m.weights), tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
+  return { name: id, model: m.model, tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
 }
 
 const overrides = JSON.parse(process.argv[2] ?? '{}');

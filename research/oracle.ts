@@ -3,7 +3,6 @@
 // learn from this, the trouble is in training or the anchor, not in the augmenting states.
 import { join } from 'node:path';
 import { tf, useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
@@ -19,7 +18,7 @@ import { trainComposition } from '../src/train/compose-train';
 
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));
-  return { name: id, model: new GPT(m.config, m.weights), tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
+  return { name: id, model: m.model, tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
 }
 const o = JSON.parse(process.argv[2] ?? '{}');
 await useBackend('wasm');

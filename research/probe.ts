@@ -2,14 +2,13 @@
 // Its own LM head's argmax at each key's last letter (a logit lens at the last layer).
 import { join } from 'node:path';
 import { tf, useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
 import { KV_SPEC, makeKeyTable, makeExamples } from '../src/tasks/kv';
 await useBackend('wasm');
 const m = await loadModelFolder(nodeFolderSource(join('public', 'models', process.argv[2] ?? 'kv-tiny')));
-const g = new GPT(m.config, m.weights);
+const g = m.model;
 const tok = Tokenizer.fromJSON(m.tokenizerJson);
 const table = makeKeyTable(KV_SPEC);
 for (const keys of ['held-out', 'composition'] as const) {

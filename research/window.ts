@@ -2,7 +2,8 @@
 // (w = 1: each anchor position reads only the augmenting state at the same position).
 import { join } from 'node:path';
 import { tf, useBackend } from '../src/model/tf';
-import { GPT, linear, splitHeads, mergeHeads, matmul, type BlockHook } from '../src/model/gpt';
+import type { BlockHook } from '../src/model/causal-lm';
+import { linear, splitHeads, mergeHeads, matmul } from '../src/model/ops';
 import { Tokenizer } from '../src/tokenizer';
 import { loadModelFolder } from '../src/io/model-folder';
 import { nodeFolderSource } from '../src/io/node-source';
@@ -19,7 +20,7 @@ import type { BridgeWeights } from '../src/calm/types';
 
 async function load(id: string): Promise<ModelHandle> {
   const m = await loadModelFolder(nodeFolderSource(join('public', 'models', id)));
-  return { name: id, model: new GPT(m.config, m.weights), tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
+  return { name: id, model: m.model, tokenizer: Tokenizer.fromJSON(m.tokenizerJson, id) };
 }
 const o = JSON.parse(process.argv[2] ?? '{}');
 const W: number = o.window ?? 1;

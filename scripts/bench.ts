@@ -10,9 +10,9 @@ import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tf, useBackend, type BackendName } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
-import type { GPTConfig } from '../src/model/config';
-import { initWeights } from '../src/model/init';
+import type { CausalLM } from '../src/model/causal-lm';
+import { gpt2, type GPT2Config } from '../src/model/gpt2';
+import { initModel } from '../src/model/init';
 import { Composition, composedDecoder, composedRecomputeDecoder } from '../src/calm/compose';
 import { greedyDecode } from '../src/pipeline/decode';
 import { initBridge, bridgeVariables } from '../src/calm/bridge';
@@ -102,24 +102,24 @@ async function benchPair(comp: Composition, o: { B: number; T: number; prompt: n
   };
 }
 
-function randomModel(seed: number): GPT {
-  const c: GPTConfig = { modelType: 'gpt2', vocabSize: 512, nPositions: 256, nEmbd: 256, nLayer: 8, nHead: 8, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
-  return new GPT(c, initWeights(c, seed));
+function randomModel(seed: number): CausalLM {
+  const c: GPT2Config = { modelType: 'gpt2', vocabSize: 512, nPositions: 256, nEmbd: 256, nLayer: 8, nHead: 8, layerNormEpsilon: 1e-5, activation: 'gelu_new' };
+  return initModel(gpt2, c, seed);
 }
 
-function compose(anchor: GPT, augment: GPT, connections: string): Composition {
+function compose(anchor: CausalLM, augment: CausalLM, connections: string): Composition {
   const conn = parseConnections(connections, anchor.config.nLayer, augment.config.nLayer);
   const spec = resolveSpec({ connections: conn, numHeads: anchor.config.nHead, output: 'rmsnorm', ...PLAIN_BRIDGE });
   // rmsnorm: every bridge is live from step one, so no work is skipped by a zero output
   return new Composition(anchor, augment, spec, conn.map((_, i) => initBridge(anchor.config.nEmbd, augment.config.nEmbd, 'rmsnorm', 100 + i)));
 }
 
-async function loadBuiltin(id: string): Promise<GPT> {
+async function loadBuiltin(id: string): Promise<CausalLM> {
   const index = JSON.parse(await readFile(join('public', 'models', 'index.json'), 'utf8')) as { models: { id: string; path: string }[] };
   const entry = index.models.find((m) => m.id === id);
   if (!entry) throw new Error(`built-in model ${id} is not in public/models/index.json`);
   const loaded = await loadModelFolder(nodeFolderSource(join('public', 'models', entry.path)));
-  return new GPT(loaded.config, loaded.weights);
+  return loaded.model;
 }
 
 async function main(): Promise<void> {

@@ -11,9 +11,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { tf, tfSeed, useBackend } from '../src/model/tf';
-import { GPT } from '../src/model/gpt';
-import type { GPTConfig } from '../src/model/config';
-import { initWeights, weightList, countParameters } from '../src/model/init';
+import { countParameters } from '../src/model/causal-lm';
+import { GPT, GPT2_TENSORS, gpt2Weights, type GPT2Config } from '../src/model/gpt2';
+import { initTensors } from '../src/model/init';
 import { cachedDecoder } from '../src/model/sampling';
 import { Tokenizer, buildCharTokenizerJson, CHAR_VOCAB_SIZE } from '../src/tokenizer';
 import { KV_SPEC, makeKeyTable, makeExamples, answerChance, isTaskName, type Example, type TaskName } from '../src/tasks/kv';
@@ -29,7 +29,7 @@ interface Recipe {
   role: 'anchor' | 'augment';
   title: string;
   description: string;
-  config: GPTConfig;
+  config: GPT2Config;
   steps: number;
   lr: number;
   batch: number;
@@ -121,14 +121,14 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, 'char tokenizer');
   const codec = { encode: (s: string) => tokenizer.encode(s), decode: (ids: number[]) => tokenizer.decode(ids), eosId: tokenizer.eosId! };
   const data = encodeExamples(codec, mixture(recipe, seed), recipe.config.nPositions);
-  const weights = initWeights(recipe.config, seed, true, { untiedHead: recipe.untiedHead });
-  const model = new GPT(recipe.config, weights);
-  const params = weightList(weights) as tf.Variable[];
+  // The concrete GPT-2 class: the loss embeds (one-hot, with noise) before the forward pass.
+  const model = new GPT(recipe.config, gpt2Weights(recipe.config, initTensors(GPT2_TENSORS, recipe.config, seed, { variables: true, optional: recipe.untiedHead })));
+  const params = [...model.tensors().values()] as tf.Variable[];
   const table = makeKeyTable(KV_SPEC);
   const evalSet = makeExamples(recipe.evalTask, EVAL_N, { seed: seed + 7777, table, keys: 'all' });
   const evaluate = async (examples: Example[]) =>
     (await exactMatch((B) => cachedDecoder(model, B), codec, examples, { maxLength: recipe.config.nPositions })).accuracy;
-  console.error(`${recipe.id}: ${countParameters(weights)} parameters, ${data.length} examples, ${steps} steps`);
+  console.error(`${recipe.id}: ${countParameters(model)} parameters, ${data.length} examples, ${steps} steps`);
   let draws = 0; // the noise's own seed stream, so a run is reproducible
   const result = await trainLoop({
     params,
@@ -157,7 +157,7 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
       ),
   });
   if (result.stopped !== 'done') throw new Error(`${recipe.id}: training stopped: ${result.message ?? result.stopped}`);
-  if (recipe.unusedRowsToMean) await setUnusedRowsToMean(weights.wte as tf.Variable, data);
+  if (recipe.unusedRowsToMean) await setUnusedRowsToMean(model.tensors().get('wte.weight') as tf.Variable, data);
 
   // The card's figures: its own task, and kv-arith (which neither model can do alone).
   const accuracy: Record<string, number> = {};
@@ -165,10 +165,10 @@ async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<vo
     accuracy[task] = await evaluate(makeExamples(task, EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
   }
   const chance = answerChance(makeExamples('kv-arith', EVAL_N, { seed: seed + 9999, table, keys: 'all' }));
-  const card = modelCard(recipe, countParameters(weights), steps, seed, result.seconds, accuracy, chance.share);
+  const card = modelCard(recipe, countParameters(model), steps, seed, result.seconds, accuracy, chance.share);
   const dir = join(outDir, recipe.id);
   await mkdir(dir, { recursive: true });
-  const files = await modelFolderFiles(recipe.config, weights, tokenizerJson, card);
+  const files = await modelFolderFiles(model, tokenizerJson, card);
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   console.error(`${recipe.id}: ${JSON.stringify(accuracy)} (kv-arith chance ${chance.share.toFixed(3)}) in ${result.seconds.toFixed(0)} s → ${dir}`);
   params.forEach((p) => p.dispose());

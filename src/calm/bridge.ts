@@ -3,7 +3,7 @@
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
 import { tf, tfSeed, toVariable } from '../model/tf';
-import { linear, matmul, splitHeads, mergeHeads } from '../model/gpt';
+import { linear, matmul, splitHeads, mergeHeads } from '../model/ops';
 import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
 import { BRIDGE_TENSORS, type BridgeWeights } from './types';
 import { SPEC_DEFAULTS, type CompositionSpec, type OutputVariant } from './spec';
@@ -97,8 +97,8 @@ export function initBridge(
 
 /**
  * [h, R], `init` at offset 0 and 0 elsewhere: at the start each anchor position reads mostly
- * the augmenting state at its own position (docs/reproduction.md: learning that from dense states
- * was what failed), and training can move the bias anywhere.
+ * the augmenting state at its own position (learning that from dense states was what failed:
+ * docs/reproduction.md § Why dense states defeated the bridge), and training can move the bias anywhere.
  */
 export function initialPositionBias(heads: number, buckets: number, init: number): tf.Tensor2D {
   const b = new Float32Array(heads * buckets);

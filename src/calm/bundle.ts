@@ -5,7 +5,7 @@
 // import. Both files are untrusted on import: every check is a one-line CompositionError
 // naming the file and the field or tensor (safetensors-level damage is a SafetensorsError).
 
-import type { GPTConfig } from '../model/config';
+import type { ModelConfig } from '../model/causal-lm';
 import { tf } from '../model/tf';
 import { quote } from '../io/errors';
 import { parseSafetensors, writeSafetensors } from '../io/safetensors';
@@ -119,7 +119,7 @@ export async function exportBundle(
  */
 export function parseBundle(
   files: { composition: string; bridge: Uint8Array },
-  dims?: { anchor: GPTConfig; augment: GPTConfig },
+  dims?: { anchor: ModelConfig; augment: ModelConfig },
 ): ParsedBundle {
   const manifest = readBundleManifest(files.composition);
   if (dims) {

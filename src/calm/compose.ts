@@ -5,7 +5,7 @@
 // outputs are summed — the same rule as tests/golden/calm_ref.py.
 // Legend: B batch, T positions, D_a / D_g anchor / augmenting width.
 import { tf } from '../model/tf';
-import { GPT, emptyCache, disposeCache, takeHidden, type BlockHook, type KVCache } from '../model/gpt';
+import { disposeCache, takeHidden, type BlockHook, type CausalLM, type KVCache } from '../model/causal-lm';
 import type { Decoder } from '../model/sampling';
 import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias, queryInput } from './bridge';
 import type { BridgeWeights } from './types';
@@ -23,8 +23,8 @@ export class Composition {
   readonly disabled = new Set<number>();
 
   constructor(
-    readonly anchor: GPT,
-    readonly augment: GPT,
+    readonly anchor: CausalLM,
+    readonly augment: CausalLM,
     readonly spec: CompositionSpec,
     readonly bridges: BridgeWeights[],
   ) {
@@ -74,10 +74,8 @@ export class Composition {
 
   /** The anchor's stream after block `firstAnchorLayer`, before any bridge adds: [B, T, D_a]. */
   anchorPrefix(ids: tf.Tensor2D): tf.Tensor3D {
-    const a0 = this.firstAnchorLayer;
-    if (a0 < 0) return this.anchor.embed(ids);
-    const r = this.anchor.forward(ids, { to: a0 + 1, noHead: true });
-    return r.last;
+    // a0 = -1 runs no block: the embedding output
+    return this.anchor.forward(ids, { to: this.firstAnchorLayer + 1, noHead: true }).last;
   }
 
   /** A hook adding the bridges' outputs, given each bridge's keys and values (null: none yet). */
@@ -164,8 +162,8 @@ export class Composition {
  * (the augmenting model advances with every token, as in the paper).
  */
 export function composedDecoder(comp: Composition, B: number): Decoder {
-  const augCache: KVCache = emptyCache(comp.augment, B);
-  const anchorCache: KVCache = emptyCache(comp.anchor, B);
+  const augCache: KVCache = comp.augment.newCache(B);
+  const anchorCache: KVCache = comp.anchor.newCache(B);
   let bridgeKV: (KV | null)[] = comp.spec.connections.map(() => null);
   const taps = comp.augmentTaps();
   return {

@@ -1,7 +1,7 @@
 // Composing two loaded models: the settings as the CLI, the worker and the scripts give them
 // (docs/design.md § Spec), checked, into a Composition with fresh bridges. The rest of the
 // experiment (training, Table 1, the whole `repro kv`) lives in src/pipeline.
-import { GPT } from '../model/gpt';
+import type { CausalLM } from '../model/causal-lm';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition } from './compose';
 import { initBridges } from './bridge';
@@ -11,7 +11,7 @@ import { resolveSpec, specOnly, type SpecSettings } from './spec';
 /** A model ready to compose: its config, forward pass and tokenizer. */
 export interface ModelHandle {
   name: string; // built-in id or folder, as the user named it
-  model: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
 }
 

@@ -20,7 +20,7 @@ export function modelRef(m: ResolvedModel, bundleDir: string): ModelRef {
 
 export function handleOf(m: ResolvedModel): ModelHandle {
   if (!m.tokenizer) throw new Error(`${m.name} has no tokenizer.json; composing needs both models' tokenizers`);
-  return { name: m.name, model: m.gpt, tokenizer: m.tokenizer };
+  return { name: m.name, model: m.model, tokenizer: m.tokenizer };
 }
 
 export async function writeBundle(dir: string, comp: Composition, meta: BundleMeta): Promise<void> {
@@ -84,7 +84,7 @@ export async function loadBundle(path: string, backend: CliBackend, tokenizer: '
       { composition: compositionText, bridge },
       { anchor: anchor.config, augment: augment.config },
     );
-    const comp = new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges));
+    const comp = new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges));
     const aug = augment;
     return {
       comp,

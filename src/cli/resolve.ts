@@ -7,12 +7,11 @@ import { isAbsolute, join, relative, resolve as resolvePath, sep } from 'node:pa
 import { fileURLToPath } from 'node:url';
 import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { ModelLoadError } from '../io/errors';
-import { checkTokenizerVocab, disposeWeights, parseConfig, weightsFromTensors, type LoadedModel } from '../io/model-folder';
+import { checkTokenizerVocab, modelFromTensors, parseConfig, type LoadedModel } from '../io/model-folder';
 import { nodeFolderSource } from '../io/node-source';
 import { parseSafetensors } from '../io/safetensors';
 import { filePath, type FileSource } from '../io/source';
-import type { GPTConfig } from '../model/config';
-import { GPT } from '../model/gpt';
+import type { CausalLM, ModelConfig } from '../model/causal-lm';
 import { Tokenizer } from '../tokenizer';
 import { initBackend } from './backend';
 import type { CliBackend } from './command';
@@ -78,8 +77,8 @@ export async function locateModel(idOrDir: string): Promise<ModelLocation> {
 
 export interface ResolvedModel extends ModelLocation {
   loaded: LoadedModel;
-  config: GPTConfig;
-  gpt: GPT;
+  config: ModelConfig;
+  model: CausalLM;
   /** Absent only when the folder has no tokenizer.json and the caller allowed that. */
   tokenizer?: Tokenizer;
   dispose(): void;
@@ -135,9 +134,9 @@ async function loadFolder(loc: ModelLocation, src: FileSource, opts: ResolveOpti
   const { tensors } = parseSafetensors(await src.readBytes('model.safetensors'), stFile);
   await initBackend(opts.backend);
   // Checks every name, shape and value before it makes the first tensor.
-  const weights = weightsFromTensors(tensors, config, stFile);
-  const loaded: LoadedModel = { label: src.label, config, weights, tokenizerJson, card };
-  return { ...loc, loaded, config, gpt: new GPT(config, weights), tokenizer, dispose: () => disposeWeights(weights) };
+  const model = modelFromTensors(tensors, config, stFile);
+  const loaded: LoadedModel = { label: src.label, config, model, tokenizerJson, card };
+  return { ...loc, loaded, config, model, tokenizer, dispose: () => model.dispose() };
 }
 
 /** The text of an optional file, or undefined when the folder has none. */

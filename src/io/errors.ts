@@ -101,25 +101,5 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ');
 }
 
-/**
- * One line for the first failed check of a schema (zod issues have this shape): names the
- * field by its path, e.g. `models[2].role`, and shows the value found.
- */
-export function issueMessage(
-  file: string,
-  issue: { path: readonly PropertyKey[]; message: string },
-  input: unknown,
-): { field: string; message: string } {
-  const field = issue.path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-    .join('');
-  let value: unknown = input;
-  for (const p of issue.path) {
-    value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[p] : undefined;
-  }
-  const what = field || 'the file';
-  if (value === undefined) return { field, message: `${file}: ${what} is missing` };
-  let shown = JSON.stringify(value) ?? String(value);
-  if (shown.length > 80) shown = `${shown.slice(0, 80)}…`;
-  return { field, message: `${file}: ${what} ${issue.message}, found ${shown}` };
-}
+// The schema-issue message is the model layer's (config.json is parsed there); io's readers use it too.
+export { issueMessage } from '../model/errors';

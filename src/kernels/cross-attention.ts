@@ -6,7 +6,7 @@
 // kernel takes (cross-attention-rowwise-webgpu.ts), the fused kernel with its WGSL backward
 // (dQ, dK, dV); everywhere else, and for any other shape, the reference.
 import { tf } from '../model/tf';
-import { matmul } from '../model/gpt';
+import { matmul } from '../model/ops';
 import { activeWebGPUBackend, runProgram, type ProgramUniform } from './webgpu-program';
 import {
   CrossAttentionRowwiseBackwardKeyValueProgram,

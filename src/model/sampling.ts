@@ -2,7 +2,7 @@
 // sampling loops (src/pipeline/decode.ts) drive a single model and a CALM composition, with or
 // without KV caches; and the choice of one token from one row of logits.
 import { tf } from './tf';
-import { GPT, emptyCache, disposeCache, type KVCache } from './gpt';
+import { disposeCache, type CausalLM, type KVCache } from './causal-lm';
 
 export interface Decoder {
   /** Feeds the next tokens of every row `[B][T_new]`; returns the last position's logits `[B, V]`. */
@@ -11,8 +11,8 @@ export interface Decoder {
 }
 
 /** A single model with a KV cache: each feed runs only the new positions. */
-export function cachedDecoder(model: GPT, B: number): Decoder {
-  const cache: KVCache = emptyCache(model, B);
+export function cachedDecoder(model: CausalLM, B: number): Decoder {
+  const cache: KVCache = model.newCache(B);
   return {
     feed(ids) {
       return tf.tidy(() => {
@@ -28,7 +28,7 @@ export function cachedDecoder(model: GPT, B: number): Decoder {
 }
 
 /** A single model that recomputes the whole sequence at every step (the reference; benchmarks). */
-export function recomputeDecoder(model: GPT, B: number): Decoder {
+export function recomputeDecoder(model: CausalLM, B: number): Decoder {
   const seq: number[][] = Array.from({ length: B }, () => []);
   return {
     feed(ids) {

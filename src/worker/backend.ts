@@ -2,24 +2,14 @@
 // registration), watching a WebGPU device for loss, and the probe that times a forward pass
 // for the choice between them (the policy is backend-choice.ts's).
 import { tf } from '../model/tf';
-import { GPT, disposeResult } from '../model/gpt';
-import type { GPTConfig } from '../model/config';
-import { initWeights } from '../model/init';
-import { disposeWeights } from '../io/model-folder';
+import { disposeResult } from '../model/causal-lm';
+import { initModel } from '../model/init';
+import { architecture, parseModelConfig } from '../model/registry';
 import { chooseBackend, startBackend, type BackendDeps, type GpuLike } from './backend-choice';
 import type { BackendChoice, BackendKind, BackendReport } from './protocol';
 
-/** The probe: a forward pass of a random GPT shaped like the built-in models, on [B, T] ids. */
-const PROBE_CONFIG: GPTConfig = {
-  modelType: 'gpt2',
-  vocabSize: 98,
-  nPositions: 32,
-  nEmbd: 96,
-  nLayer: 3,
-  nHead: 4,
-  layerNormEpsilon: 1e-5,
-  activation: 'gelu_new',
-};
+/** The probe: a forward pass of a random model shaped like the built-in models (config.json fields), on [B, T] ids. */
+const PROBE_CONFIG = parseModelConfig({ model_type: 'gpt2', vocab_size: 98, n_positions: 32, n_embd: 96, n_layer: 3, n_head: 4 });
 const PROBE_SHAPE: [number, number] = [8, 16];
 const PROBE_PASSES = 3;
 
@@ -104,10 +94,9 @@ export class WorkerBackend {
     });
   }
 
-  /** Milliseconds per forward pass of a random built-in-sized GPT on the active backend. */
+  /** Milliseconds per forward pass of a random built-in-sized model on the active backend. */
   private async probe(): Promise<number> {
-    const weights = initWeights(PROBE_CONFIG, 7);
-    const gpt = new GPT(PROBE_CONFIG, weights);
+    const model = initModel(architecture(PROBE_CONFIG.modelType), PROBE_CONFIG, 7);
     const [B, T] = PROBE_SHAPE;
     const ids = tf.tensor2d(
       Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (b * 31 + t * 7) % PROBE_CONFIG.vocabSize)),
@@ -115,7 +104,7 @@ export class WorkerBackend {
       'int32',
     ); // [B, T]
     const pass = async () => {
-      const r = gpt.forward(ids);
+      const r = model.forward(ids);
       try {
         await r.logits!.data(); // waits for the device
       } finally {
@@ -129,7 +118,7 @@ export class WorkerBackend {
       return (performance.now() - t0) / PROBE_PASSES;
     } finally {
       ids.dispose();
-      disposeWeights(weights);
+      model.dispose();
     }
   }
 }

@@ -1,12 +1,10 @@
 // The worker's models: the index of a models folder (models/index.json), the models loaded
 // from it (one load per id, shared by every call that asks meanwhile), their cards, and the
 // model folders the person imported (read from memory instead of the folder).
-import { GPT } from '../model/gpt';
-import type { GPTConfig } from '../model/config';
-import { countParameters } from '../model/init';
+import { countParameters, type CausalLM, type ModelConfig } from '../model/causal-lm';
 import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { errorMessage, ModelLoadError } from '../io/errors';
-import { checkpointParameters, disposeWeights, loadModelFolder, parseConfig } from '../io/model-folder';
+import { checkpointParameters, loadModelFolder, parseConfig } from '../io/model-folder';
 import { readSafetensorsHeader } from '../io/safetensors';
 import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
@@ -14,7 +12,7 @@ import type { ModelCard, ModelFile } from './protocol';
 
 export interface LoadedModel {
   entry: BuiltinModel;
-  gpt: GPT;
+  model: CausalLM;
   tokenizer: Tokenizer;
   card?: string;
 }
@@ -83,7 +81,7 @@ export class ModelRegistry {
     const kept = new Set(keep);
     for (const [id, m] of this.loaded) {
       if (kept.has(id)) continue;
-      disposeWeights(m.gpt.weights);
+      m.model.dispose();
       this.loaded.delete(id);
       this.models.delete(id);
     }
@@ -121,13 +119,13 @@ export class ModelRegistry {
     try {
       Tokenizer.fromJSON(folder.tokenizerJson, `${title}/tokenizer.json`);
     } finally {
-      disposeWeights(folder.weights); // loaded again from memory when composed
+      folder.model.dispose(); // loaded again from memory when composed
     }
     const entry: BuiltinModel = { id, role: 'augment', title, description: opts.description ?? 'Imported by you', path: `imported/${id}` };
     // Replacing an import of the same id: forget what was loaded from the old files.
     if (this.importedFiles.has(id)) {
       const old = this.loaded.get(id);
-      if (old && !inUse.includes(id)) disposeWeights(old.gpt.weights);
+      if (old && !inUse.includes(id)) old.model.dispose();
       this.loaded.delete(id);
       this.models.delete(id);
       this.cards.delete(id);
@@ -178,11 +176,11 @@ export class ModelRegistry {
         }
         try {
           const tokenizer = Tokenizer.fromJSON(folder.tokenizerJson, `${folder.label}/tokenizer.json`);
-          const m: LoadedModel = { entry, gpt: new GPT(folder.config, folder.weights), tokenizer, card: folder.card };
+          const m: LoadedModel = { entry, model: folder.model, tokenizer, card: folder.card };
           this.loaded.set(id, m);
           return m;
         } catch (e) {
-          disposeWeights(folder.weights);
+          folder.model.dispose();
           throw e;
         }
       })();
@@ -210,13 +208,13 @@ export class ModelRegistry {
 
   private async makeCard(m: BuiltinModel): Promise<ModelCard> {
     const loaded = this.loaded.get(m.id);
-    let config: GPTConfig;
+    let config: ModelConfig;
     let card: string | undefined;
     let parameters: number;
     if (loaded) {
-      config = loaded.gpt.config;
+      config = loaded.model.config;
       card = loaded.card;
-      parameters = countParameters(loaded.gpt.weights);
+      parameters = countParameters(loaded.model);
     } else {
       const src = this.source(m);
       const file = `${src.label}/config.json`;

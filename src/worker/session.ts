@@ -66,8 +66,8 @@ export class CompositionSession {
   async compose(settings: CompositionSettings): Promise<CompositionInfo> {
     const [anchor, augment] = await this.registry.pair(settings.anchor, settings.augment);
     const comp = composeModels(
-      { name: anchor.entry.id, model: anchor.gpt, tokenizer: anchor.tokenizer },
-      { name: augment.entry.id, model: augment.gpt, tokenizer: augment.tokenizer },
+      { name: anchor.entry.id, model: anchor.model, tokenizer: anchor.tokenizer },
+      { name: augment.entry.id, model: augment.model, tokenizer: augment.tokenizer },
       composeSettings(settings),
     );
     this.replace({ settings: { ...settings, ...comp.spec }, comp, anchor, augment });
@@ -173,7 +173,7 @@ export class CompositionSession {
       (b) => Object.fromEntries(Object.entries(b).filter(([, v]) => v).map(([k, v]) => [k, tf.clone(v as tf.Tensor)])) as unknown as BridgeWeights,
     );
     try {
-      const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.gpt.config.nLayer, n_embd: m.gpt.config.nEmbd, vocab_size: m.gpt.config.vocabSize });
+      const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.model.config.nLayer, n_embd: m.model.config.nEmbd, vocab_size: m.model.config.vocabSize });
       const files = await exportBundle(cur.comp.spec, snapshot, {
         anchor: ref(cur.anchor),
         augment: ref(cur.augment),
@@ -204,14 +204,14 @@ export class CompositionSession {
       );
     }
     const [anchor, augment] = await this.registry.pair(manifest.anchor.id!, manifest.augment.id!);
-    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.gpt.config, augment: augment.gpt.config });
+    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.model.config, augment: augment.model.config });
     const training = manifest.training;
     const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
     // the bundle's spec, every option explicit, so that composing these settings again builds the same bridges
     const settings: CompositionSettings = { anchor: anchor.entry.id, augment: augment.entry.id, ...parsed.spec, seed };
     this.replace({
       settings,
-      comp: new Composition(anchor.gpt, augment.gpt, parsed.spec, bridgesFromRaw(parsed.bridges)),
+      comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges)),
       anchor,
       augment,
       training,
@@ -222,7 +222,7 @@ export class CompositionSession {
 
   info(): CompositionInfo {
     const cur = this.require();
-    const e = compositionEstimate(cur.comp.spec, cur.anchor.gpt.config, cur.augment.gpt.config, ESTIMATE);
+    const e = compositionEstimate(cur.comp.spec, cur.anchor.model.config, cur.augment.model.config, ESTIMATE);
     return {
       trainableParameters: e.trainableParameters,
       bridgeBytes: e.bridgeBytes,
@@ -243,7 +243,7 @@ export class CompositionSession {
     this.current = next;
     this.disabled = [];
     // The frozen work of other models is of no use any more.
-    this.frozen.keepOnlyFor(next.anchor.gpt, next.augment.gpt);
+    this.frozen.keepOnlyFor(next.anchor.model, next.augment.model);
   }
 
   private applyDisabled(): void {

@@ -3,7 +3,7 @@
 // trainComposition with held-out exact match between steps, and every stage reported as a
 // TrainEvent. What it returns is the page's summary; what the bundle says of the training
 // accumulates in the composition (Current).
-import type { GPT } from '../model/gpt';
+import type { CausalLM } from '../model/causal-lm';
 import { composedDecoder } from '../calm/compose';
 import type { Metrics, TrainingInfo } from '../calm/bundle';
 import type { Composition } from '../calm/compose';
@@ -33,7 +33,7 @@ export interface Current {
  * for the next Train on the same two models, layers and examples. At most one is held.
  */
 export class FrozenWork {
-  private kept: { key: string; anchor: GPT; augment: GPT; cache: FrozenCache } | null = null;
+  private kept: { key: string; anchor: CausalLM; augment: CausalLM; cache: FrozenCache } | null = null;
 
   /** The cache of `data`: the kept one when it matches (reported at once as done, `reused`), else built now. */
   async of(
@@ -45,19 +45,19 @@ export class FrozenWork {
   ): Promise<FrozenCache> {
     const key = frozenCacheKey(cur.comp, data, padId);
     const kept = this.kept;
-    if (kept && kept.key === key && kept.anchor === cur.anchor.gpt && kept.augment === cur.augment.gpt) {
+    if (kept && kept.key === key && kept.anchor === cur.anchor.model && kept.augment === cur.augment.model) {
       progress(data.length, data.length, true);
       return kept.cache;
     }
     this.drop();
     progress(0, data.length, false);
     const cache = await buildFrozenCache(cur.comp, data, padId, (done, total) => progress(done, total, false), signal);
-    this.kept = { key, anchor: cur.anchor.gpt, augment: cur.augment.gpt, cache };
+    this.kept = { key, anchor: cur.anchor.model, augment: cur.augment.model, cache };
     return cache;
   }
 
   /** Drops the kept work unless it is of these two models. */
-  keepOnlyFor(anchor: GPT, augment: GPT): void {
+  keepOnlyFor(anchor: CausalLM, augment: CausalLM): void {
     if (this.kept && (this.kept.anchor !== anchor || this.kept.augment !== augment)) this.drop();
   }
 

@@ -4,9 +4,9 @@
 // arrives with statistics of its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
-import { GPT } from '../../src/model/gpt';
-import type { GPTConfig } from '../../src/model/config';
-import { initWeights } from '../../src/model/init';
+import type { CausalLM } from '../../src/model/causal-lm';
+import { gpt2, type GPT2Config } from '../../src/model/gpt2';
+import { initModel } from '../../src/model/init';
 import { Composition } from '../../src/calm/compose';
 import { bridgeKeysValues, bridgeOutput, bridgeVariables, disposeBridge, initBridges, needsInputStats } from '../../src/calm/bridge';
 import { bridgesFromRaw, exportBundle, parseBundle } from '../../src/calm/bundle';
@@ -18,7 +18,7 @@ import { makeRng } from '../../src/tasks/rng';
 import { maxAbsDiff } from './helpers/golden';
 
 
-const cfg = (D: number, L: number, H: number): GPTConfig => ({
+const cfg = (D: number, L: number, H: number): GPT2Config => ({
   modelType: 'gpt2',
   vocabSize: 30,
   nPositions: 32,
@@ -28,12 +28,12 @@ const cfg = (D: number, L: number, H: number): GPTConfig => ({
   layerNormEpsilon: 1e-5,
   activation: 'gelu_new',
 });
-let anchor: GPT;
-let augment: GPT;
+let anchor: CausalLM;
+let augment: CausalLM;
 beforeAll(async () => {
   await useBackend('cpu');
-  anchor = new GPT(cfg(32, 3, 4), initWeights(cfg(32, 3, 4), 1));
-  augment = new GPT(cfg(24, 3, 2), initWeights(cfg(24, 3, 2), 2));
+  anchor = initModel(gpt2, cfg(32, 3, 4), 1);
+  augment = initModel(gpt2, cfg(24, 3, 2), 2);
 });
 const ALL: CompositionSpec = { connections: [[-1, 3], [1, 1], [1, 3]], numHeads: 4, output: 'zero-init', positionBias: 3, inputNorm: 'whiten', queryNorm: true, valueGate: true };
 const comps: Composition[] = [];

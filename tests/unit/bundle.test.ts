@@ -13,12 +13,12 @@ import { CompositionError, type CompositionErrorCode } from '../../src/calm/erro
 import { BRIDGE_TENSORS, type BridgeWeights } from '../../src/calm/types';
 import { PLAIN_BRIDGE, bridgeParameterCount, type CompositionSpec } from '../../src/calm/spec';
 import { parseSafetensors, writeSafetensors } from '../../src/io/safetensors';
-import type { GPTConfig } from '../../src/model/config';
+import type { GPT2Config } from '../../src/model/gpt2';
 import { tf, useBackend } from '../../src/model/tf';
 
 const GOLDEN = join(__dirname, '../golden/calm-tiny');
 
-const cfg = (nEmbd: number, nLayer: number, nHead: number): GPTConfig => ({
+const cfg = (nEmbd: number, nLayer: number, nHead: number): GPT2Config => ({
   modelType: 'gpt2',
   vocabSize: 50,
   nPositions: 32,

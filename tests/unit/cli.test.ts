@@ -6,14 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../../src/model/tf';
-import type { GPTConfig } from '../../src/model/config';
-import { initWeights } from '../../src/model/init';
+import { gpt2, type GPT2Config } from '../../src/model/gpt2';
+import { initModel } from '../../src/model/init';
 import { cachedDecoder } from '../../src/model/sampling';
 import { generate } from '../../src/pipeline/decode';
-import { disposeWeights, loadModelFolder, modelFolderFiles } from '../../src/io/model-folder';
+import { loadModelFolder, modelFolderFiles } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { parseBuiltinIndex } from '../../src/io/builtin';
-import { GPT } from '../../src/model/gpt';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, Tokenizer } from '../../src/tokenizer';
 import { f32, UsageError } from '../../src/cli/output';
 import { parseIds } from '../../src/cli/commands/logits';
@@ -69,7 +68,7 @@ describe('logits', () => {
 });
 
 describe('a model folder of our own', () => {
-  const config: GPTConfig = {
+  const config: GPT2Config = {
     modelType: 'gpt2',
     vocabSize: CHAR_VOCAB_SIZE,
     nPositions: 16,
@@ -85,9 +84,9 @@ describe('a model folder of our own', () => {
   beforeAll(async () => {
     await useBackend('wasm');
     dir = await mkdtemp(join(tmpdir(), 'calm-cli-'));
-    const weights = initWeights(config, 3);
-    files = await modelFolderFiles(config, weights, buildCharTokenizerJson());
-    disposeWeights(weights);
+    const model = initModel(gpt2, config, 3);
+    files = await modelFolderFiles(model, buildCharTokenizerJson());
+    model.dispose();
   });
 
   afterAll(async () => {
@@ -113,7 +112,7 @@ describe('a model folder of our own', () => {
 
     const loaded = await loadModelFolder(nodeFolderSource(d));
     const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
-    const decoder = cachedDecoder(new GPT(loaded.config, loaded.weights), 1);
+    const decoder = cachedDecoder(loaded.model, 1);
     const expected = await generate(decoder, tokenizer.encode(prompt), {
       maxTokens: 6,
       eosId: tokenizer.eosId,
@@ -121,7 +120,7 @@ describe('a model folder of our own', () => {
       decode: (ids) => tokenizer.decode(ids),
     });
     decoder.dispose();
-    disposeWeights(loaded.weights);
+    loaded.model.dispose();
     expect(out.ids).toEqual(expected.ids);
     expect(out.text).toBe(expected.text);
     expect(out.model).toBe(d);

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
-import { GPT } from '../../src/model/gpt';
-import type { GPTConfig } from '../../src/model/config';
-import { initWeights, weightList } from '../../src/model/init';
+import type { CausalLM } from '../../src/model/causal-lm';
+import { gpt2, type GPT2Config } from '../../src/model/gpt2';
+import { initModel } from '../../src/model/init';
 import { greedyDecode } from '../../src/pipeline/decode';
 import { Composition, composedDecoder, composedRecomputeDecoder } from '../../src/calm/compose';
 import { initBridge, bridgeVariables } from '../../src/calm/bridge';
@@ -18,24 +18,24 @@ import { trainComposition, compositionLoss, buildFrozenCache, disposeFrozenCache
 import type { EncodedExample } from '../../src/train/batch';
 import { makeRng } from '../../src/tasks/rng';
 import { GOLDEN_DIR, loadGoldenModel, maxAbsDiff } from './helpers/golden';
-import { parseConfig, weightsFromTensors } from '../../src/io/model-folder';
+import { modelFromTensors, parseConfig } from '../../src/io/model-folder';
 import { parseSafetensors } from '../../src/io/safetensors';
 import { bridgeKeysValues, bridgeOutput } from '../../src/calm/bridge';
 
 /** A golden model folder without golden.json of its own (the augmenting model of calm-tiny). */
-function loadGoldenWeightsOnly(name: string): GPT {
+function loadGoldenWeightsOnly(name: string): CausalLM {
   const dir = join(GOLDEN_DIR, name);
   const config = parseConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   const bytes = readFileSync(join(dir, 'model.safetensors'));
   const { tensors } = parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `${name}/model.safetensors`);
-  return new GPT(config, weightsFromTensors(tensors, config));
+  return modelFromTensors(tensors, config);
 }
 
 beforeAll(async () => {
   await useBackend('wasm');
 });
 
-const cfg = (D: number, L: number, H: number): GPTConfig => ({
+const cfg = (D: number, L: number, H: number): GPT2Config => ({
   modelType: 'gpt2',
   vocabSize: 30,
   nPositions: 32,
@@ -47,8 +47,8 @@ const cfg = (D: number, L: number, H: number): GPTConfig => ({
 });
 
 function tinyPair(output: OutputVariant, connections: [number, number][] = [[1, 2], [1, 0], [3, 2]], seed = 1, positionBias = 0): Composition {
-  const anchor = new GPT(cfg(32, 4, 4), initWeights(cfg(32, 4, 4), seed));
-  const augment = new GPT(cfg(24, 3, 2), initWeights(cfg(24, 3, 2), seed + 1));
+  const anchor = initModel(gpt2, cfg(32, 4, 4), seed);
+  const augment = initModel(gpt2, cfg(24, 3, 2), seed + 1);
   const spec: CompositionSpec = { connections, numHeads: 4, output, ...PLAIN_BRIDGE, positionBias };
   const position = positionBias ? { heads: 4, buckets: positionBias, init: 5 } : undefined;
   return new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, output, seed * 100 + i, { position })));
@@ -71,7 +71,7 @@ describe('composition against PyTorch (tests/golden/calm-tiny)', () => {
     grads_zero: Record<string, number[][] | number[]>;
   };
   let anchor: ReturnType<typeof loadGoldenModel>;
-  let aug: GPT;
+  let aug: CausalLM;
   beforeAll(() => {
     anchor = loadGoldenModel('gpt2-tiny');
     aug = loadGoldenWeightsOnly('gpt2-tiny-aug');
@@ -221,7 +221,7 @@ describe('composition semantics', () => {
 
   it('training changes the bridges and no weight of either model', async () => {
     const comp = make('zero-init');
-    const frozen = [...weightList(comp.anchor.weights), ...weightList(comp.augment.weights)].map((t) => t.dataSync().slice());
+    const frozen = [...comp.anchor.tensors().values(), ...comp.augment.tensors().values()].map((t) => t.dataSync().slice());
     const before = comp.bridges.flatMap(bridgeVariables).map((v) => v.dataSync().slice());
     const data: EncodedExample[] = [
       { ids: [1, 2, 3, 4, 5, 6], promptLength: 3 },
@@ -229,7 +229,7 @@ describe('composition semantics', () => {
     ];
     const r = await trainComposition(comp, data, { steps: 4, lr: 1e-2, batchSize: 2, seed: 1, padId: 0 });
     expect(r.stopped).toBe('done');
-    [...weightList(comp.anchor.weights), ...weightList(comp.augment.weights)].forEach((t, i) => expect(t.dataSync()).toEqual(frozen[i]));
+    [...comp.anchor.tensors().values(), ...comp.augment.tensors().values()].forEach((t, i) => expect(t.dataSync()).toEqual(frozen[i]));
     const after = comp.bridges.flatMap(bridgeVariables).map((v) => v.dataSync());
     expect(after.some((a, i) => a.some((v, j) => v !== before[i][j]))).toBe(true);
   });

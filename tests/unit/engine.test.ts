@@ -11,10 +11,9 @@ import { parseConnections } from '../../src/calm/connections';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../../src/tasks/kv';
 import { compositionExamples, KV_RECIPE } from '../../src/tasks/recipe';
 import { codecOf, exactMatch, TABLE_ROWS } from '../../src/pipeline/evaluate';
-import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';
+import { loadModelFolder } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { parseSafetensors } from '../../src/io/safetensors';
-import { GPT } from '../../src/model/gpt';
 import { cachedDecoder } from '../../src/model/sampling';
 import { Tokenizer } from '../../src/tokenizer';
 import { CalmEngine } from '../../src/worker/engine';
@@ -238,7 +237,7 @@ describe('CalmEngine', () => {
     // the same figures as the core's exactMatch of one model on the same examples
     const loaded = await loadModelFolder(nodeFolderSource(join(MODELS_DIR, 'arith-tiny')));
     try {
-      const gpt = new GPT(loaded.config, loaded.weights);
+      const gpt = loaded.model;
       const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
       for (const row of TABLE_ROWS) {
         const examples = makeExamples(row.task, 10, { seed: 1 + 9001, table, keys: row.keys });
@@ -246,7 +245,7 @@ describe('CalmEngine', () => {
         expect(result.table[row.task as 'kv-subs'].anchor).toBe(r.accuracy);
       }
     } finally {
-      disposeWeights(loaded.weights);
+      loaded.model.dispose();
     }
 
     const cancelled = engine.evaluate({ n: 300, seed: 1 }, (done) => {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, useBackend } from '../../src/model/tf';
-import { GPT, disposeResult } from '../../src/model/gpt';
-import { disposeWeights, parseConfig, weightsFromTensors } from '../../src/io/model-folder';
+import { disposeResult } from '../../src/model/causal-lm';
+import { modelFromTensors, parseConfig } from '../../src/io/model-folder';
 import { parseSafetensors } from '../../src/io/safetensors';
 import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, disposeBridges, parseBundle } from '../../src/calm/bundle';
 import { Composition, composedDecoder } from '../../src/calm/compose';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   await useBackend('wasm');
 });
 
-afterAll(() => loaded.forEach((m) => disposeWeights(m.gpt.weights)));
+afterAll(() => loaded.forEach((m) => m.gpt.dispose()));
 
 describe.each(['gpt2-tiny', 'gpt2-tiny-untied'])('%s against PyTorch', (name) => {
   it('gives the golden logits and hidden states within 1e-4', () => {
@@ -52,7 +52,7 @@ describe('calm-tiny/bundle-gated (input whitening, query norm, value gate, posit
     const augConfig = parseConfig(JSON.parse(readFileSync(join(augDir, 'config.json'), 'utf8')));
     const augBytes = readFileSync(join(augDir, 'model.safetensors'));
     const { tensors } = parseSafetensors(new Uint8Array(augBytes.buffer, augBytes.byteOffset, augBytes.byteLength), 'gpt2-tiny-aug/model.safetensors');
-    const aug = new GPT(augConfig, weightsFromTensors(tensors, augConfig));
+    const aug = modelFromTensors(tensors, augConfig);
     const dir = join(GOLDEN_DIR, 'calm-tiny', 'bundle-gated');
     const parsed = parseBundle(
       { composition: readFileSync(join(dir, COMPOSITION_FILE), 'utf8'), bridge: new Uint8Array(readFileSync(join(dir, BRIDGE_FILE))) },
@@ -79,7 +79,7 @@ describe('calm-tiny/bundle-gated (input whitening, query norm, value gate, posit
     }
     dec.dispose();
     disposeBridges(bridges);
-    disposeWeights(aug.weights);
+    aug.dispose();
     console.info(`bundle-gated: max |logits - golden| = ${err.toExponential(2)}, decoding ${decErr.toExponential(2)}`);
     expect(err).toBeLessThan(TOLERANCE);
     expect(decErr).toBeLessThan(TOLERANCE);

@@ -4,10 +4,10 @@
 // enough (std 0.2) that a wrong mask or a lost addition shows in the logits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
-import { disposeResult, emptyCache, disposeCache, type GPT } from '../../src/model/gpt';
+import { disposeResult, disposeCache } from '../../src/model/causal-lm';
+import type { GPT } from '../../src/model/gpt2';
 import { cachedDecoder, recomputeDecoder, sampleToken, type Decoder } from '../../src/model/sampling';
 import { generate, greedyDecode } from '../../src/pipeline/decode';
-import { disposeWeights } from '../../src/io/model-folder';
 import { makeRng } from '../../src/tasks';
 import { exactMatch } from '../../src/pipeline/evaluate';
 import { loadGoldenModel, maxAbsDiff } from './helpers/golden';
@@ -19,11 +19,11 @@ let N: number;
 
 beforeAll(async () => {
   await useBackend('wasm');
-  gpt = loadGoldenModel('gpt2-tiny-untied').gpt;
+  gpt = loadGoldenModel('gpt2-tiny-untied').gpt as GPT;
   ({ vocabSize: V, nEmbd: D, nLayer: N } = gpt.config);
 });
 
-afterAll(() => disposeWeights(gpt.weights));
+afterAll(() => gpt.dispose());
 
 /** Deterministic token ids in [0, V). */
 function tokens(T: number, seed: number): number[] {
@@ -171,7 +171,7 @@ describe('KV cache', () => {
   });
 
   it('forward with a cache keeps K/V [B, H, S, hd] for every block', () => {
-    const cache = emptyCache(gpt, 1);
+    const cache = gpt.newCache(1);
     const prompt = ids2d([tokens(3, 12)]);
     disposeResult(gpt.forward(prompt, {}, cache));
     const x = ids2d([[1]]);

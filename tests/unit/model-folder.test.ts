@@ -3,17 +3,9 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, useBackend } from '../../src/model/tf';
-import type { GPTConfig } from '../../src/model/config';
-import type { GPTWeights } from '../../src/model/weights';
-import {
-  disposeWeights,
-  expectedTensors,
-  loadModelFolder,
-  modelFolderFiles,
-  parseConfig,
-  weightsFromTensors,
-  weightsToTensors,
-} from '../../src/io/model-folder';
+import type { CausalLM } from '../../src/model/causal-lm';
+import type { GPT, GPT2Config } from '../../src/model/gpt2';
+import { expectedTensors, loadModelFolder, modelFolderFiles, modelFromTensors, modelToTensors, parseConfig } from '../../src/io/model-folder';
 import { parseSafetensors, type RawTensor } from '../../src/io/safetensors';
 import { memorySource, urlSource } from '../../src/io/source';
 import { nodeFolderSource } from '../../src/io/node-source';
@@ -34,7 +26,7 @@ const HF = {
   layer_norm_epsilon: 1e-5,
   activation_function: 'gelu_new',
 };
-const CONFIG: GPTConfig = {
+const CONFIG: GPT2Config = {
   modelType: 'gpt2',
   vocabSize: 12,
   nPositions: 8,
@@ -93,9 +85,9 @@ async function loadErrorAsync(p: Promise<unknown>): Promise<ModelLoadError> {
   throw new Error('expected a ModelLoadError');
 }
 
-async function expectSameWeights(a: GPTWeights, b: GPTWeights): Promise<void> {
-  const ta = await weightsToTensors(a);
-  const tb = await weightsToTensors(b);
+async function expectSameWeights(a: CausalLM, b: CausalLM): Promise<void> {
+  const ta = await modelToTensors(a);
+  const tb = await modelToTensors(b);
   expect(Object.keys(ta).sort()).toEqual(Object.keys(tb).sort());
   for (const k of Object.keys(ta)) {
     expect(tb[k].shape, k).toEqual(ta[k].shape);
@@ -108,7 +100,7 @@ describe('parseConfig', () => {
     expect(parseConfig(HF)).toEqual(CONFIG);
     const { n_positions: _p, layer_norm_epsilon: _e, activation_function: _a, ...rest } = HF;
     expect(parseConfig({ ...rest, n_ctx: 8, architectures: ['GPT2LMHeadModel'], n_inner: null })).toEqual(CONFIG);
-    expect(parseConfig({ ...HF, activation_function: 'gelu_pytorch_tanh' }).activation).toBe('gelu_new');
+    expect((parseConfig({ ...HF, activation_function: 'gelu_pytorch_tanh' }) as GPT2Config).activation).toBe('gelu_new');
     expect(parseConfig({ ...HF, n_inner: 32 }).nEmbd).toBe(8);
   });
 
@@ -143,12 +135,13 @@ describe('parseConfig', () => {
   });
 });
 
-describe('weightsFromTensors', () => {
+describe('modelFromTensors', () => {
   it.each(['', 'transformer.'])('loads tensors named with prefix %j', (prefix) => {
     const raw = rawTensors(prefix);
     raw.set(`${prefix}h.0.attn.bias`, { dtype: 'U8', shape: [1, 1, 8, 8], data: new Uint8Array(64) }); // ignored buffer
     raw.set(`${prefix}h.1.attn.masked_bias`, { dtype: 'F32', shape: [], data: new Float32Array([-1e4]) });
-    const w = weightsFromTensors(raw, CONFIG);
+    const m = modelFromTensors(raw, CONFIG);
+    const w = (m as GPT).weights; // placed by the table's keys
     try {
       expect(w.blocks).toHaveLength(2);
       expect(w.wte.shape).toEqual([12, 8]);
@@ -158,26 +151,27 @@ describe('weightsFromTensors', () => {
       expect(w.blocks[1].attn.cProjW.dtype).toBe('float32');
       expect(w.blocks[1].attn.cProjW.dataSync()).toEqual(raw.get(`${prefix}h.1.attn.c_proj.weight`)!.data);
       expect(w.lnF.beta.dataSync()).toEqual(raw.get(`${prefix}ln_f.bias`)!.data);
+      expect(m.tensors().get('h.1.attn.c_proj.weight')).toBe(w.blocks[1].attn.cProjW);
     } finally {
-      disposeWeights(w);
+      m.dispose();
     }
   });
 
   it('keeps lm_head.weight when present', async () => {
     const raw = rawTensors('transformer.');
     raw.set('lm_head.weight', { dtype: 'F32', shape: [12, 8], data: values(96, 99) });
-    const w = weightsFromTensors(raw, CONFIG);
-    expect(w.lmHead!.shape).toEqual([12, 8]);
-    expect((await weightsToTensors(w))['lm_head.weight'].data).toEqual(values(96, 99));
-    disposeWeights(w);
+    const m = modelFromTensors(raw, CONFIG);
+    expect((m as GPT).weights.lmHead!.shape).toEqual([12, 8]);
+    expect((await modelToTensors(m))['lm_head.weight'].data).toEqual(values(96, 99));
+    m.dispose();
   });
 
   it('accepts F16 weights (converted to float32 on parse)', () => {
     const raw = rawTensors();
     raw.set('ln_f.weight', { dtype: 'F16', shape: [8], data: new Float32Array(8).fill(1) });
-    const w = weightsFromTensors(raw, CONFIG);
-    expect(Array.from(w.lnF.gamma.dataSync())).toEqual(new Array(8).fill(1));
-    disposeWeights(w);
+    const m = modelFromTensors(raw, CONFIG);
+    expect(Array.from(m.tensors().get('ln_f.weight')!.dataSync())).toEqual(new Array(8).fill(1));
+    m.dispose();
   });
 
   const cases: [string, (m: Map<string, RawTensor>) => void, string, string, RegExp][] = [
@@ -251,7 +245,7 @@ describe('weightsFromTensors', () => {
     const raw = rawTensors();
     change(raw);
     const before = tf.memory().numTensors;
-    const err = loadError(() => weightsFromTensors(raw, CONFIG, 'tiny/model.safetensors'));
+    const err = loadError(() => modelFromTensors(raw, CONFIG, 'tiny/model.safetensors'));
     expect(tf.memory().numTensors).toBe(before);
     expect(err.code).toBe(code);
     expect(err.tensor).toBe(tensor);
@@ -262,7 +256,7 @@ describe('weightsFromTensors', () => {
   });
 
   it('rejects weights of a different config', () => {
-    const err = loadError(() => weightsFromTensors(rawTensors(), { ...CONFIG, nLayer: 3 }));
+    const err = loadError(() => modelFromTensors(rawTensors(), { ...CONFIG, nLayer: 3 }));
     expect(err.code).toBe('missing-tensor');
     expect(err.tensor).toBe('h.2.ln_1.weight');
   });
@@ -272,8 +266,8 @@ describe('model folders', () => {
   it('round-trips modelFolderFiles → memorySource → loadModelFolder', async () => {
     const raw = rawTensors('transformer.');
     raw.set('lm_head.weight', { dtype: 'F32', shape: [12, 8], data: values(96, 7) });
-    const weights = weightsFromTensors(raw, CONFIG);
-    const files = await modelFolderFiles(CONFIG, weights, TOKENIZER, '# tiny\n');
+    const model = modelFromTensors(raw, CONFIG);
+    const files = await modelFolderFiles(model, TOKENIZER, '# tiny\n');
     expect(Object.keys(files).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'tokenizer.json']);
     expect(JSON.parse(files['config.json'] as string)).toMatchObject({ model_type: 'gpt2', n_layer: 2, n_embd: 8 });
     // The written file uses HF names without the prefix, and format=pt for transformers.
@@ -289,30 +283,31 @@ describe('model folders', () => {
     expect(loaded.config).toEqual(CONFIG);
     expect(loaded.tokenizerJson).toEqual(TOKENIZER);
     expect(loaded.card).toBe('# tiny\n');
-    await expectSameWeights(weights, loaded.weights);
-    disposeWeights(loaded.weights);
-    disposeWeights(weights);
+    await expectSameWeights(model, loaded.model);
+    loaded.model.dispose();
+    model.dispose();
     expect(tf.memory().numTensors).toBe(before - expectedTensors(CONFIG).length - 1);
   });
 
   it('loads a folder without README.md', async () => {
-    const weights = weightsFromTensors(rawTensors(), CONFIG);
-    const files = await modelFolderFiles(CONFIG, weights, TOKENIZER);
+    const model = modelFromTensors(rawTensors(), CONFIG);
+    const files = await modelFolderFiles(model, TOKENIZER);
     expect(files['README.md']).toBeUndefined();
     const loaded = await loadModelFolder(memorySource('tiny', files));
     expect(loaded.card).toBeUndefined();
-    expect(loaded.weights.lmHead).toBeUndefined();
-    await expectSameWeights(weights, loaded.weights);
-    disposeWeights(loaded.weights);
-    disposeWeights(weights);
+    expect((loaded.model as GPT).weights.lmHead).toBeUndefined();
+    expect(loaded.model.tensors().has('lm_head.weight')).toBe(false);
+    await expectSameWeights(model, loaded.model);
+    loaded.model.dispose();
+    model.dispose();
   });
 
   describe('errors', () => {
     let files: Record<string, Uint8Array | string>;
     beforeAll(async () => {
-      const weights = weightsFromTensors(rawTensors(), CONFIG);
-      files = await modelFolderFiles(CONFIG, weights, TOKENIZER);
-      disposeWeights(weights);
+      const model = modelFromTensors(rawTensors(), CONFIG);
+      files = await modelFolderFiles(model, TOKENIZER);
+      model.dispose();
     });
 
     it('names a missing file', async () => {
@@ -378,8 +373,8 @@ describe('file sources', () => {
   it('reads a folder from the Node file system', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'calm-model-'));
     try {
-      const weights = weightsFromTensors(rawTensors(), CONFIG);
-      const files = await modelFolderFiles(CONFIG, weights, TOKENIZER, 'card');
+      const model = modelFromTensors(rawTensors(), CONFIG);
+      const files = await modelFolderFiles(model, TOKENIZER, 'card');
       const src = nodeFolderSource(dir);
       const err = await loadErrorAsync(loadModelFolder(src));
       expect(err.code).toBe('missing-file');
@@ -387,9 +382,9 @@ describe('file sources', () => {
       for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
       const loaded = await loadModelFolder(src);
       expect(loaded.card).toBe('card');
-      await expectSameWeights(weights, loaded.weights);
-      disposeWeights(loaded.weights);
-      disposeWeights(weights);
+      await expectSameWeights(model, loaded.model);
+      loaded.model.dispose();
+      model.dispose();
     } finally {
       await rm(dir, { recursive: true });
     }

@@ -8,8 +8,8 @@ import { create } from 'zustand';
 import { createModelsSlice, fetchBuiltinModels, type ModelsSlice } from '../../src/store/models';
 import { modelParameterCount } from '../../src/store/models';
 import { parameterCount } from '../../src/cli/commands/models';
-import { countParameters } from '../../src/model/init';
-import { disposeWeights, loadModelFolder } from '../../src/io/model-folder';
+import { countParameters } from '../../src/model/causal-lm';
+import { loadModelFolder } from '../../src/io/model-folder';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { useBackend } from '../../src/model/tf';
 
@@ -45,8 +45,8 @@ describe('parameter counts', () => {
       const page = modelParameterCount(summary.value);
       const cli = (await parameterCount(dir, JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')).parameters;
       const folder = await loadModelFolder(nodeFolderSource(dir));
-      const loaded = countParameters(folder.weights);
-      disposeWeights(folder.weights);
+      const loaded = countParameters(folder.model);
+      folder.model.dispose();
       expect({ id: m.id, page, cli, loaded }).toEqual({ id: m.id, page: expected, cli: expected, loaded: expected });
     }
   });

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
 import { initBridges } from '../../src/calm/bridge';
-import { initWeights } from '../../src/model/init';
+import { initTensors } from '../../src/model/init';
+import { GPT2_TENSORS } from '../../src/model/gpt2/tensors';
 import { PLAIN_BRIDGE, type CompositionSpec } from '../../src/calm/spec';
 
 const spec: CompositionSpec = { connections: [[-1, 3], [0, 1]], numHeads: 4, output: 'rmsnorm', ...PLAIN_BRIDGE, positionBias: 4 };
@@ -28,8 +29,8 @@ describe('seeds', () => {
       await useBackend('cpu');
       const bridges = () => values(tensorsOf(initBridges(spec, 16, 12, seed)));
       expect(await bridges()).toEqual(await bridges());
-      const config = { vocabSize: 11, nPositions: 8, nEmbd: 16, nLayer: 1, nHead: 2, layerNormEpsilon: 1e-5 };
-      const model = () => values(tensorsOf(initWeights(config as never, seed)));
+      const config = { modelType: 'gpt2' as const, vocabSize: 11, nPositions: 8, nEmbd: 16, nLayer: 1, nHead: 2, layerNormEpsilon: 1e-5, activation: 'gelu_new' as const };
+      const model = () => values([...initTensors(GPT2_TENSORS, config, seed, { optional: true }).values()]);
       expect(await model()).toEqual(await model());
     });
   }

@@ -16,7 +16,7 @@ import {
 } from '../../src/calm/spec';
 import { readBundleManifest, manifestJson } from '../../src/calm/bundle-manifest';
 import { CompositionError } from '../../src/calm/errors';
-import type { GPTConfig } from '../../src/model/config';
+import type { GPT2Config as GPTConfig } from '../../src/model/gpt2';
 
 const cfg = (nEmbd: number, nLayer: number, nHead = 2): GPTConfig => ({
   modelType: 'gpt2',

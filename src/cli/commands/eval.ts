@@ -41,7 +41,7 @@ export const command: Command = {
       const codec = { encode: (s: string) => tokenizer.encode(s), decode: (t: number[]) => tokenizer.decode(t), eosId: tokenizer.eosId };
       progress(`${m.name}: evaluating ${n} ${task} examples (keys ${keys}, seed ${seed})`);
       const t0 = performance.now();
-      const r = await exactMatch((B) => cachedDecoder(m.gpt, B), codec, examples, { maxLength: m.config.nPositions });
+      const r = await exactMatch((B) => cachedDecoder(m.model, B), codec, examples, { maxLength: m.config.nPositions });
       const seconds = (performance.now() - t0) / 1000;
       const chance = answerChance(examples);
       if (json) {

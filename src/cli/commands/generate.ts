@@ -37,7 +37,7 @@ export const command: Command = {
         throw new Error(`the prompt is ${ids.length} tokens but ${m.name} has a context of ${context}, which leaves no room to generate`);
       }
       const rng = makeRng(seed);
-      const decoder = cachedDecoder(m.gpt, 1);
+      const decoder = cachedDecoder(m.model, 1);
       const t0 = performance.now();
       let out: Awaited<ReturnType<typeof generate>>;
       try {

@@ -41,7 +41,7 @@ export const command: Command = {
     const { rows, batched } = parseIds(requiredString(values, 'ids', 'logits'));
     const bundle = bundleDir === undefined ? undefined : await loadBundle(bundleDir, backend, 'optional');
     const m = bundle ? bundle.anchor : await resolveModel(id!, { backend, tokenizer: 'optional' });
-    const forward = (x: tf.Tensor2D) => (bundle ? bundle.comp.forward(x) : m.gpt.forward(x).logits!);
+    const forward = (x: tf.Tensor2D) => (bundle ? bundle.comp.forward(x) : m.model.forward(x).logits!);
     try {
       const { vocabSize: V, nPositions: P } = m.config;
       const bad = rows.flat().find((t) => t >= V);

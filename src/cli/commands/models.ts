@@ -27,7 +27,8 @@ export interface ModelRow {
 
 /**
  * Parameters from config.json and the tensor names of model.safetensors (its header only): every
- * GPT-2 tensor, plus the LM head when the file has one of its own, as the loader counts them.
+ * tensor of the architecture's table, plus the optional ones the file has (GPT-2: an LM head of
+ * its own), as the loader counts them.
  */
 export async function parameterCount(dir: string, configJson: unknown, file: string): Promise<{ config: ReturnType<typeof parseConfig>; parameters: number }> {
   const config = parseConfig(configJson, file);

@@ -13,9 +13,8 @@ import { tf, useBackend } from '../../../src/model/tf';
 import { crossAttentionFused, crossAttentionReference, type CrossAttentionOptions } from '../../../src/kernels/cross-attention';
 import { linearFused, linearReference } from '../../../src/kernels/linear';
 import { activeWebGPUBackend } from '../../../src/kernels/webgpu-program';
-import { GPT } from '../../../src/model/gpt';
-import type { GPTConfig } from '../../../src/model/config';
-import { initWeights, weightList } from '../../../src/model/init';
+import { gpt2, type GPT2Config } from '../../../src/model/gpt2';
+import { initModel } from '../../../src/model/init';
 import { Composition } from '../../../src/calm/compose';
 import { PLAIN_BRIDGE, resolveSpec } from '../../../src/calm/spec';
 import { initBridge, bridgeVariables } from '../../../src/calm/bridge';
@@ -163,7 +162,7 @@ async function benchLinear(o: BenchOptions) {
 
 /** One bridge-training step (loss, gradients of every bridge parameter, AdamW) on the active backend. */
 async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<number> {
-  const cfg: GPTConfig = {
+  const cfg: GPT2Config = {
     modelType: 'gpt2',
     vocabSize: 64,
     nPositions: o.T,
@@ -173,8 +172,8 @@ async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<n
     layerNormEpsilon: 1e-5,
     activation: 'gelu_new',
   };
-  const anchor = new GPT(cfg, initWeights(cfg, 1));
-  const augment = new GPT(cfg, initWeights(cfg, 2));
+  const anchor = initModel(gpt2, cfg, 1);
+  const augment = initModel(gpt2, cfg, 2);
   const connections: [number, number][] = [[o.layers - 1, o.layers - 1]];
   const comp = new Composition(anchor, augment, resolveSpec({ connections, numHeads: o.heads, output: 'rmsnorm', ...PLAIN_BRIDGE }), [initBridge(o.width, o.width, 'rmsnorm', 3)]);
   const rng = makeRng(5);
@@ -203,7 +202,8 @@ async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<n
   );
   opt.dispose();
   comp.bridges.forEach((b) => bridgeVariables(b).forEach((v) => v.dispose()));
-  tf.dispose([...weightList(anchor.weights), ...weightList(augment.weights)]);
+  anchor.dispose();
+  augment.dispose();
   return ms;
 }
 

@@ -3,10 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, weightsFromTensors } from '../../../src/io/model-folder';
+import { modelFromTensors, parseConfig } from '../../../src/io/model-folder';
 import { parseSafetensors } from '../../../src/io/safetensors';
-import type { GPTConfig } from '../../../src/model/config';
-import { GPT } from '../../../src/model/gpt';
+import type { CausalLM, ModelConfig } from '../../../src/model/causal-lm';
 
 export const GOLDEN_DIR = fileURLToPath(new URL('../../golden/', import.meta.url));
 
@@ -16,15 +15,15 @@ export interface Golden {
   hidden: number[][][][]; // [n_layer][B][T][D], the residual stream after each block
 }
 
-/** A golden model folder as a GPT (tfjs tensors: call after the backend is set). */
-export function loadGoldenModel(name: string): { config: GPTConfig; gpt: GPT; golden: Golden; dir: string } {
+/** A golden model folder as a model (tfjs tensors: call after the backend is set). */
+export function loadGoldenModel(name: string): { config: ModelConfig; gpt: CausalLM; golden: Golden; dir: string } {
   const dir = join(GOLDEN_DIR, name);
   const config = parseConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), `${name}/config.json`);
   const bytes = readFileSync(join(dir, 'model.safetensors'));
   const { tensors } = parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `${name}/model.safetensors`);
-  const weights = weightsFromTensors(tensors, config, `${name}/model.safetensors`);
+  const gpt = modelFromTensors(tensors, config, `${name}/model.safetensors`);
   const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Golden;
-  return { config, gpt: new GPT(config, weights), golden, dir };
+  return { config, gpt, golden, dir };
 }
 
 /** The largest |a - b| over two nested arrays of the same shape (a shape mismatch throws). */

@@ -1,0 +1,103 @@
+// The tensor operations the architectures and the bridges share: matmuls with fast gradients,
+// x·W + b, LayerNorm, GELU, the causal mask and the head split. Legend: B batch, T new
+// positions, S = past + T positions, D width, H heads, hd = D / H.
+import { tf } from './tf';
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** Swaps the last two axes: [..., m, n] → [..., n, m]. */
+export function swapLast(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  [perm[t.rank - 2], perm[t.rank - 1]] = [perm[t.rank - 1], perm[t.rank - 2]];
+  return tf.transpose(t, perm);
+}
+
+/**
+ * a·b ([..., m, k] × [..., k, n], same batch axes) with a gradient that transposes explicitly
+ * and multiplies plainly: tfjs-wasm runs transposed matMuls (what the built-in gradient uses)
+ * about 20× slower than plain ones, which made the backward pass 7× the forward.
+ */
+export const matmul: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(((
+  a: tf.Tensor,
+  b: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy, swapLast(saved[1])), tf.matMul(swapLast(saved[0]), dy)],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * x·W for a weight W: like `matmul`, but the gradient for W is only computed when W is a
+ * trainable variable. A frozen model's weights are plain tensors, so bridge training does not
+ * pay for weight gradients of the anchor blocks it backpropagates through.
+ */
+const matmulWeight: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((
+  x: tf.Tensor,
+  w: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => {
+  save([x, w]);
+  const trainable = w instanceof tf.Variable && w.trainable;
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+      tf.matMul(dy, swapLast(saved[1])),
+      trainable ? tf.matMul(swapLast(saved[0]), dy) : tf.zerosLike(saved[1]),
+    ],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+
+/** gelu_new: the tanh approximation GPT-2 uses. */
+export function geluNew(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    // x·x·x, not pow(x, 3): pow's gradient is slow (log, where) and needs no exponent here
+    const inner = tf.mul(GELU_C, tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+  });
+}
+
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const mean = tf.mean(x, -1, true);
+    const centred = tf.sub(x, mean);
+    const variance = tf.mean(tf.square(centred), -1, true);
+    return tf.add(tf.mul(tf.mul(centred, tf.rsqrt(tf.add(variance, eps))), gamma), beta);
+  });
+}
+
+/** x·W + b over the last axis: [..., in] × [in, out] → [..., out]. */
+export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+  return tf.tidy(() => {
+    const shape = x.shape;
+    const inDim = shape[shape.length - 1];
+    const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+    const y = b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w);
+    return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
+  });
+}
+
+/**
+ * Additive causal mask for T queries at positions past..past+T-1 over S = past+T keys:
+ * 0 where key ≤ query position, -1e9 elsewhere. [T, S]
+ */
+export function causalMask(T: number, S: number, past: number): tf.Tensor2D {
+  const m = new Float32Array(T * S);
+  for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) m[i * S + j] = -1e9;
+  return tf.tensor2d(m, [T, S]);
+}
+
+/** [B, T, D] → [B, H, T, hd] */
+export function splitHeads(x: tf.Tensor, H: number): tf.Tensor4D {
+  const [B, T, D] = x.shape;
+  return tf.transpose(tf.reshape(x, [B, T, H, D / H]), [0, 2, 1, 3]);
+}
+
+/** [B, H, T, hd] → [B, T, D] */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+  const [B, H, T, hd] = x.shape;
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, T, H * hd]);
+}
+
