@@ -99,7 +99,8 @@ export function initBridge(
 
 /**
  * [h, R], `init` at offset 0 and 0 elsewhere: at the start each anchor position reads mostly
- * the augmenting state at its own position (learning that from dense states was what failed), and training can move the bias anywhere.
+ * the augmenting state at its own position (learning that from dense states was what
+ * failed), and training can move the bias anywhere.
  */
 export function initialPositionBias(heads: number, buckets: number, init: number): tf.Tensor2D {
   const b = new Float32Array(heads * buckets);

@@ -82,15 +82,16 @@ function commonWGSL(c: RowwiseConfig): string {
     return min(d, NB - 1);
   }
 
-  // A score as the reference forms it: raw = q·k, then ·scale, + mask, + posBias[head, bucket].
-  fn score(raw : f32, b : i32, bh : i32, i : i32, j : i32, S : i32) -> f32 {
+  // Where head (bh % h)'s R biases start in aux (after the [B·S] mask when there is one).
+  fn biasRow(bh : i32, S : i32) -> i32 {
+    return ${hasMask ? 'uniforms.qShape.x * S' : '0'} + (bh % uniforms.qShape.y) * NB;
+  }
+
+  // A score as the reference forms it: raw = q·k, then ·scale, + mask, + posBias[head, bucket]
+  // (br = biasRow(bh, S), computed once per invocation).
+  fn score(raw : f32, b : i32, br : i32, i : i32, j : i32, S : i32) -> f32 {
     var s = raw * uniforms.scale + maskValue(b, i, j, S);
-    ${
-      buckets > 0
-        ? `let biasBase = ${hasMask ? 'uniforms.qShape.x * S' : '0'};
-    s = s + aux[biasBase + (bh % uniforms.qShape.y) * NB + bucketOf(i, j)];`
-        : ''
-    }
+    ${buckets > 0 ? 's = s + aux[br + bucketOf(i, j)];' : ''}
     return s;
   }
 
@@ -183,6 +184,7 @@ export class CrossAttentionRowwiseForwardProgram extends RowwiseProgram {
     let i = index % T;
     let bh = index / T;
     let b = bh / H;
+    let br = biasRow(bh, S);
     let lim = rowLimit(b, i, S);
     var qr : ${rowType(hd, vec)};
     var acc : ${rowType(hd, vec)};
@@ -196,7 +198,7 @@ export class CrossAttentionRowwiseForwardProgram extends RowwiseProgram {
     for (var j = 0; j < lim; j++) {
       var raw = 0.0;
       for (var d = 0; d < ${n}; d++) { raw = raw + ${dot}; }
-      let s = score(raw, b, bh, i, j, S);
+      let s = score(raw, b, br, i, j, S);
       if (s > mx) {
         // online softmax: rescale what was summed under the old maximum
         let c = exp(mx - s);
@@ -250,6 +252,7 @@ export class CrossAttentionRowwiseBackwardQueryProgram extends RowwiseProgram {
     let i = index % T;
     let bh = index / T;
     let b = bh / H;
+    let br = biasRow(bh, S);
     let lim = rowLimit(b, i, S);
     let f = index * ${hd + 2};
     let o = index * ${dqColumns(hd, buckets)};
@@ -276,7 +279,7 @@ export class CrossAttentionRowwiseBackwardQueryProgram extends RowwiseProgram {
         raw = raw + ${dot('qr[d]', 'k[kv + d]')};
         dp = dp + ${dot('dyr[d]', 'v[kv + d]')};
       }
-      let s = score(raw, b, bh, i, j, S);
+      let s = score(raw, b, br, i, j, S);
       let p = exp((s - mx) - logl);
       let ds = p * (dp - D);
       ${
@@ -326,6 +329,7 @@ export class CrossAttentionRowwiseBackwardKeyValueProgram extends RowwiseProgram
     let j = index % S;
     let bh = index / S;
     let b = bh / H;
+    let br = biasRow(bh, S);
     var kr : ${rowType(hd, vec)};
     var vr : ${rowType(hd, vec)};
     var dk : ${rowType(hd, vec)};
@@ -360,7 +364,7 @@ export class CrossAttentionRowwiseBackwardKeyValueProgram extends RowwiseProgram
         raw = raw + ${dot(`q[r * ${n} + d]`, 'kr[d]')};
         dp = dp + ${dot(`dy[r * ${n} + d]`, 'vr[d]')};
       }
-      let s = score(raw, b, bh, i, j, S);
+      let s = score(raw, b, br, i, j, S);
       let p = exp((s - fwd[f + HD]) - fwd[f + HD + 1]);
       let ds = p * (dp - dqd[r * ${dqColumns(hd, buckets)} + HD]);
       for (var d = 0; d < ${n}; d++) {
