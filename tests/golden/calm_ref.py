@@ -5,7 +5,7 @@ Run with Debian's torch (`/usr/bin/python3`, package `python3-torch`); no
 `transformers`, no `safetensors` package: the format is read and written by hand.
 
 Contents
-- safetensors read/write (F32 out; F32/F16/BF16 in)
+- safetensors read/write (F32/F16/BF16)
 - a GPT-2 loaded from a Hugging Face model folder (`config.json` + `model.safetensors`,
   with or without the `transformer.` prefix, tied or separate `lm_head.weight`)
 - the GPT-2 forward (pre-LN, causal MHA, gelu_new, ln_f, logits = ln_f(x) · W_lmᵀ),
@@ -55,8 +55,9 @@ COMPOSITION_FORMAT = "calm-playground/composition@1"
 # safetensors
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """tensors: {name: np.ndarray or torch.Tensor}, written as F32 in sorted order."""
+def write_safetensors(path, tensors, metadata=None, dtype="F32"):
+    """tensors: {name: np.ndarray or torch.Tensor}, written in sorted order as F32, or as
+    F16 / BF16 (each value rounded to nearest, ties to even, from its float32)."""
     header = {}
     blobs = []
     offset = 0
@@ -65,8 +66,14 @@ def write_safetensors(path, tensors, metadata=None):
         if isinstance(t, torch.Tensor):
             t = t.detach().cpu().numpy()
         a = np.ascontiguousarray(np.asarray(t, dtype="<f4"))
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape),
+        if dtype == "F16":
+            a = a.astype("<f2")
+        elif dtype == "BF16":  # torch rounds to nearest even; keep the 16 bits
+            a = torch.from_numpy(a.copy()).to(torch.bfloat16).view(torch.int16).numpy()
+        elif dtype != "F32":
+            raise ValueError(f"unsupported dtype {dtype}")
+        b = a.astype(a.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape),
                         "data_offsets": [offset, offset + len(b)]}
         blobs.append(b)
         offset += len(b)

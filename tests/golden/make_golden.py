@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Regenerates every file under tests/golden/ (except this script, calm_ref.py and
-README.md) and prints self-consistency checks. Deterministic: torch.manual_seed(0).
+"""Regenerates the GPT-2 and calm-tiny files under tests/golden/ (gpt2-tiny*, calm-tiny/;
+make_arch_golden.py writes the Llama / GPT-NeoX ones) and prints self-consistency checks.
+Deterministic: torch.manual_seed(0).
 
     /usr/bin/python3 tests/golden/make_golden.py
 
@@ -109,7 +110,9 @@ def write_model_golden(model, folder, ids):
 
 
 def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std, position_bias=0,
-                input_norm="none", query_norm=False, value_gate=False):
+                input_norm="none", query_norm=False, value_gate=False,
+                paths=("../../gpt2-tiny", "../../gpt2-tiny-aug")):
+    """paths: composition.json anchor.path and augment.path, relative to the bundle."""
     bridges = ref.CALMBridges(connections, num_heads, output, anchor.D, augment.D, position_bias,
                               input_norm, query_norm, value_gate)
     with torch.no_grad():
@@ -135,9 +138,9 @@ def make_bundle(folder, anchor, augment, connections, num_heads, output, qk_std,
                           {"format": "pt"})
     comp = {
         "format": ref.COMPOSITION_FORMAT,
-        "anchor": {"path": "../../gpt2-tiny", "n_layer": anchor.L, "n_embd": anchor.D,
+        "anchor": {"path": paths[0], "n_layer": anchor.L, "n_embd": anchor.D,
                    "vocab_size": anchor.V},
-        "augment": {"path": "../../gpt2-tiny-aug", "n_layer": augment.L, "n_embd": augment.D,
+        "augment": {"path": paths[1], "n_layer": augment.L, "n_embd": augment.D,
                     "vocab_size": augment.V},
         "connections": [list(c) for c in connections],
         "num_heads": num_heads,
