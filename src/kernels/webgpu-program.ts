@@ -19,7 +19,7 @@ export function activeWebGPUBackend(): WebGPUBackend | null {
 /**
  * Storage buffers `program` binds: one per input, plus its output. WebGPU caps them per shader
  * stage (maxStorageBuffersPerShaderStage; tfjs asks for no more than the default 8): a program
- * over the cap fails to build its pipeline and tfjs then reads back zeros, silently.
+ * over the cap fails validation when its pipeline is built, and tfjs does not throw.
  */
 export function storageBuffersOf(program: WebGPUProgram): number {
   return program.variableNames.length + 1;
