@@ -1,9 +1,11 @@
 // npm run bench:browser -- [--json] [--repeats N] [--quick]
 //
-// In headless Chromium with WebGPU (SwiftShader here, DESIGN §5), measured in one run:
+// In headless Chromium with WebGPU (SwiftShader here, docs/design.md § Tests), measured in one run:
 // - cross_attention_fused_speedup: the fused WGSL cross-attention (src/kernels) vs the reference
 //   tfjs ops, both on WebGPU, forward + backward (loss and dQ, dK, dV), at T = S = 64, 256 and
 //   D_a = 128, 256 with 4 heads, batch 1; the smallest speedup over those sizes;
+// - cross_attention_bias_fused_speedup: the same with a bridge's relative-position bias
+//   (positionBias [4 heads, R 4], the page's recipe; its gradient too), the smallest speedup;
 // - linear_fused_speedup: the WGSL linear (x·W + b, src/kernels/linear.ts) vs tfjs's matMul + add,
 //   both on WebGPU, forward + backward (dx, dW, db), at bridge sizes; the smallest speedup;
 // - webgpu_vs_wasm_train_step: one bridge-training step (a pair of random 2-block GPT-2s of
@@ -31,6 +33,7 @@ const options: BenchOptions = {
         [256, 256],
       ],
   heads: 4,
+  buckets: 4,
   linearSizes: values.quick
     ? [[64, 128, 128]]
     : [
@@ -65,12 +68,15 @@ async function main(): Promise<void> {
     report.cross_attention.forEach((r) =>
       log(`  T ${r.T} D_a ${r.D_a}: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}× (forward only ${r.fwd_speedup.toFixed(2)}×)`),
     );
+    report.cross_attention_bias.forEach((r) =>
+      log(`  with bias (R ${r.buckets}) T ${r.T} D_a ${r.D_a}: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}× (forward only ${r.fwd_speedup.toFixed(2)}×)`),
+    );
     report.linear.forEach((r) => log(`  linear [${r.M}, ${r.K}]·[${r.K}, ${r.N}]: fused ${r.fused_fwd_bwd_ms.toFixed(1)} ms, reference ${r.reference_fwd_bwd_ms.toFixed(1)} ms, ${r.fwd_bwd_speedup.toFixed(2)}×`));
     log(`  train step: webgpu ${report.train_step.webgpu_ms.toFixed(1)} ms, wasm ${report.train_step.wasm_ms.toFixed(1)} ms`);
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else {
       const r = report.ratios;
-      log(`cross_attention_fused_speedup ${r.cross_attention_fused_speedup.toFixed(2)}×, linear_fused_speedup ${r.linear_fused_speedup.toFixed(2)}×, webgpu_vs_wasm_train_step ${r.webgpu_vs_wasm_train_step.toFixed(3)}×`);
+      log(`cross_attention_fused_speedup ${r.cross_attention_fused_speedup.toFixed(2)}×, cross_attention_bias_fused_speedup ${r.cross_attention_bias_fused_speedup.toFixed(2)}×, linear_fused_speedup ${r.linear_fused_speedup.toFixed(2)}×, webgpu_vs_wasm_train_step ${r.webgpu_vs_wasm_train_step.toFixed(3)}×`);
     }
   } finally {
     await browser.close();

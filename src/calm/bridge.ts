@@ -3,10 +3,13 @@
 // Legend: B batch, T anchor positions, S augmenting positions, D_a anchor width,
 // D_g augmenting width, h heads, hd = D_a / h.
 import { tf, tfSeed, toVariable } from '../model/tf';
-import { linear, matmul, splitHeads, mergeHeads } from '../model/ops';
-import { crossAttention, type CrossAttentionOptions } from '../kernels/cross-attention';
+import { linear, splitHeads, mergeHeads } from '../model/ops';
+import { crossAttention, positionScoreBias, type CrossAttentionOptions } from '../kernels/cross-attention';
 import { BRIDGE_TENSORS, type BridgeWeights } from './types';
 import { SPEC_DEFAULTS, type CompositionSpec, type OutputVariant } from './spec';
+
+// positionScoreBias (the bias's reference) lives with the attention kernels; compose.ts reads it here
+export { positionScoreBias };
 
 const RMS_EPS = 1e-6;
 
@@ -106,23 +109,6 @@ export function initialPositionBias(heads: number, buckets: number, init: number
   return tf.tensor2d(b, [heads, buckets]);
 }
 
-/**
- * The relative-position bias of the scores: [1, h, T, S] for T queries at positions
- * past … past+T−1 over S keys; offset (query − key) clamped to R−1 (future keys are masked
- * anyway). Built as posBias · onehot(offset)ᵀ so its gradient exists on every backend.
- */
-export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past: number): tf.Tensor4D {
-  const [h, R] = posBias.shape;
-  return tf.tidy(() => {
-    const onehot = new Float32Array(R * T * S); // [R, T·S]
-    for (let t = 0; t < T; t++)
-      for (let s = 0; s < S; s++) {
-        const d = past + t - s;
-        onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * T * S + t * S + s] = 1;
-      }
-    return tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, T * S])), [1, h, T, S]) as tf.Tensor4D;
-  });
-}
 
 /**
  * Fresh bridges for every connection of `spec`, seeded `seed·1000 + k` so the CLI, the worker
@@ -200,9 +186,8 @@ export function bridgeOutput(
     const { queryNorm, ...attnOpts } = opts;
     const xq = queryInput(hAnchor, queryNorm); // [B, T, D_a]
     const q = bridgeQueries(w, xq, heads); // [B, h, T, hd]
-    const T = hAnchor.shape[1];
-    const bias = w.posBias ? positionScoreBias(w.posBias, T, kv.k.shape[2], opts.past ?? 0) : undefined;
-    let heads4 = crossAttention(q, kv.k, kv.v, { ...attnOpts, bias }); // [B, h, T, hd]
+    // the relative-position bias as its parameters [h, R]: the fused kernel forms it in-kernel
+    let heads4 = crossAttention(q, kv.k, kv.v, w.posBias ? { ...attnOpts, positionBias: w.posBias } : attnOpts); // [B, h, T, hd]
     // the gate scales each head's output after the attention: fused kernels are unaffected
     if (w.gateW) heads4 = tf.mul(heads4, valueGate(w, xq));
     const a = mergeHeads(heads4); // [B, T, D_a]

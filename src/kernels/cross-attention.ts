@@ -1,18 +1,25 @@
 // Causal multi-head cross-attention, the core of a CALM bridge. This plain-tfjs version is
 // the reference: what runs on wasm/cpu, and the oracle for the fused WebGPU kernel.
-// Legend: B batch, h heads, T anchor (query) positions, S augmenting (key) positions, hd head width.
+// Legend: B batch, h heads, T anchor (query) positions, S augmenting (key) positions, hd head
+// width, R relative-position buckets.
 //
-// `crossAttention` is what the model calls: on the WebGPU backend, for shapes the fused WGSL
-// kernel takes (cross-attention-rowwise-webgpu.ts), the fused kernel with its WGSL backward
-// (dQ, dK, dV); everywhere else, and for any other shape, the reference.
+// Reference maths (crossAttentionReference, positionScoreBias):
+//   scores = q·kᵀ/√hd + mask (+ bias) (+ positionScoreBias(positionBias, T, S, past)),
+//   out = softmax(scores)·v; mask: -1e9 for keys after the query's position, (1 − keyMask)·-1e9.
+//
+// `crossAttention` is what the model calls: on the WebGPU backend, for inputs the fused WGSL
+// kernel takes (cross-attention-rowwise-webgpu.ts; the relative-position bias included), the
+// fused kernel with its WGSL backward (dQ, dK, dV, dPositionBias); everywhere else the reference.
 import { tf } from '../model/tf';
 import { matmul } from '../model/ops';
 import { activeWebGPUBackend, runProgram, type ProgramUniform } from './webgpu-program';
 import {
+  CrossAttentionBiasGradProgram,
   CrossAttentionRowwiseBackwardKeyValueProgram,
   CrossAttentionRowwiseBackwardQueryProgram,
   CrossAttentionRowwiseForwardProgram,
   MAX_HEAD_WIDTH,
+  type RowwiseConfig,
 } from './cross-attention-rowwise-webgpu';
 
 export interface CrossAttentionOptions {
@@ -20,8 +27,34 @@ export interface CrossAttentionOptions {
   past?: number;
   /** [B, S], 1 for real tokens and 0 for padding: padded keys are never read. */
   keyMask?: tf.Tensor2D;
-  /** Added to the scores before the mask: [1|B, h, T, S] (a bridge's relative-position bias). */
+  /** Added to the scores after the mask: any [1|B, h, T, S] (not fused: see positionBias). */
   bias?: tf.Tensor4D;
+  /**
+   * A bridge's relative-position bias [h, R] (BridgeWeights.posBias): adds
+   * positionScoreBias(positionBias, T, S, past) to the scores. The fused kernel takes it (and
+   * gives its gradient) without building the [1, h, T, S] bias.
+   */
+  positionBias?: tf.Tensor;
+}
+
+/**
+ * The relative-position bias of the scores: posBias [h, R] → [1, h, T, S] for T queries at
+ * positions past … past+T−1 over S keys. Query i, key j read bucket past + i − j, clamped to
+ * R−1 (offsets beyond the last bucket share it), and R−1 for future keys (masked anyway, but a
+ * query that sees only padding spreads its weight over them). Built as posBias · onehot(bucket)ᵀ
+ * so its gradient exists on every backend. The fused kernel's bucketOf must match it.
+ */
+export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past: number): tf.Tensor4D {
+  const [h, R] = posBias.shape;
+  return tf.tidy(() => {
+    const onehot = new Float32Array(R * T * S); // [R, T·S]
+    for (let t = 0; t < T; t++)
+      for (let s = 0; s < S; s++) {
+        const d = past + t - s;
+        onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * T * S + t * S + s] = 1;
+      }
+    return tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, T * S])), [1, h, T, S]) as tf.Tensor4D;
+  });
 }
 
 /** Additive mask [1|B, 1, T, S]: causal (key j ≤ query position) plus padding. */
@@ -40,40 +73,41 @@ export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOpt
   });
 }
 
-/**
- * softmax(q·kᵀ/√hd + mask)·v. q [B, h, T, hd], k and v [B, h, S, hd] → [B, h, T, hd].
- * Writes the [B, h, T, S] scores; the fused kernel does not.
- */
-export function crossAttentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
+/** The reference's scores [B, h, T, S]: q·kᵀ/√hd + mask, then + bias, then + the position bias. */
+function crossAttentionScores(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , T, hd] = q.shape;
     const S = k.shape[2];
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
     let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts)); // [B, h, T, S]
     if (opts.bias) scores = tf.add(scores, opts.bias);
-    return matmul(tf.softmax(scores), v) as tf.Tensor4D;
+    if (opts.positionBias) scores = tf.add(scores, positionScoreBias(opts.positionBias, T, S, opts.past ?? 0));
+    return scores as tf.Tensor4D;
   });
+}
+
+/**
+ * softmax(q·kᵀ/√hd + mask (+ biases))·v. q [B, h, T, hd], k and v [B, h, S, hd] → [B, h, T, hd].
+ * Writes the [B, h, T, S] scores; the fused kernel does not.
+ */
+export function crossAttentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
+  return tf.tidy(() => matmul(tf.softmax(crossAttentionScores(q, k, opts)), v) as tf.Tensor4D);
 }
 
 /** The attention weights themselves [B, h, T, S] (for the heatmap; not used in training). */
 export function crossAttentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, , T, hd] = q.shape;
-    const S = k.shape[2];
-    let scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts));
-    if (opts.bias) scores = tf.add(scores, opts.bias);
-    return tf.softmax(scores) as tf.Tensor4D;
-  });
+  return tf.tidy(() => tf.softmax(crossAttentionScores(q, k, opts)) as tf.Tensor4D);
 }
 
 /**
  * Why the fused kernel cannot compute these inputs (null when it can): it needs the WebGPU
  * backend, float32 q/k/v of equal batch and heads (no broadcasting), a head width up to
- * MAX_HEAD_WIDTH, an integer past ≥ 0 and a keyMask of shape [B, S].
+ * MAX_HEAD_WIDTH, an integer past ≥ 0, a keyMask of shape [B, S], a positionBias of shape
+ * [h, R] and no arbitrary additive `bias` (a [1|B, h, T, S] tensor is not fused).
  */
 export function fusedCrossAttentionUnsupported(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: CrossAttentionOptions = {}): string | null {
   if (activeWebGPUBackend() === null) return `backend is ${tf.getBackend()}, not webgpu`;
-  if (opts.bias) return 'an additive score bias (relative positions) is not fused';
+  if (opts.bias) return 'an arbitrary additive score bias [1|B, h, T, S] is not fused (a relative-position bias is: pass positionBias)';
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) return 'q, k and v must have rank 4';
   if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return 'q, k and v must be float32';
   const [B, h, T, hd] = q.shape as [number, number, number, number];
@@ -84,16 +118,21 @@ export function fusedCrossAttentionUnsupported(q: tf.Tensor, k: tf.Tensor, v: tf
   if (hd > MAX_HEAD_WIDTH) return `head width ${hd} > ${MAX_HEAD_WIDTH}`;
   const past = opts.past ?? 0;
   if (!Number.isInteger(past) || past < 0) return `past ${past} is not an integer ≥ 0`;
-  if (B * h * Math.max(T, S) * (2 * hd + 2) >= 2 ** 31) return 'too large for i32 indexing';
   const m = opts.keyMask;
   if (m && (m.rank !== 2 || m.shape[0] !== B || m.shape[1] !== S)) return `keyMask ${JSON.stringify(m.shape)} is not [${B}, ${S}]`;
+  const pb = opts.positionBias;
+  if (pb && (pb.rank !== 2 || pb.shape[0] !== h || (pb.shape[1] as number) < 1)) return `positionBias ${JSON.stringify(pb.shape)} is not [${h}, R ≥ 1]`;
+  if (pb && pb.dtype !== 'float32') return 'positionBias must be float32';
+  const R = pb ? (pb.shape[1] as number) : 0;
+  if (B * h * Math.max(T, S) * (2 * hd + 2 + R) + B * S + h * R >= 2 ** 31) return 'too large for i32 indexing';
   return null;
 }
 
 /**
  * The fused WebGPU kernel, with a custom gradient whose backward also runs in WGSL: the same
- * answer as crossAttentionReference (to float rounding), without writing the [B, h, T, S] scores.
- * No gradient flows to keyMask. Throws when fusedCrossAttentionUnsupported says why it cannot.
+ * answer as crossAttentionReference (to float rounding), without writing the [B, h, T, S] scores
+ * (or the [1, h, T, S] position bias). Gradients flow to q, k, v and positionBias; none to
+ * keyMask. Throws when fusedCrossAttentionUnsupported says why it cannot.
  */
 export function crossAttentionFused(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
   const why = fusedCrossAttentionUnsupported(q, k, v, opts);
@@ -105,23 +144,33 @@ export function crossAttentionFused(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor
     { type: 'int32', data: [opts.past ?? 0] },
     { type: 'float32', data: [1 / Math.sqrt(hd)] },
   ];
-  const hasMask = opts.keyMask !== undefined;
+  const pb = opts.positionBias;
+  const cfg: RowwiseConfig = { hd, hasMask: opts.keyMask !== undefined, buckets: pb ? (pb.shape[1] as number) : 0 };
   return tf.tidy(() => {
-    const mask = hasMask ? [tf.cast(opts.keyMask!, 'float32')] : []; // [B, S]
-    const attend = tf.customGrad(((qi: tf.Tensor4D, ki: tf.Tensor4D, vi: tf.Tensor4D, save: tf.GradSaveFunc) => {
-      const fwd = runProgram(backend, new CrossAttentionRowwiseForwardProgram(B, h, T, hd, hasMask), [qi, ki, vi, ...mask], uniforms); // [B, h, T, hd + 2]
-      save([qi, ki, vi, fwd, ...mask]);
+    const mask = cfg.hasMask ? [tf.reshape(tf.cast(opts.keyMask!, 'float32'), [B * S])] : []; // [B·S]
+    // aux: keyMask [B·S] then posBias [h·R], one storage buffer (see the kernel file's header)
+    const auxOf = (bias: tf.Tensor[]) => {
+      const parts = [...mask, ...bias.map((t) => tf.reshape(t, [-1]))];
+      return parts.length === 0 ? [] : [parts.length === 1 ? parts[0] : tf.concat(parts)];
+    };
+    const attend = tf.customGrad(((...args: tf.Tensor[]) => {
+      const save = args.pop() as unknown as tf.GradSaveFunc;
+      const [qi, ki, vi, ...bias] = args; // bias: [posBias [h, R]] or []
+      const aux = auxOf(bias);
+      const fwd = runProgram(backend, new CrossAttentionRowwiseForwardProgram(B, h, T, cfg), [qi, ki, vi, ...aux], uniforms); // [B, h, T, hd + 2]
+      save([qi, ki, vi, fwd, ...aux]);
       return {
         value: tf.slice(fwd, [0, 0, 0, 0], [B, h, T, hd]),
         gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-          const [sq, sk, sv, sfwd, ...smask] = saved;
-          const dqd = runProgram(backend, new CrossAttentionRowwiseBackwardQueryProgram(B, h, T, hd, hasMask), [sq, sk, sv, dy, sfwd, ...smask], uniforms); // [B, h, T, hd + 1]
-          const dkv = runProgram(backend, new CrossAttentionRowwiseBackwardKeyValueProgram(B, h, S, hd, hasMask), [sq, sk, sv, dy, sfwd, dqd, ...smask], uniforms); // [B, h, S, 2 hd]
-          return [tf.slice(dqd, [0, 0, 0, 0], [B, h, T, hd]), tf.slice(dkv, [0, 0, 0, 0], [B, h, S, hd]), tf.slice(dkv, [0, 0, 0, hd], [B, h, S, hd])];
+          const [sq, sk, sv, sfwd, ...saux] = saved;
+          const dqd = runProgram(backend, new CrossAttentionRowwiseBackwardQueryProgram(B, h, T, cfg), [sq, sk, sv, dy, sfwd, ...saux], uniforms); // [B, h, T, hd + 1 + R]
+          const dkv = runProgram(backend, new CrossAttentionRowwiseBackwardKeyValueProgram(B, h, S, cfg), [sq, sk, sv, dy, sfwd, dqd, ...saux], uniforms); // [B, h, S, 2 hd]
+          const dBias = cfg.buckets > 0 ? [runProgram(backend, new CrossAttentionBiasGradProgram(h, hd, cfg.buckets), [dqd], [])] : []; // [h, R]
+          return [tf.slice(dqd, [0, 0, 0, 0], [B, h, T, hd]), tf.slice(dkv, [0, 0, 0, 0], [B, h, S, hd]), tf.slice(dkv, [0, 0, 0, hd], [B, h, S, hd]), ...dBias];
         },
       };
-    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D) => tf.Tensor4D;
-    return attend(q, k, v);
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...t: tf.Tensor[]) => tf.Tensor4D;
+    return pb ? attend(q, k, v, pb) : attend(q, k, v);
   });
 }
 

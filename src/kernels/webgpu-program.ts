@@ -16,8 +16,25 @@ export function activeWebGPUBackend(): WebGPUBackend | null {
   return tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebGPUBackend) : null;
 }
 
-/** Runs `program` on `inputs` (bound in `program.variableNames` order) → a float32 tensor of `program.outputShape`. */
+/**
+ * Storage buffers `program` binds: one per input, plus its output. WebGPU caps them per shader
+ * stage (maxStorageBuffersPerShaderStage; tfjs asks for no more than the default 8): a program
+ * over the cap fails validation when its pipeline is built, and tfjs does not throw.
+ */
+export function storageBuffersOf(program: WebGPUProgram): number {
+  return program.variableNames.length + 1;
+}
+
+/**
+ * Runs `program` on `inputs` (bound in `program.variableNames` order) → a float32 tensor of
+ * `program.outputShape`. Throws, instead of computing zeros, when the program binds more storage
+ * buffers than the device allows.
+ */
 export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, inputs: tf.Tensor[], uniforms: ProgramUniform[]): tf.Tensor {
+  const limit = backend.device.limits.maxStorageBuffersPerShaderStage;
+  if (storageBuffersOf(program) > limit) {
+    throw new Error(`${program.shaderKey} binds ${storageBuffersOf(program)} storage buffers; this device allows ${limit} per shader stage`);
+  }
   const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
 }

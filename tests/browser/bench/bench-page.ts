@@ -1,6 +1,7 @@
 // The in-browser half of `npm run bench:browser` (scripts/bench-browser.ts serves this page and
 // calls window.calmBench). Measures, in one run:
-// - the fused WGSL cross-attention vs the reference tfjs ops, both on WebGPU, forward + backward;
+// - the fused WGSL cross-attention vs the reference tfjs ops, both on WebGPU, forward + backward,
+//   without and with a bridge's relative-position bias (positionBias [h, R], its gradient too);
 // - the WGSL linear (x·W + b) vs tfjs's matMul + add, both on WebGPU, forward + backward;
 // - one bridge-training step on WebGPU vs on WASM.
 // Every timed kernel's answer is also checked against its reference once (a kernel that failed
@@ -34,6 +35,8 @@ export interface BenchOptions {
   /** [T, D_a] pairs; S = T, B = 1, h heads. */
   sizes: [number, number][];
   heads: number;
+  /** R of the relative-position bias for the bias rows (the page's recipe uses 4). */
+  buckets: number;
   /** [M, K, N] of x [M, K] · W [K, N] + b. */
   linearSizes: [number, number, number][];
   train: { B: number; T: number; width: number; layers: number; heads: number };
@@ -98,37 +101,44 @@ async function maxRelativeError(a: tf.Tensor[], b: tf.Tensor[]): Promise<number>
 
 type Attention = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions) => tf.Tensor4D;
 
-/** Loss sum(attention ⊙ w) and its gradients in q, k, v: one forward and one backward. */
-function forwardBackward(f: Attention, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor[] {
-  const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-    tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {}), w)),
-  )([q, k, v]);
+/**
+ * Loss sum(attention ⊙ w) and its gradients in q, k, v (and positionBias when given): one
+ * forward and one backward.
+ */
+function forwardBackward(f: Attention, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, w: tf.Tensor4D, positionBias?: tf.Tensor): tf.Tensor[] {
+  const { value, grads } = tf.valueAndGrads((...t: tf.Tensor[]) =>
+    tf.sum(tf.mul(f(t[0] as tf.Tensor4D, t[1] as tf.Tensor4D, t[2] as tf.Tensor4D, t[3] ? { positionBias: t[3] } : {}), w)),
+  )(positionBias ? [q, k, v, positionBias] : [q, k, v]);
   return [value, ...grads];
 }
 
-async function benchAttention(o: BenchOptions) {
+/** One row per size: fused vs reference, forward + backward and forward only, with `buckets` R (0: no bias). */
+async function benchAttention(o: BenchOptions, buckets: number) {
   const rows = [];
   for (const [T, Da] of o.sizes) {
     const hd = Da / o.heads;
     const shape: [number, number, number, number] = [1, o.heads, T, hd];
     const [q, k, v, w] = [1, 2, 3, 4].map((s) => tf.randomNormal(shape, 0, 1, 'float32', s) as tf.Tensor4D);
-    const error = await maxRelativeError(forwardBackward(crossAttentionFused, q, k, v, w), forwardBackward(crossAttentionReference, q, k, v, w));
+    const pb = buckets > 0 ? tf.randomNormal([o.heads, buckets], 0, 1, 'float32', 5) : undefined;
+    const opts: CrossAttentionOptions = pb ? { positionBias: pb } : {};
+    const error = await maxRelativeError(forwardBackward(crossAttentionFused, q, k, v, w, pb), forwardBackward(crossAttentionReference, q, k, v, w, pb));
     const [fusedMs, referenceMs, fusedForwardMs, referenceForwardMs] = await timeEach(
       [
-        () => forwardBackward(crossAttentionFused, q, k, v, w),
-        () => forwardBackward(crossAttentionReference, q, k, v, w),
-        () => [crossAttentionFused(q, k, v)],
-        () => [crossAttentionReference(q, k, v)],
+        () => forwardBackward(crossAttentionFused, q, k, v, w, pb),
+        () => forwardBackward(crossAttentionReference, q, k, v, w, pb),
+        () => [crossAttentionFused(q, k, v, opts)],
+        () => [crossAttentionReference(q, k, v, opts)],
       ],
       o.repeats,
     );
-    tf.dispose([q, k, v, w]);
+    tf.dispose([q, k, v, w, ...(pb ? [pb] : [])]);
     rows.push({
       T,
       S: T,
       D_a: Da,
       heads: o.heads,
       head_width: hd,
+      buckets,
       fused_fwd_bwd_ms: fusedMs,
       reference_fwd_bwd_ms: referenceMs,
       fwd_bwd_speedup: referenceMs / fusedMs,
@@ -229,7 +239,8 @@ async function calmBench(o: BenchOptions) {
   const adapter = await adapterInfo();
   if (!adapter) throw new Error('no WebGPU adapter (is Chromium running with --enable-unsafe-webgpu?)');
   await useBackend('webgpu');
-  const attention = await benchAttention(o);
+  const attention = await benchAttention(o, 0);
+  const attentionBias = await benchAttention(o, o.buckets);
   const linear = await benchLinear(o);
   const trainWebgpuMs = await trainStepMs(o.train, o.repeats);
   await useBackend('wasm');
@@ -241,10 +252,12 @@ async function calmBench(o: BenchOptions) {
     ratios: {
       // the smallest over the sizes: the fused kernel must win at every one of them
       cross_attention_fused_speedup: Math.min(...speedups),
+      cross_attention_bias_fused_speedup: Math.min(...attentionBias.map((r) => r.fwd_bwd_speedup)),
       webgpu_vs_wasm_train_step: trainWasmMs / trainWebgpuMs,
       linear_fused_speedup: Math.min(...linear.map((r) => r.fwd_bwd_speedup)),
     },
     cross_attention: attention,
+    cross_attention_bias: attentionBias,
     linear,
     train_step: { ...o.train, connections: [[o.train.layers - 1, o.train.layers - 1]], webgpu_ms: trainWebgpuMs, wasm_ms: trainWasmMs, wasm_threads: wasmThreads },
     cross_origin_isolated: crossOriginIsolated,
