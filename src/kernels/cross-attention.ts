@@ -13,6 +13,7 @@
 import { tf } from '../model/tf';
 import { matmul } from '../model/ops';
 import { activeWebGPUBackend, runProgram, type ProgramUniform } from './webgpu-program';
+import { SWITCHED_OFF, kernelsEnabled, recordCall } from './usage';
 import {
   CrossAttentionBiasGradProgram,
   CrossAttentionRowwiseBackwardKeyValueProgram,
@@ -174,7 +175,12 @@ export function crossAttentionFused(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor
   });
 }
 
-/** The implementation in use: the fused kernel where it applies (WebGPU), else the reference. */
+/**
+ * The implementation in use: the fused kernel where it applies (WebGPU) and our kernels are on,
+ * else the reference; the call is recorded as either, with the reason (./usage.ts).
+ */
 export function crossAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  return fusedCrossAttentionUnsupported(q, k, v, opts) === null ? crossAttentionFused(q, k, v, opts) : crossAttentionReference(q, k, v, opts);
+  const why = kernelsEnabled() ? fusedCrossAttentionUnsupported(q, k, v, opts) : SWITCHED_OFF;
+  recordCall('crossAttention', why);
+  return why === null ? crossAttentionFused(q, k, v, opts) : crossAttentionReference(q, k, v, opts);
 }

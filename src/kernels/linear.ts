@@ -5,11 +5,12 @@
 import { tf } from '../model/tf';
 import { activeWebGPUBackend, runProgram } from './webgpu-program';
 import { ColumnSumProgram, MatMulRegisterTiledProgram } from './matmul-register-tiled-webgpu';
+import { SWITCHED_OFF, kernelsEnabled, recordCall } from './usage';
 
 export interface LinearOptions {
   /**
    * Compute dW and db (default true). false gives zeros for them without the work: for frozen
-   * weights that the gradient only passes through (what gpt.ts's matmulWeight does).
+   * weights that the gradient only passes through (what model/ops.ts's matmulWeight does).
    */
   weightGrads?: boolean;
 }
@@ -72,7 +73,18 @@ export function linearFused(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D, opt
   return hasBias ? f(x, w, b) : f(x, w);
 }
 
+/**
+ * The WGSL linear where it applies and our kernels are on, else null (the caller runs its plain
+ * tfjs path); records the call as fused, or as reference with the reason (./usage.ts). What
+ * installKernels puts on WebGPU's path of model/ops.ts's `linear`.
+ */
+export function linearFusedOrNull(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D, opts: LinearOptions = {}): tf.Tensor2D | null {
+  const why = kernelsEnabled() ? fusedLinearUnsupported(x, w, b) : SWITCHED_OFF;
+  recordCall('linear', why);
+  return why === null ? linearFused(x, w, b, opts) : null;
+}
+
 /** The implementation to use: the WGSL linear where it applies (WebGPU), else the reference. */
 export function linear2d(x: tf.Tensor2D, w: tf.Tensor2D, b?: tf.Tensor1D, opts: LinearOptions = {}): tf.Tensor2D {
-  return fusedLinearUnsupported(x, w, b) === null ? linearFused(x, w, b, opts) : linearReference(x, w, b);
+  return linearFusedOrNull(x, w, b, opts) ?? linearReference(x, w, b);
 }

@@ -2,6 +2,7 @@
 // @tensorflow/tfjs-backend-webgpu here, so this module loads (and does nothing) in Node.
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { tf } from '../model/tf';
+import { recordDispatch } from './usage';
 
 export type { WebGPUProgram };
 
@@ -27,7 +28,7 @@ export function storageBuffersOf(program: WebGPUProgram): number {
 
 /**
  * Runs `program` on `inputs` (bound in `program.variableNames` order) → a float32 tensor of
- * `program.outputShape`. Throws, instead of computing zeros, when the program binds more storage
+ * `program.outputShape`, and counts the dispatch under its shaderKey (./usage.ts). Throws, instead of computing zeros, when the program binds more storage
  * buffers than the device allows.
  */
 export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, inputs: tf.Tensor[], uniforms: ProgramUniform[]): tf.Tensor {
@@ -35,6 +36,7 @@ export function runProgram(backend: WebGPUBackend, program: WebGPUProgram, input
   if (storageBuffersOf(program) > limit) {
     throw new Error(`${program.shaderKey} binds ${storageBuffersOf(program)} storage buffers; this device allows ${limit} per shader stage`);
   }
+  recordDispatch(program.shaderKey);
   const info = backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
 }

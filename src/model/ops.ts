@@ -29,6 +29,9 @@ export const matmul: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad((
   };
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
+/** Whether t is a variable that training updates (a frozen model's weights are plain tensors). */
+const isTrainable = (t: tf.Tensor | undefined) => t instanceof tf.Variable && t.trainable;
+
 /**
  * x·W for a weight W: like `matmul`, but the gradient for W is only computed when W is a
  * trainable variable. A frozen model's weights are plain tensors, so bridge training does not
@@ -40,7 +43,7 @@ const matmulWeight: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor = tf.customGrad(((
   save: tf.GradSaveFunc,
 ) => {
   save([x, w]);
-  const trainable = w instanceof tf.Variable && w.trainable;
+  const trainable = isTrainable(w);
   return {
     value: tf.matMul(x, w),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
@@ -68,13 +71,38 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
   });
 }
 
-/** x·W + b over the last axis: [..., in] × [in, out] → [..., out]. */
+/**
+ * A backend's own x·W (+ b) for x [M, K], W [K, N], b [N] → [M, N], or null to leave the plain
+ * tfjs path to run (the kernel records why). weightGrads false: W and b are frozen, so their
+ * gradients may be zeros without the work.
+ */
+export type BackendLinear = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, weightGrads: boolean) => tf.Tensor2D | null;
+
+/**
+ * The backend kernels `linear` consults, by tfjs backend name. src/model may not import
+ * src/kernels (docs/design.md § Layering): the kernels put themselves here through one explicit
+ * call where the backend is chosen (installKernels in src/kernels/install.ts).
+ */
+const backendLinears = new Map<string, BackendLinear>();
+
+/** Makes `kernel` the x·W + b of `backend` (undefined: plain tfjs again). */
+export function setBackendLinear(backend: string, kernel: BackendLinear | undefined): void {
+  if (kernel) backendLinears.set(backend, kernel);
+  else backendLinears.delete(backend);
+}
+
+/**
+ * x·W + b over the last axis: [..., in] × [in, out] → [..., out]. The active backend's kernel
+ * when one is installed and takes these inputs, else matmulWeight (+ b).
+ */
 export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
   return tf.tidy(() => {
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
-    const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
-    const y = b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w);
+    const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D; // [M = B·T, in]
+    const kernel = backendLinears.get(tf.getBackend());
+    const fused = kernel ? kernel(x2, w, b, isTrainable(w) || isTrainable(b)) : null;
+    const y = fused ?? (b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w)); // [M, out]
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
   });
 }

@@ -1,10 +1,12 @@
 // The worker's tfjs backend at run time: starting one (WebAssembly's .wasm paths, WebGPU's
 // registration), watching a WebGPU device for loss, and the probe that times a forward pass
-// for the choice between them (the policy is backend-choice.ts's).
+// for the choice between them (the policy is backend-choice.ts's). Starting WebGPU installs our
+// kernels (src/kernels/install.ts).
 import { tf } from '../model/tf';
 import { disposeResult } from '../model/causal-lm';
 import { initModel } from '../model/init';
 import { architecture, parseModelConfig } from '../model/registry';
+import { installKernels } from '../kernels/install';
 import { chooseBackend, startBackend, type BackendDeps, type GpuLike } from './backend-choice';
 import type { BackendChoice, BackendKind, BackendReport } from './protocol';
 
@@ -70,6 +72,7 @@ export class WorkerBackend {
       }
       if (kind === 'webgpu' && !this.webgpuReady) {
         await (this.opts.webgpuSetup ?? (() => import('@tensorflow/tfjs-backend-webgpu').then(() => undefined)))();
+        installKernels(); // our WGSL linear on WebGPU's path of the model's ops (the cross-attention dispatches itself)
         this.webgpuReady = true;
       }
       if (!(await tf.setBackend(kind))) return false;

@@ -4,8 +4,10 @@
 //
 // A thin layer: which calls are long jobs (jobs.ts: one at a time, the others refused), the
 // backend (backend.ts), the models (registry.ts) and the composition (session.ts). Quick calls
-// (attention, setDisabled, exportBundle, listModels) run any time: the worker is
+// (attention, setDisabled, exportBundle, listModels, kernelUsage) run any time: the worker is
 // single-threaded, so they land between two training steps.
+import { tf } from '../model/tf';
+import { kernelUsage, resetKernelUsage } from '../kernels/usage';
 import { WorkerBackend, type BackendOptions } from './backend';
 import { Jobs } from './jobs';
 import { ModelRegistry, modelsBase } from './registry';
@@ -21,6 +23,7 @@ import type {
   CompositionSettings,
   EvaluationTable,
   GenerateSettings,
+  KernelUsage,
   ModelCard,
   ModelFile,
   TokenEvent,
@@ -115,6 +118,14 @@ export class CalmEngine implements CalmWorkerApi {
 
   importModel(files: ModelFile[], opts: { id: string; title?: string; description?: string }): Promise<ModelCard> {
     return this.jobs.guard(() => this.registry.importModel(files, opts, this.session.modelsInUse()));
+  }
+
+  kernelUsage(opts: { reset?: boolean } = {}): Promise<KernelUsage> {
+    return this.jobs.guard(async () => {
+      const usage = kernelUsage(tf.getBackend());
+      if (opts.reset) resetKernelUsage();
+      return usage;
+    });
   }
 
   debug(action: 'crash' | 'lose-device'): Promise<string> {

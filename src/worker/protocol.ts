@@ -4,8 +4,9 @@
 // proxies; ArrayBuffers are transferred, not copied. The composition's types derive from the
 // spec (src/calm/spec.ts, tfjs-free; docs/design.md § Spec).
 import type { CompositionEstimate, Connection, OutputVariant, SpecSettings } from '../calm/spec';
+import type { KernelCalls, KernelUsage } from '../kernels/usage';
 
-export type { Connection, OutputVariant };
+export type { Connection, OutputVariant, KernelCalls, KernelUsage };
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm' | 'cpu';
 export type BackendKind = 'webgpu' | 'wasm' | 'cpu';
@@ -181,6 +182,12 @@ export interface CalmWorkerApi {
    * Rejects with the loader's message (which file, which field, which tensor).
    */
   importModel(files: ModelFile[], opts: { id: string; title?: string; description?: string }): Promise<ModelCard>;
+  /**
+   * What our kernels ran since the worker started (or the last reset): WGSL dispatches per
+   * program, and per kernel the fused and reference calls with the last fallback reason.
+   * `reset` zeroes the counters after the snapshot.
+   */
+  kernelUsage(opts?: { reset?: boolean }): Promise<KernelUsage>;
   /**
    * Test hooks for faults: `crash` throws an uncaught error in the worker (as a bug would);
    * `lose-device` destroys the WebGPU device in use (as a GPU reset would).

@@ -78,6 +78,7 @@ const api: CalmWorkerApi = {
   },
   importBundle: (files) => engine.importBundle(files),
   importModel: (files, opts) => engine.importModel(files, opts),
+  kernelUsage: (opts) => engine.kernelUsage(opts),
   debug: (action) => engine.debug(action),
 };
 

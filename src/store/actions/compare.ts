@@ -8,6 +8,7 @@ import { NO_LINKS } from './train';
 import { COLUMNS, idleOutputs, type ColumnOutput } from '../compare';
 import { ensureComposed } from '../compose';
 import { isTraining } from '../training';
+import { refreshKernelUsage } from '../kernels';
 import { api, messageOf, proxyCallback, serial } from '../worker';
 
 /** A new prompt: the outputs shown answered the old one, so they go. */
@@ -74,4 +75,5 @@ export async function compare(): Promise<void> {
     activity.end();
     setState((st) => ({ compare: { ...st.compare, running: false } }));
   }
+  await refreshKernelUsage();
 }

@@ -10,6 +10,7 @@ import { bridgesReplaced } from '../replaced';
 import type { SavedComposition } from '../saved';
 import { startSavingRun, type TrainingSaver } from '../library';
 import { isTraining, type TrainingState } from '../training';
+import { refreshKernelUsage } from '../kernels';
 import { api, messageOf, proxyCallback, serial } from '../worker';
 
 /** Why Train cannot start with the examples as they are, or null. */
@@ -100,6 +101,7 @@ export async function train(resume?: { from: number; record: SavedComposition })
   } finally {
     activity.end();
   }
+  await refreshKernelUsage();
   // After the chart has its last point; a worker that died leaves the last checkpoint as it was.
   if (saver && summary) await saver.finish(summary, summary.steps);
 

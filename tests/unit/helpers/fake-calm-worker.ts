@@ -10,6 +10,7 @@ import type {
   CompositionSettings,
   EvaluationTable,
   GenerateSettings,
+  KernelUsage,
   ModelCard,
   TokenEvent,
   TrainEvent,
@@ -132,6 +133,9 @@ export class FakeWorker {
     return { trainableParameters: 1000 * s.connections.length, bridgeBytes: 1, frozenBytes: 0, adamStateBytes: 2, activationBytesPerStep: 3, cacheBytesPerExample: 4 };
   }
 
+  /** What kernelUsage() answers (the real worker on WebAssembly: plain tfjs ops, the cross-attention's reference). */
+  usage: KernelUsage = { backend: 'wasm', enabled: true, kernels: { crossAttention: { fused: 0, reference: 3, lastReason: 'backend is wasm, not webgpu' } }, dispatches: {} };
+
   /** What measureBackends() answers (a throwaway worker timing WebGPU against WebAssembly). */
   measured: BackendReport = { backend: 'wasm', probe: { wasm: 3, webgpu: 90 }, reason: 'fastest in the probe (WebAssembly 3 ms, WebGPU 90 ms per forward pass)' };
   /** When set, measureBackends() waits for this (terminate() ends it, as the real client does). */
@@ -227,6 +231,10 @@ export class FakeWorker {
       const h = this.held;
       const composition = JSON.stringify(h ? { format: 'calm-playground/composition@1', anchor: { id: h.anchor }, augment: { id: h.augment }, connections: h.connections, num_heads: h.numHeads, output: h.output, training: { steps: 3 } } : {});
       return { composition, bridge: this.bridge.slice().buffer };
+    },
+    kernelUsage: async (opts) => {
+      this.log('kernelUsage', opts);
+      return this.usage;
     },
     debug: async (action) => {
       this.log('debug', action);
