@@ -3,7 +3,11 @@
 // - the fused WGSL cross-attention vs the reference tfjs ops, both on WebGPU, forward + backward,
 //   without and with a bridge's relative-position bias (positionBias [h, R], its gradient too);
 // - the WGSL linear (x·W + b) vs tfjs's matMul + add, both on WebGPU, forward + backward;
-// - one bridge-training step on WebGPU vs on WASM.
+// - one bridge-training step on WebGPU vs on WASM (a plain bridge);
+// - the page's default recipe (SPEC_DEFAULTS: position bias, whitening, query norm, value gate) on
+//   WebGPU with our kernels vs with them switched off (plain tfjs-webgpu ops): a training step,
+//   and decoding tokens/s; the kernels' usage counts say what ran in each.
+// calmProfile (`--profile`): one training step of the default recipe, time per WGSL program.
 // Every timed kernel's answer is also checked against its reference once (a kernel that failed
 // to run would otherwise look fast).
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
@@ -16,9 +20,11 @@ import { linearFused, linearReference } from '../../../src/kernels/linear';
 import { activeWebGPUBackend } from '../../../src/kernels/webgpu-program';
 import { gpt2, type GPT2Config } from '../../../src/model/gpt2';
 import { initModel } from '../../../src/model/init';
-import { Composition } from '../../../src/calm/compose';
-import { PLAIN_BRIDGE, resolveSpec } from '../../../src/calm/spec';
-import { initBridge, bridgeVariables } from '../../../src/calm/bridge';
+import { Composition, composedDecoder } from '../../../src/calm/compose';
+import { PLAIN_BRIDGE, SPEC_DEFAULTS, resolveSpec } from '../../../src/calm/spec';
+import { initBridge, initBridges, bridgeVariables, setInputStats } from '../../../src/calm/bridge';
+import { installKernels } from '../../../src/kernels/install';
+import { kernelUsage, resetKernelUsage, setKernelsEnabled } from '../../../src/kernels/usage';
 import { AdamW } from '../../../src/train/adamw';
 import { compositionLoss } from '../../../src/train/compose-train';
 import type { EncodedExample } from '../../../src/train/batch';
@@ -40,7 +46,12 @@ export interface BenchOptions {
   /** [M, K, N] of x [M, K] · W [K, N] + b. */
   linearSizes: [number, number, number][];
   train: { B: number; T: number; width: number; layers: number; heads: number };
+  /** Tokens per decoding run of the default-recipe decode bench. */
+  decodeTokens: number;
 }
+
+/** Vocabulary of the random bench models. */
+const VOCAB = 64;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -170,11 +181,13 @@ async function benchLinear(o: BenchOptions) {
   return rows;
 }
 
-/** One bridge-training step (loss, gradients of every bridge parameter, AdamW) on the active backend. */
-async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<number> {
+type Recipe = 'plain' | 'default';
+
+/** Two random GPT-2s shaped by `o` and one bridge on the last blocks: the plain bridge, or the page's default recipe. */
+function benchComposition(o: BenchOptions['train'], recipe: Recipe): Composition {
   const cfg: GPT2Config = {
     modelType: 'gpt2',
-    vocabSize: 64,
+    vocabSize: VOCAB,
     nPositions: o.T,
     nEmbd: o.width,
     nLayer: o.layers,
@@ -185,36 +198,182 @@ async function trainStepMs(o: BenchOptions['train'], repeats: number): Promise<n
   const anchor = initModel(gpt2, cfg, 1);
   const augment = initModel(gpt2, cfg, 2);
   const connections: [number, number][] = [[o.layers - 1, o.layers - 1]];
-  const comp = new Composition(anchor, augment, resolveSpec({ connections, numHeads: o.heads, output: 'rmsnorm', ...PLAIN_BRIDGE }), [initBridge(o.width, o.width, 'rmsnorm', 3)]);
+  if (recipe === 'plain') {
+    return new Composition(anchor, augment, resolveSpec({ connections, numHeads: o.heads, output: 'rmsnorm', ...PLAIN_BRIDGE }), [initBridge(o.width, o.width, 'rmsnorm', 3)]);
+  }
+  const spec = resolveSpec({ ...SPEC_DEFAULTS }, { anchor: cfg, augment: cfg }); // '-1:f', the anchor's heads
+  const bridges = initBridges(spec, o.width, o.width, 3);
+  // whitening statistics as an identity map (the page measures them; the work per step is the same)
+  const eye = new Float32Array(o.width * o.width).map((_, i) => (i % (o.width + 1) === 0 ? 1 : 0));
+  bridges.forEach((b) => setInputStats(b, new Float32Array(o.width), eye));
+  return new Composition(anchor, augment, spec, bridges);
+}
+
+function disposeComposition(comp: Composition): void {
+  comp.bridges.forEach((b) => bridgeVariables(b).forEach((v) => v.dispose()));
+  comp.anchor.dispose();
+  comp.augment.dispose();
+}
+
+/** A bridge-training step (loss, gradients of every bridge parameter, AdamW) of `recipe`, ready to run. */
+function trainingStep(o: BenchOptions['train'], recipe: Recipe): { step: () => tf.Tensor[]; dispose: () => void } {
+  const comp = benchComposition(o, recipe);
   const rng = makeRng(5);
   const data: EncodedExample[] = Array.from({ length: o.B }, () => ({
-    ids: Array.from({ length: o.T + 1 }, () => rng.int(3, cfg.vocabSize - 1)),
+    ids: Array.from({ length: o.T + 1 }, () => rng.int(3, VOCAB - 1)),
     promptLength: Math.floor(o.T / 2),
   }));
   const indices = data.map((_, i) => i);
   const params = comp.bridges.flatMap(bridgeVariables);
   const opt = new AdamW(params);
+  return {
+    step: () => {
+      const { value, grads } = tf.variableGrads(() => compositionLoss(comp, data, indices, 0, o.T), params);
+      opt.apply(
+        params.map((p) => grads[p.name]),
+        1e-4,
+      );
+      tf.dispose(Object.values(grads));
+      return [value];
+    },
+    dispose: () => {
+      opt.dispose();
+      disposeComposition(comp);
+    },
+  };
+}
+
+/** Milliseconds of one bridge-training step on the active backend (median over `repeats`). */
+async function trainStepMs(o: BenchOptions['train'], repeats: number, recipe: Recipe = 'plain'): Promise<number> {
+  const t = trainingStep(o, recipe);
   // The loss is read back, as the training loop does every step.
-  const [ms] = await timeEach(
-    [
-      () => {
-        const { value, grads } = tf.variableGrads(() => compositionLoss(comp, data, indices, 0, o.T), params);
-        opt.apply(
-          params.map((p) => grads[p.name]),
-          1e-4,
-        );
-        tf.dispose(Object.values(grads));
-        return [value];
-      },
-    ],
-    repeats,
-    true,
-  );
-  opt.dispose();
-  comp.bridges.forEach((b) => bridgeVariables(b).forEach((v) => v.dispose()));
-  anchor.dispose();
-  augment.dispose();
+  const [ms] = await timeEach([t.step], repeats, true);
+  t.dispose();
   return ms;
+}
+
+/**
+ * Greedy composed decoding with KV caches, as the page generates: a prompt of T/2 tokens, then
+ * `tokens` steps of one token each, the argmax read back every step. Returns tokens per second
+ * (the median over `repeats` runs, after a warm-up run).
+ */
+async function decodeTokensPerSecond(o: BenchOptions['train'], repeats: number, tokens: number): Promise<number> {
+  const comp = benchComposition(o, 'default');
+  const prompt = Array.from({ length: Math.floor(o.T / 2) }, (_, i) => 3 + ((i * 7) % (VOCAB - 3)));
+  const once = async () => {
+    const dec = composedDecoder(comp, 1);
+    try {
+      let logits = dec.feed([prompt]); // [1, V]
+      const t0 = performance.now();
+      for (let i = 0; i < tokens; i++) {
+        const next = tf.argMax(logits, -1); // [1]
+        const [id] = await next.data();
+        tf.dispose([logits, next]);
+        logits = dec.feed([[id]]);
+      }
+      await logits.data();
+      logits.dispose();
+      return tokens / ((performance.now() - t0) / 1000);
+    } finally {
+      dec.dispose();
+    }
+  };
+  await once();
+  const rates: number[] = [];
+  for (let i = 0; i < repeats; i++) rates.push(await once());
+  disposeComposition(comp);
+  return median(rates);
+}
+
+/** The default recipe on WebGPU with our kernels and with them off: train step ms, decode tokens/s, and what ran. */
+async function benchDefaultRecipe(o: BenchOptions) {
+  const side = async (on: boolean) => {
+    setKernelsEnabled(on);
+    resetKernelUsage();
+    const trainMs = await trainStepMs(o.train, o.repeats, 'default');
+    const trainUsage = kernelUsage(tf.getBackend());
+    resetKernelUsage();
+    const tokensPerSecond = await decodeTokensPerSecond(o.train, o.repeats, o.decodeTokens);
+    const decodeUsage = kernelUsage(tf.getBackend());
+    return { trainMs, tokensPerSecond, trainUsage, decodeUsage };
+  };
+  try {
+    const ours = await side(true);
+    const plain = await side(false);
+    return { ours, plain };
+  } finally {
+    setKernelsEnabled(true);
+  }
+}
+
+/** What tfjs's WebGPU backend keeps while it times programs (backend.time): the timers of the programs run so far. */
+interface TimedBackend {
+  activeTimers: { name: string; query: Promise<number> }[] | null;
+  runWebGPUProgram: (program: { shaderKey: string }, ...rest: unknown[]) => unknown;
+  time: (f: () => void) => Promise<unknown>;
+}
+
+/**
+ * One training step of the page's default recipe on WebGPU (after a warm-up step), timed per
+ * program with tfjs's WebGPU timer (backend.time: each program in a compute pass of its own,
+ * with timestamp queries where the adapter has 'timestamp-query'). Programs are named by their
+ * shaderKey (tfjs's own and ours). Returns the programs by total time, longest first.
+ */
+async function calmProfile(o: BenchOptions) {
+  await useBackend('webgpu');
+  installKernels();
+  const gpu = activeWebGPUBackend()!;
+  const timestampQuery = gpu.device.features.has('timestamp-query');
+  const t = trainingStep(o.train, 'default');
+  try {
+    tf.dispose(t.step()); // warm-up: shader compilation
+    await gpu.queue.onSubmittedWorkDone();
+    const timed = gpu as unknown as TimedBackend;
+    const seen: { key: string; query: Promise<number> }[] = [];
+    const run = timed.runWebGPUProgram.bind(gpu);
+    timed.runWebGPUProgram = (program, ...rest) => {
+      const out = run(program, ...rest);
+      const timers = timed.activeTimers;
+      const last = timers?.[timers.length - 1];
+      if (last && !seen.some((s) => s.query === last.query)) seen.push({ key: program.shaderKey, query: last.query });
+      return out;
+    };
+    resetKernelUsage();
+    const t0 = performance.now();
+    let outs: tf.Tensor[] = [];
+    try {
+      await timed.time(() => {
+        outs = t.step();
+      });
+    } finally {
+      delete (timed as Partial<TimedBackend>).runWebGPUProgram; // the prototype's again
+    }
+    await Promise.all(outs.map((x) => x.data()));
+    const wallMs = performance.now() - t0;
+    tf.dispose(outs);
+    const ms = await Promise.all(seen.map((s) => s.query));
+    const byKey = new Map<string, { dispatches: number; ms: number }>();
+    seen.forEach((s, i) => {
+      const e = byKey.get(s.key) ?? { dispatches: 0, ms: 0 };
+      e.dispatches++;
+      e.ms += ms[i];
+      byKey.set(s.key, e);
+    });
+    const programs = [...byKey].map(([key, e]) => ({ key, ...e })).sort((a, b) => b.ms - a.ms);
+    return {
+      method: timestampQuery ? 'timestamp queries (tfjs backend.time, one compute pass per program)' : 'no timestamp-query: tfjs reports 0 ms per program',
+      timestamp_query: timestampQuery,
+      train: o.train,
+      spec: SPEC_DEFAULTS,
+      step_wall_ms_while_timed: wallMs,
+      total_program_ms: programs.reduce((a, p) => a + p.ms, 0),
+      dispatches: seen.length,
+      usage: kernelUsage(tf.getBackend()),
+      programs,
+    };
+  } finally {
+    t.dispose();
+  }
 }
 
 async function adapterInfo() {
@@ -239,10 +398,12 @@ async function calmBench(o: BenchOptions) {
   const adapter = await adapterInfo();
   if (!adapter) throw new Error('no WebGPU adapter (is Chromium running with --enable-unsafe-webgpu?)');
   await useBackend('webgpu');
+  installKernels(); // as the worker does when it starts WebGPU
   const attention = await benchAttention(o, 0);
   const attentionBias = await benchAttention(o, o.buckets);
   const linear = await benchLinear(o);
   const trainWebgpuMs = await trainStepMs(o.train, o.repeats);
+  const recipe = await benchDefaultRecipe(o);
   await useBackend('wasm');
   const wasmThreads = tf.env().getBool('WASM_HAS_MULTITHREAD_SUPPORT');
   const trainWasmMs = await trainStepMs(o.train, o.repeats);
@@ -255,10 +416,20 @@ async function calmBench(o: BenchOptions) {
       cross_attention_bias_fused_speedup: Math.min(...attentionBias.map((r) => r.fwd_bwd_speedup)),
       webgpu_vs_wasm_train_step: trainWasmMs / trainWebgpuMs,
       linear_fused_speedup: Math.min(...linear.map((r) => r.fwd_bwd_speedup)),
+      // > 1: our kernels make the page's default recipe faster than plain tfjs-webgpu ops
+      default_recipe_train_step_ours_vs_plain: recipe.plain.trainMs / recipe.ours.trainMs,
+      default_recipe_decode_ours_vs_plain: recipe.ours.tokensPerSecond / recipe.plain.tokensPerSecond,
     },
     cross_attention: attention,
     cross_attention_bias: attentionBias,
     linear,
+    default_recipe: {
+      ...o.train,
+      spec: SPEC_DEFAULTS,
+      decode_tokens: o.decodeTokens,
+      ours: { train_step_ms: recipe.ours.trainMs, decode_tokens_per_s: recipe.ours.tokensPerSecond, train_usage: recipe.ours.trainUsage, decode_usage: recipe.ours.decodeUsage },
+      plain: { train_step_ms: recipe.plain.trainMs, decode_tokens_per_s: recipe.plain.tokensPerSecond, train_usage: recipe.plain.trainUsage, decode_usage: recipe.plain.decodeUsage },
+    },
     train_step: { ...o.train, connections: [[o.train.layers - 1, o.train.layers - 1]], webgpu_ms: trainWebgpuMs, wasm_ms: trainWasmMs, wasm_threads: wasmThreads },
     cross_origin_isolated: crossOriginIsolated,
     repeats: o.repeats,
@@ -268,6 +439,8 @@ async function calmBench(o: BenchOptions) {
 declare global {
   interface Window {
     calmBench?: typeof calmBench;
+    calmProfile?: typeof calmProfile;
   }
 }
 window.calmBench = calmBench;
+window.calmProfile = calmProfile;
