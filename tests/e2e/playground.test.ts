@@ -275,7 +275,10 @@ describe('the playground', () => {
 
     // 8. The link reproduces the setup in a new page (not the examples, not the bridges).
     const link = page.url();
-    expect(link).toMatch(/#anchor=arith-tiny&augment=kv-tiny&connections=-1:2,0:2,1:2&heads=auto&output=zero-init&steps=4&lr=0.003&batch=16/);
+    // Every field of the spec is in it, the bridge options too (their defaults, SPEC_DEFAULTS).
+    expect(link).toMatch(
+      /#anchor=arith-tiny&augment=kv-tiny&connections=-1:2,0:2,1:2&heads=auto&output=zero-init&posbias=4&posinit=5&inputnorm=whiten&querynorm=true&valuegate=true&steps=4&lr=0.003&batch=16/,
+    );
     const again = await openPage(link.slice(link.indexOf('#')));
     expect(await again.page.getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('4');
     expect(await again.page.getByRole('spinbutton', { name: 'Batch' }).inputValue()).toBe('16');
