@@ -68,6 +68,15 @@ describe('App', () => {
     expect(screen.getByRole('link', { name: 'Skip to Train' }).getAttribute('href')).toBe('#train-button');
   });
 
+  it('the status line says which kernels ran once Compare has run (WebAssembly: plain tfjs ops)', async () => {
+    render(<App />);
+    await waitFor(() => expect(getState().composition.status).toBe('ready'));
+    expect(screen.queryByRole('status', { name: 'Kernels' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Compare' }));
+    await waitFor(() => expect(worker.callsOf('kernelUsage')).toHaveLength(1), { timeout: 10_000 }); // after all three columns
+    await waitFor(() => expect(screen.getByRole('status', { name: 'Kernels' }).textContent).toBe('Kernels: WebAssembly: plain tfjs ops'));
+  });
+
   it('Start here opens the shipped composition, compares on held-out keys and marks each answer against its own right answer', async () => {
     const user = userEvent.setup();
     render(<App />);

@@ -445,6 +445,20 @@ describe('training', () => {
   });
 });
 
+describe('the kernels row of the status line', () => {
+  it('training and Compare fetch the worker\'s kernel usage into the session', async () => {
+    await openPage();
+    expect(getState().session.kernels).toBeUndefined();
+    await train();
+    expect(worker.callsOf('kernelUsage')).toHaveLength(1);
+    expect(getState().session.kernels).toEqual(worker.usage);
+    worker.usage = { backend: 'webgpu', enabled: true, kernels: { linear: { fused: 9, reference: 0 } }, dispatches: { matmulRegisterTiled_tA0_tB0_bias1_wg64: 9 } };
+    await compare();
+    expect(worker.callsOf('kernelUsage')).toHaveLength(2);
+    expect(getState().session.kernels).toEqual(worker.usage);
+  });
+});
+
 describe('compare, evaluate, look inside', () => {
   it('streams three columns, one after the other', async () => {
     await openPage();
