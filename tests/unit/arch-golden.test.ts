@@ -4,9 +4,11 @@
 // CALM compositions across architectures (calm-arch/) through the real bundle loading.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tf, useBackend } from '../../src/model/tf';
-import { disposeResult, type CausalLM, type ModelConfig } from '../../src/model/causal-lm';
+import { countParameters, disposeResult, type CausalLM, type ModelConfig } from '../../src/model/causal-lm';
 import { initModel } from '../../src/model/init';
 import { architecture } from '../../src/model/registry';
 import { ropeInvFreq } from '../../src/model/rope';
@@ -16,6 +18,7 @@ import { nodeFolderSource } from '../../src/io/node-source';
 import { readModelWeights, SHARD_INDEX_FILE } from '../../src/io/shards';
 import { memorySource } from '../../src/io/source';
 import { ModelLoadError } from '../../src/io/errors';
+import { parameterCount } from '../../src/cli/commands/models';
 import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, disposeBridges, parseBundle } from '../../src/calm/bundle';
 import { Composition, composedDecoder } from '../../src/calm/compose';
 import { GOLDEN_DIR, maxAbsDiff } from './helpers/golden';
@@ -227,6 +230,24 @@ describe('sharded checkpoints', () => {
     expect(sharded.file).toBe(`m/${SHARD_INDEX_FILE}`);
     expect([...sharded.tensors.keys()].sort()).toEqual([...single.tensors.keys()].sort());
     for (const [name, t] of single.tensors) expect(sharded.tensors.get(name)!.data).toEqual(t.data);
+  });
+
+  it('count their parameters from the index as calm models does (a head of their own included)', async () => {
+    const untied = join(GOLDEN_DIR, 'llama-tiny-untied');
+    const { model } = await loadGolden('llama-tiny-untied');
+    const tmp = await mkdtemp(join(tmpdir(), 'calm-shards-'));
+    try {
+      const shard = 'model-00001-of-00001.safetensors';
+      await writeFile(join(tmp, shard), readFileSync(join(untied, 'model.safetensors')));
+      const weightMap = Object.fromEntries([...model.tensors().keys()].map((n) => [n, shard]));
+      await writeFile(join(tmp, SHARD_INDEX_FILE), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+      // tied in config.json, so only the names tell that the file has lm_head.weight of its own
+      const config = { ...(JSON.parse(readFileSync(join(untied, 'config.json'), 'utf8')) as object), tie_word_embeddings: true };
+      expect(weightMap['lm_head.weight']).toBe(shard);
+      expect((await parameterCount(tmp, config, 'config.json')).parameters).toBe(countParameters(model));
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a missing shard, a tensor in another shard than the map says, or left out of the map, is one line each', async () => {
