@@ -1,4 +1,4 @@
-// Connection lists for the mapping editor (DESIGN §1): [anchorLayer, augmentLayer], layer i =
+// Connection lists for the mapping editor (docs/design.md § CALM): [anchorLayer, augmentLayer], layer i =
 // the output of block i, -1 = the embedding output; on the augmenting side N (its block
 // count, written `f`) = its last block's output after the final LayerNorm. The presets
 // themselves are the core's (uniformConnections, everyConnections), through src/calm/spec.ts;

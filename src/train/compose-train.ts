@@ -1,4 +1,4 @@
-// Bridge training (DESIGN §1): only bridge parameters change. The frozen work — the augmenting
+// Bridge training (docs/design.md § CALM): only bridge parameters change. The frozen work — the augmenting
 // model's states at the connected layers and the anchor's stream up to the first connected
 // block — depends on no trainable parameter, so it is computed once per example, not per step.
 import { tf } from '../model/tf';
