@@ -9,7 +9,7 @@ import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/b
 import { ModelLoadError } from '../io/errors';
 import { checkTokenizerVocab, modelFromTensors, parseConfig, type LoadedModel } from '../io/model-folder';
 import { nodeFolderSource } from '../io/node-source';
-import { parseSafetensors } from '../io/safetensors';
+import { readModelWeights } from '../io/shards';
 import { filePath, type FileSource } from '../io/source';
 import type { CausalLM, ModelConfig } from '../model/causal-lm';
 import { Tokenizer } from '../tokenizer';
@@ -130,11 +130,10 @@ async function loadFolder(loc: ModelLocation, src: FileSource, opts: ResolveOpti
   }
   const card = await readOptional(src, 'README.md');
 
-  const stFile = filePath(src, 'model.safetensors');
-  const { tensors } = parseSafetensors(await src.readBytes('model.safetensors'), stFile);
+  const { tensors, file } = await readModelWeights(src); // model.safetensors or its shards
   await initBackend(opts.backend);
   // Checks every name, shape and value before it makes the first tensor.
-  const model = modelFromTensors(tensors, config, stFile);
+  const model = modelFromTensors(tensors, config, file);
   const loaded: LoadedModel = { label: src.label, config, model, tokenizerJson, card };
   return { ...loc, loaded, config, model, tokenizer, dispose: () => model.dispose() };
 }

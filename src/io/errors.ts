@@ -58,7 +58,8 @@ export type ModelLoadErrorCode =
   | 'non-finite'
   | 'vocab-mismatch' // tokenizer ids beyond the model's vocab_size
   | 'bad-tokenizer' // tokenizer.json without a readable vocabulary
-  | 'bad-index'; // public/models/index.json does not match its schema
+  | 'bad-index' // public/models/index.json does not match its schema
+  | 'bad-shards'; // model.safetensors.index.json does not agree with its shard files
 
 /** A model folder (or the built-in index) that cannot be loaded as it is. */
 export class ModelLoadError extends CodedError {

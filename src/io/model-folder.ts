@@ -1,5 +1,5 @@
 // Loads and writes a model folder in Hugging Face layout (docs/design.md § Files): config.json,
-// model.safetensors, tokenizer.json and an optional README.md. One loader for built-in and
+// model.safetensors (or shards, ./shards.ts), tokenizer.json and an optional README.md. One loader for built-in and
 // imported models, of every architecture in src/model/registry.ts (docs/design.md § Models);
 // every mismatch is a ModelLoadError naming the file and the field/tensor.
 
@@ -9,7 +9,8 @@ import { architecture, parseModelConfig } from '../model/registry';
 import { tableEntries, tableParameters } from '../model/tensor-table';
 import { tf } from '../model/tf';
 import { ModelLoadError, quote } from './errors';
-import { parseSafetensors, writeSafetensors, type RawTensor } from './safetensors';
+import { writeSafetensors, type RawTensor } from './safetensors';
+import { readModelWeights } from './shards';
 import { filePath, type FileSource } from './source';
 
 /** The config from the parsed `config.json`: its model_type picks the architecture (src/model/registry.ts). */
@@ -143,9 +144,8 @@ export async function loadModelFolder(src: FileSource): Promise<LoadedModel> {
     if (!(e instanceof ModelLoadError && e.code === 'missing-file')) throw e;
   }
 
-  const stFile = filePath(src, 'model.safetensors');
-  const { tensors } = parseSafetensors(await src.readBytes('model.safetensors'), stFile);
-  const model = modelFromTensors(tensors, config, stFile);
+  const { tensors, file } = await readModelWeights(src);
+  const model = modelFromTensors(tensors, config, file);
   return { label: src.label, config, model, tokenizerJson, card };
 }
 

@@ -5,9 +5,13 @@
 import type { Architecture, ModelConfig } from './causal-lm';
 import { ModelConfigError } from './errors';
 import { gpt2 } from './gpt2';
+import { gptNeoX } from './gpt_neox';
+import { llama } from './llama';
 
 const ARCHITECTURES: Record<string, Architecture> = {
   gpt2,
+  llama,
+  gpt_neox: gptNeoX,
 };
 
 /** The model_type values the registry knows, in registry order. */

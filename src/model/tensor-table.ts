@@ -16,6 +16,8 @@ export interface TensorSpec<C> {
   init(c: C): InitRule;
   /** A checkpoint may leave it out; loaded, saved and counted when present. */
   optional?: boolean;
+  /** Optional for some configs only (Llama's lm_head.weight when tie_word_embeddings is true). */
+  optionalWhen?(c: C): boolean;
   /** When an optional tensor is absent, the model uses this one (a tied matrix). */
   tiedTo?: string;
 }
@@ -54,7 +56,7 @@ export function tableEntries<C>(table: TensorTable<C>, c: C): TensorEntry[] {
     path,
     shape: s.shape(c),
     init: s.init(c),
-    optional: s.optional ?? false,
+    optional: s.optionalWhen ? s.optionalWhen(c) : (s.optional ?? false),
     ...(s.tiedTo !== undefined ? { tiedTo: s.tiedTo } : {}),
   });
   const out = table.before.map((s) => entry(s, s.name, s.key.split('.')));

@@ -154,7 +154,7 @@ describe('bringing your own model', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'calm-e2e-model-'));
     await writeTinyGpt2(join(dir, 'tiny-gpt2'), TINY_GPT2);
-    await writeTinyGpt2(join(dir, 'llama-ish'), { ...TINY_GPT2, model_type: 'llama' });
+    await writeTinyGpt2(join(dir, 'falcon-ish'), { ...TINY_GPT2, model_type: 'falcon' });
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -168,10 +168,10 @@ describe('bringing your own model', () => {
     await waitForBridges(page);
 
     // A model whose architecture is not supported: the message names model_type and the supported ones.
-    await page.getByLabel('Import a model folder').setInputFiles(join(dir, 'llama-ish'));
+    await page.getByLabel('Import a model folder').setInputFiles(join(dir, 'falcon-ish'));
     await expectText(
       page.getByRole('alert', { name: 'Model import problem' }),
-      /^Could not import the model llama-ish: llama-ish\/config\.json: model_type "llama" is not supported \(supported: gpt2\)$/,
+      /^Could not import the model falcon-ish: falcon-ish\/config\.json: model_type "falcon" is not supported \(supported: gpt2, llama, gpt_neox\)$/,
       SLOW,
     );
 

@@ -94,7 +94,7 @@ describe('importing a model folder', () => {
     ['a negative width', () => folder({ config: { n_embd: -96 } }), /bad\/config\.json.*n_embd.*must be positive/],
     ['a width not divisible by the heads', () => folder({ config: { n_head: 5 } }), /bad\/config\.json: n_embd 128 is not divisible by n_head 5/],
     ['a context of 10⁹', () => folder({ config: { n_positions: 1e9, n_ctx: 1e9 } }), /bad\/config\.json.*n_positions.*must be at most 65536/],
-    ['an unsupported architecture', () => folder({ config: { model_type: 'llama' } }), /bad\/config\.json: model_type "llama" is not supported \(supported: gpt2\)/],
+    ['an unsupported architecture', () => folder({ config: { model_type: 'falcon' } }), /bad\/config\.json: model_type "falcon" is not supported \(supported: gpt2, llama, gpt_neox\)/],
     [
       'a tokenizer that does not match the weights',
       () => folder({ config: { vocab_size: 50 } }),

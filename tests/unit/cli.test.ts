@@ -65,6 +65,15 @@ describe('logits', () => {
     console.info(`calm logits vs PyTorch: max abs error ${err.toExponential(2)} (${r.seconds.toFixed(2)} s)`);
     expect(err).toBeLessThan(1e-4);
   });
+
+  it.each(['llama-tiny-sharded', 'neox-tiny'])('on a %s folder matches PyTorch within 1e-4', async (name) => {
+    const golden = JSON.parse(await readFile(join(GOLDEN_DIR, name, 'golden.json'), 'utf8')) as Golden;
+    const ids = golden.ids.map((row) => row.join(',')).join(';');
+    const r = await calm(['logits', '--model', `tests/golden/${name}`, '--ids', ids, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { logits } = JSON.parse(r.stdout) as { logits: number[][][] };
+    expect(maxAbsDiff(logits, golden.logits)).toBeLessThan(1e-4);
+  });
 });
 
 describe('a model folder of our own', () => {

@@ -116,7 +116,7 @@ describe('parseConfig', () => {
     ['absurd depth', { n_layer: 1000 }, 'bad-config', 'n_layer', /at most 256/],
     ['absurd vocab', { vocab_size: 2_000_000 }, 'bad-config', 'vocab_size', /at most 1000000/],
     ['bad epsilon', { layer_norm_epsilon: -1 }, 'bad-config', 'layer_norm_epsilon', /layer_norm_epsilon must be positive/],
-    ['unsupported model_type', { model_type: 'llama' }, 'unsupported-model', 'model_type', /"llama" is not supported \(supported: gpt2\)/],
+    ['unsupported model_type', { model_type: 'falcon' }, 'unsupported-model', 'model_type', /"falcon" is not supported \(supported: gpt2, llama, gpt_neox\)/],
     ['missing model_type', { model_type: undefined }, 'bad-config', 'model_type', /model_type is missing/],
     ['unsupported activation', { activation_function: 'relu' }, 'unsupported-model', 'activation_function', /"relu"/],
     ['unsupported n_inner', { n_inner: 10 }, 'unsupported-model', 'n_inner', /n_inner 10/],
@@ -325,7 +325,7 @@ describe('model folders', () => {
     });
 
     it('checks config.json', async () => {
-      const config = JSON.stringify({ ...HF, model_type: 'llama' });
+      const config = JSON.stringify({ ...HF, model_type: 'falcon' });
       const err = await loadErrorAsync(loadModelFolder(memorySource('tiny', { ...files, 'config.json': config })));
       expect(err.code).toBe('unsupported-model');
       expect(err.message).toContain('tiny/config.json');

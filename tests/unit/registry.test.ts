@@ -48,8 +48,9 @@ function thrown(f: () => unknown): Error {
 }
 
 describe('the registry', () => {
-  it('knows GPT-2 under its Hugging Face model_type', () => {
-    expect(MODEL_TYPES).toEqual(['gpt2']);
+  it('knows GPT-2, Llama and GPT-NeoX under their Hugging Face model_type', () => {
+    expect(MODEL_TYPES).toEqual(['gpt2', 'llama', 'gpt_neox']);
+    expect(MODEL_TYPES.map((t) => architecture(t).modelType)).toEqual(MODEL_TYPES);
     expect(architecture('gpt2')).toBe(gpt2);
     expect(gpt2.modelType).toBe('gpt2');
     expect(parseModelConfig(HF)).toEqual(CONFIG);
@@ -57,10 +58,10 @@ describe('the registry', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an unknown model_type', 'llama', 'config.json: model_type "llama" is not supported (supported: gpt2)'],
-    ['a model_type that is no string', 42, 'config.json: model_type 42 is not supported (supported: gpt2)'],
-    ['an inherited property name', 'constructor', 'config.json: model_type "constructor" is not supported (supported: gpt2)'],
-    ['no model_type', undefined, 'config.json: model_type is missing (supported: gpt2)'],
+    ['an unknown model_type', 'falcon', 'config.json: model_type "falcon" is not supported (supported: gpt2, llama, gpt_neox)'],
+    ['a model_type that is no string', 42, 'config.json: model_type 42 is not supported (supported: gpt2, llama, gpt_neox)'],
+    ['an inherited property name', 'constructor', 'config.json: model_type "constructor" is not supported (supported: gpt2, llama, gpt_neox)'],
+    ['no model_type', undefined, 'config.json: model_type is missing (supported: gpt2, llama, gpt_neox)'],
   ])('refuses %s in one line naming the known types', (_label, modelType, message) => {
     const e = thrown(() => architecture(modelType));
     expect(e).toBeInstanceOf(ModelConfigError);

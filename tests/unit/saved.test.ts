@@ -342,9 +342,9 @@ describe('bringing a model folder (store)', () => {
 
   it('says what is wrong with a folder and changes nothing', async () => {
     const { importModelFiles } = await import('../../src/store');
-    worker.importModelError = 'tiny-gpt/config.json: model_type "llama" is not supported (supported: gpt2)';
+    worker.importModelError = 'tiny-gpt/config.json: model_type "falcon" is not supported (supported: gpt2, llama, gpt_neox)';
     expect(await importModelFiles(files())).toBeNull();
-    expect(getState().modelImport.error).toBe('Could not import the model tiny-gpt: tiny-gpt/config.json: model_type "llama" is not supported (supported: gpt2)');
+    expect(getState().modelImport.error).toBe('Could not import the model tiny-gpt: tiny-gpt/config.json: model_type "falcon" is not supported (supported: gpt2, llama, gpt_neox)');
     const m = getState().builtinModels;
     expect(m.status === 'ready' && m.value.map((x) => x.id)).not.toContain('tiny-gpt');
     expect(await importModelFiles(files().filter((f) => f.name !== 'tokenizer.json'))).toBeNull();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { errorMessage } from '../../io/errors';
 import { checkpointParameters, parseConfig } from '../../io/model-folder';
 import { readSafetensorsHeader, safetensorsHeaderLength } from '../../io/safetensors';
+import { parseShardIndex, SHARD_INDEX_FILE, WEIGHTS_FILE } from '../../io/shards';
 import type { Command } from '../command';
 import { compactCount, printJson, printText } from '../output';
 import { builtinDir, displayPath, parseJson, readBuiltinIndex } from '../resolve';
@@ -26,13 +27,18 @@ export interface ModelRow {
 }
 
 /**
- * Parameters from config.json and the tensor names of model.safetensors (its header only): every
+ * Parameters from config.json and the tensor names of model.safetensors (its header only, or the
+ * weight_map of model.safetensors.index.json): every
  * tensor of the architecture's table, plus the optional ones the file has (GPT-2: an LM head of
  * its own), as the loader counts them.
  */
 export async function parameterCount(dir: string, configJson: unknown, file: string): Promise<{ config: ReturnType<typeof parseConfig>; parameters: number }> {
   const config = parseConfig(configJson, file);
-  const names = await headerNames(join(dir, 'model.safetensors')).catch(() => []); // no weights yet: the tensors config.json implies
+  // a sharded checkpoint's names are its index's; no weights yet: the tensors config.json implies
+  const names = await headerNames(join(dir, WEIGHTS_FILE)).catch(async () => {
+    const index = join(dir, SHARD_INDEX_FILE);
+    return [...parseShardIndex(await readFile(index, 'utf8'), index).keys()];
+  }).catch(() => []);
   return { config, parameters: checkpointParameters(config, names) };
 }
 
