@@ -184,3 +184,16 @@ export function crossAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, o
   recordCall('crossAttention', why);
   return why === null ? crossAttentionFused(q, k, v, opts) : crossAttentionReference(q, k, v, opts);
 }
+
+/**
+ * A model's own causal self-attention through the same fused kernel (its rule is the causal one:
+ * query i at past + i sees keys j ≤ past + i): q [B, H, T, hd], k, v [B, H, S, hd] with heads
+ * already matched (grouped-query heads repeated by the caller). Recorded as 'causalAttention';
+ * null (the model's tfjs ops run) where the kernel does not apply or ours are switched off.
+ * Installed as WebGPU's BackendAttention by ./install.ts.
+ */
+export function causalAttentionFusedOrNull(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number): tf.Tensor4D | null {
+  const why = kernelsEnabled() ? fusedCrossAttentionUnsupported(q, k, v, { past }) : SWITCHED_OFF;
+  recordCall('causalAttention', why);
+  return why === null ? crossAttentionFused(q, k, v, { past }) : null;
+}

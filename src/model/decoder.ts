@@ -5,7 +5,7 @@
 // positions, D width, H query heads, Hkv key/value heads, hd head size, V vocabulary.
 import { tf } from './tf';
 import type { ForwardOptions, ForwardResult, KVCache, ModelConfig } from './causal-lm';
-import { causalMask, linear, matmul, swapLast } from './ops';
+import { backendAttention, causalMask, linear, matmul, swapLast } from './ops';
 
 /**
  * x·Wᵀ + b for an nn.Linear weight W [out, in]: [..., in] → [..., out]. W is transposed per
@@ -42,9 +42,15 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D):
     const repeat = (t: tf.Tensor4D): tf.Tensor4D =>
       H === Hkv
         ? t
-        : (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, S, hd]), [1, 1, H / Hkv, 1, 1]), [B, H, S, hd]) as tf.Tensor4D); // [B, H, S, hd]
-    const scores = tf.add(tf.mul(matmul(q, swapLast(repeat(k))), 1 / Math.sqrt(hd)), causalMask(T, S, S - T)); // [B, H, T, S]
-    return matmul(tf.softmax(scores), repeat(v)) as tf.Tensor4D;
+        : // rank 4, not 5: tfjs has no gradient for a rank-5 tile, and training backpropagates through here
+          (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, S * hd]), [1, 1, H / Hkv, 1]), [B, H, S, hd]) as tf.Tensor4D); // [B, H, S, hd]
+    const kr = repeat(k);
+    const vr = repeat(v);
+    // Our fused kernel where the backend has one (WebGPU: docs/design.md § Kernels), else tfjs ops.
+    const fused = backendAttention(q, kr, vr, S - T);
+    if (fused) return fused;
+    const scores = tf.add(tf.mul(matmul(q, swapLast(kr)), 1 / Math.sqrt(hd)), causalMask(T, S, S - T)); // [B, H, T, S]
+    return matmul(tf.softmax(scores), vr) as tf.Tensor4D;
   });
 }
 

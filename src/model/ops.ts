@@ -92,6 +92,28 @@ export function setBackendLinear(backend: string, kernel: BackendLinear | undefi
 }
 
 /**
+ * A backend's own causal attention softmax(q·kᵀ/√hd + causal mask)·v for q [B, H, T, hd] at
+ * positions past … past+T−1 over k, v [B, H, S, hd] (S = past + T, heads already matched) →
+ * [B, H, T, hd], or null to leave the plain tfjs path to run (the kernel records why).
+ */
+export type BackendAttention = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number) => tf.Tensor4D | null;
+
+/** The backend causal attentions `backendAttention` consults, by tfjs backend name (as backendLinears). */
+const backendAttentions = new Map<string, BackendAttention>();
+
+/** Makes `kernel` the causal attention of `backend` (undefined: plain tfjs again). */
+export function setBackendAttention(backend: string, kernel: BackendAttention | undefined): void {
+  if (kernel) backendAttentions.set(backend, kernel);
+  else backendAttentions.delete(backend);
+}
+
+/** The active backend's causal attention of q over k, v (see BackendAttention), or null when none is installed or it declines. */
+export function backendAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number): tf.Tensor4D | null {
+  const kernel = backendAttentions.get(tf.getBackend());
+  return kernel ? kernel(q, k, v, past) : null;
+}
+
+/**
  * x·W + b over the last axis: [..., in] × [in, out] → [..., out]. The active backend's kernel
  * when one is installed and takes these inputs, else matmulWeight (+ b).
  */

@@ -72,11 +72,13 @@ describe('our kernels on the page\'s default path (WebGPU)', () => {
     for (const u of [trained, decoded]) {
       expect(u.backend).toBe('webgpu');
       expect(u.enabled).toBe(true);
-      // every call of both kernels ran fused: no reference call, so no reason
+      // every call of our kernels ran fused: no reference call, so no reason
       expect(u.kernels.crossAttention).toEqual({ fused: expect.any(Number), reference: 0 });
       expect(u.kernels.linear).toEqual({ fused: expect.any(Number), reference: 0 });
+      expect(u.kernels.causalAttention).toEqual({ fused: expect.any(Number), reference: 0 }); // the models' own self-attention
       expect(u.kernels.crossAttention.fused).toBeGreaterThan(0);
       expect(u.kernels.linear.fused).toBeGreaterThan(0);
+      expect(u.kernels.causalAttention.fused).toBeGreaterThan(0);
       // forwards: the cross-attention with its 4 position buckets, the linear with a bias
       expect(dispatched(u, 'crossAttentionRowwise_forward_')).toBeGreaterThan(0);
       expect(Object.keys(u.dispatches).some((k) => k.startsWith('crossAttentionRowwise_forward_') && k.includes('_nb4_'))).toBe(true);

@@ -126,6 +126,32 @@ describe('a forward pass in pieces', () => {
   });
 });
 
+describe('gradients through the blocks (training backpropagates through a frozen anchor)', () => {
+  it('grouped-query attention (6 heads over 2 kv heads) passes the gradient of its input stream, equal to a central difference', async () => {
+    const { model } = await loadGolden('llama-tiny-untied');
+    const ids = tf.tensor2d([[3, 1, 4, 1, 5, 9, 2, 6]], [1, 8], 'int32');
+    const h0 = model.forward(ids, { taps: [0], noHead: true });
+    const x = h0.hidden.get(0)!; // [1, 8, D]
+    const r = tf.randomNormal([1, 8, model.config.vocabSize], 0, 1, 'float32', 7);
+    const d = tf.randomNormal(x.shape, 0, 1, 'float32', 8);
+    const f = (input: tf.Tensor) => tf.tidy(() => {
+      const out = model.forward(null, { from: 1, input: input as tf.Tensor3D });
+      const loss = tf.sum(tf.mul(out.logits!, r));
+      disposeResult(out);
+      return loss;
+    });
+    const g = tf.grad(f)(x);
+    const analytic = tf.sum(tf.mul(g, d)).dataSync()[0];
+    const eps = 1e-2;
+    const numeric = (f(tf.add(x, tf.mul(d, eps))).dataSync()[0] - f(tf.sub(x, tf.mul(d, eps))).dataSync()[0]) / (2 * eps);
+    expect(Math.abs(analytic)).toBeGreaterThan(1e-3);
+    expect(Math.abs(analytic - numeric) / Math.abs(analytic)).toBeLessThan(1e-2);
+    disposeResult(h0);
+    tf.dispose([ids, r, d, g]);
+    model.dispose();
+  });
+});
+
 describe('rotary frequencies', () => {
   const cases = (
     JSON.parse(readFileSync(join(GOLDEN_DIR, 'rope.json'), 'utf8')) as {
