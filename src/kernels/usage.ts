@@ -18,7 +18,7 @@ export interface KernelUsage {
   backend: string;
   /** false: our kernels are switched off (every call runs the reference). */
   enabled: boolean;
-  /** Per kernel ('linear', 'crossAttention', 'causalAttention'): fused and reference calls. */
+  /** Per kernel ('linear', 'crossAttention', 'causalAttention', 'norm'): fused and reference calls. */
   kernels: Record<string, KernelCalls>;
   /** WGSL dispatches per program key (shaderKey). */
   dispatches: Record<string, number>;

@@ -5,7 +5,7 @@
 // positions, D width, H query heads, Hkv key/value heads, hd head size, V vocabulary.
 import { tf } from './tf';
 import type { ForwardOptions, ForwardResult, KVCache, ModelConfig } from './causal-lm';
-import { backendAttention, causalMask, linear, matmul, swapLast } from './ops';
+import { backendAttention, backendNorm, causalMask, linear, matmul, swapLast } from './ops';
 
 /**
  * x·Wᵀ + b for an nn.Linear weight W [out, in]: [..., in] → [..., out]. W is transposed per
@@ -18,7 +18,7 @@ export function linearOutIn(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.T
 
 /** RMSNorm: x / sqrt(mean(x²) + eps) · weight over the last axis. [..., D] → [..., D] */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, eps: number): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
+  return tf.tidy(() => backendNorm(x, weight, undefined, eps, false) ?? tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
 }
 
 /** The exact GELU 0.5·x·(1 + erf(x/√2)) (Hugging Face `gelu`). */

@@ -64,6 +64,8 @@ export function geluNew(x: tf.Tensor): tf.Tensor {
 
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   return tf.tidy(() => {
+    const fused = backendNorm(x, gamma, beta, eps, true);
+    if (fused) return fused;
     const mean = tf.mean(x, -1, true);
     const centred = tf.sub(x, mean);
     const variance = tf.mean(tf.square(centred), -1, true);
@@ -111,6 +113,31 @@ export function setBackendAttention(backend: string, kernel: BackendAttention | 
 export function backendAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number): tf.Tensor4D | null {
   const kernel = backendAttentions.get(tf.getBackend());
   return kernel ? kernel(q, k, v, past) : null;
+}
+
+/**
+ * A backend's own LayerNorm (centre: true, with β) or RMSNorm (centre: false) over the rows of
+ * x [M, D] → [M, D], or null to leave the plain tfjs path to run (the kernel records why).
+ * frozen: γ and β are no trainable variables, so they need no gradient.
+ */
+export type BackendNorm = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | undefined, eps: number, centre: boolean, frozen: boolean) => tf.Tensor2D | null;
+
+/** The backend norms `backendNorm` consults, by tfjs backend name (as backendLinears). */
+const backendNorms = new Map<string, BackendNorm>();
+
+/** Makes `kernel` the LayerNorm / RMSNorm of `backend` (undefined: plain tfjs again). */
+export function setBackendNorm(backend: string, kernel: BackendNorm | undefined): void {
+  if (kernel) backendNorms.set(backend, kernel);
+  else backendNorms.delete(backend);
+}
+
+/** The active backend's norm over x's last axis [..., D] → [..., D] (see BackendNorm), or null when none is installed or it declines. */
+export function backendNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D | undefined, eps: number, centre: boolean): tf.Tensor | null {
+  const kernel = backendNorms.get(tf.getBackend());
+  if (!kernel) return null;
+  const D = x.shape[x.shape.length - 1];
+  const y = kernel(tf.reshape(x, [-1, D]) as tf.Tensor2D, gamma, beta, eps, centre, !isTrainable(gamma) && !isTrainable(beta)); // [M, D]
+  return y ? tf.reshape(y, x.shape) : null;
 }
 
 /**

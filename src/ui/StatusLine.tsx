@@ -19,7 +19,7 @@ export function adapterName(r: BackendReport): string {
 }
 
 /** Our kernels as people read them, by the worker's kernel names. */
-const KERNEL_NAMES: Record<string, string> = { crossAttention: 'cross-attention', causalAttention: 'self-attention', linear: 'linear' };
+const KERNEL_NAMES: Record<string, string> = { crossAttention: 'cross-attention', causalAttention: 'self-attention', linear: 'linear', norm: 'norm' };
 
 /**
  * Which of our kernels ran, in one line: off WebGPU "WebAssembly: plain tfjs ops"; on WebGPU

@@ -3,7 +3,8 @@
 // plain tfjs ops of the same function with our kernels switched off, in Chromium with WebGPU on
 // SwiftShader (docs/design.md § Kernels, § Tests): the attention alone with grouped-query heads
 // and a past, forward and the gradients of q, k and v; then whole models (GPT-2, a Llama with
-// grouped-query heads), their logits over a prompt and cached decoding.
+// grouped-query heads) with all our kernels on vs off (linear, self-attention, norm), their logits
+// over a prompt and cached decoding.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../src/model/tf';
 import { causalAttention } from '../../src/model/decoder';

@@ -79,6 +79,9 @@ describe('our kernels on the page\'s default path (WebGPU)', () => {
       expect(u.kernels.crossAttention.fused).toBeGreaterThan(0);
       expect(u.kernels.linear.fused).toBeGreaterThan(0);
       expect(u.kernels.causalAttention.fused).toBeGreaterThan(0);
+      expect(u.kernels.norm).toEqual({ fused: expect.any(Number), reference: 0 }); // the models' LayerNorms
+      expect(u.kernels.norm.fused).toBeGreaterThan(0);
+      expect(dispatched(u, 'normRowwise_forward_centre1_beta1')).toBeGreaterThan(0);
       // forwards: the cross-attention with its 4 position buckets, the linear with a bias
       expect(dispatched(u, 'crossAttentionRowwise_forward_')).toBeGreaterThan(0);
       expect(Object.keys(u.dispatches).some((k) => k.startsWith('crossAttentionRowwise_forward_') && k.includes('_nb4_'))).toBe(true);
@@ -91,9 +94,10 @@ describe('our kernels on the page\'s default path (WebGPU)', () => {
     expect(dispatched(trained, 'matmulRegisterTiled_tA0_tB1')).toBeGreaterThan(0); // dx = dy·Wᵀ
     expect(dispatched(trained, 'matmulRegisterTiled_tA1_tB0')).toBeGreaterThan(0); // dW = xᵀ·dy
     expect(dispatched(trained, 'columnSum_')).toBeGreaterThan(0); // db
+    expect(dispatched(trained, 'normRowwise_dx_centre1')).toBeGreaterThan(0); // LayerNorm's dx
     // the frozen anchor blocks after the connection pass dx back but skip dW and db: fewer dW than dx
     expect(dispatched(trained, 'matmulRegisterTiled_tA1_tB0')).toBeLessThan(dispatched(trained, 'matmulRegisterTiled_tA0_tB1'));
     // decoding computes no gradient
-    expect(dispatched(decoded, 'crossAttentionRowwise_dq_') + dispatched(decoded, 'matmulRegisterTiled_tA1_tB0')).toBe(0);
+    expect(dispatched(decoded, 'crossAttentionRowwise_dq_') + dispatched(decoded, 'matmulRegisterTiled_tA1_tB0') + dispatched(decoded, 'normRowwise_dx_')).toBe(0);
   }, 400_000);
 });
