@@ -8,9 +8,10 @@ export class TokenizerError extends Error {
   }
 }
 
-/** Names an end-of-sequence token goes by: ours, GPT-2's, and SentencePiece models'. */
+/** Names an end-of-sequence token goes by: ours, GPT-2's (also Pythia's, SmolLM2's), and SentencePiece models'. */
 const EOS_NAMES = ['<eos>', '<|endoftext|>', '</s>'];
-const PAD_NAMES = ['<pad>'];
+/** Names a padding token goes by: ours, and GPT-NeoX's (Pythia). */
+const PAD_NAMES = ['<pad>', '<|padding|>'];
 const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram', 'WordLevel'];
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -36,6 +37,21 @@ function structureProblem(json: unknown): string | null {
   return null;
 }
 
+/**
+ * Whether decode(encode(text)) must give back the text: a byte-level tokenizer (GPT-2, Pythia,
+ * SmolLM2, Llama 3) with no prefix space added and no normalizer but NFC. Its
+ * expected text is the NFC form where it has that normalizer, else the text itself.
+ */
+function roundTripForm(json: Record<string, unknown>): ((text: string) => string) | null {
+  const decoder = json.decoder as { type?: unknown } | null;
+  if (decoder?.type !== 'ByteLevel') return null;
+  if (JSON.stringify(json.pre_tokenizer ?? null).includes('"add_prefix_space":true')) return null;
+  const normalizer = json.normalizer as { type?: unknown } | null;
+  if (normalizer === null) return (t) => t;
+  if (normalizer.type === 'NFC') return (t) => t.normalize('NFC');
+  return null;
+}
+
 /** Collapses a message to one line so it fits a status bar or a CLI error. */
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
@@ -58,6 +74,8 @@ export class Tokenizer {
     readonly vocabSize: number,
     readonly padId: number | undefined,
     readonly eosId: number | undefined,
+    /** For tokenizers that give back what they read (byte-level BPE): the text decode must give back. */
+    private readonly roundTrip: ((text: string) => string) | null = null,
   ) {}
 
   /** Loads a parsed `tokenizer.json`; any problem becomes a one-line `TokenizerError`. */
@@ -84,7 +102,7 @@ export class Tokenizer {
       }
       return undefined;
     };
-    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES));
+    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES), roundTripForm(json as Record<string, unknown>));
   }
 
   /** Token ids of `text`, with no special tokens added (no BOS/EOS). */
@@ -96,6 +114,21 @@ export class Tokenizer {
     for (const id of ids) {
       if (id === undefined) {
         throw new TokenizerError(`${this.label}: the text holds something the vocabulary lacks and it has no unknown token`);
+      }
+    }
+    // A BPE without an unknown token silently drops what its vocabulary lacks (a byte-level
+    // vocabulary cut down to a few symbols lacks bytes); say what, rather than answer for other text.
+    if (this.roundTrip) {
+      const expected = this.roundTrip(text);
+      const back = this.decode(ids, false);
+      if (back !== expected) {
+        const chars = [...expected];
+        const got = [...back];
+        let i = 0;
+        while (i < chars.length && chars[i] === got[i]) i++;
+        throw new TokenizerError(
+          `${this.label}: the vocabulary cannot encode ${JSON.stringify(chars[i] ?? '')} (character ${i + 1} of the text) and it has no unknown token`,
+        );
       }
     }
     return ids;

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes the Llama and GPT-NeoX fixtures and goldens under tests/golden/ (llama-tiny*,
-neox-tiny*, calm-arch/, rope.json) and prints self-consistency checks; exits non-zero if
-one fails. Deterministic (torch.manual_seed(0)); leaves make_golden.py's files alone (it
-only reads gpt2-tiny).
+neox-tiny*, calm-arch/, rope.json; the folders' tokenizer.json through make_tokenizers.py)
+and prints self-consistency checks; exits non-zero if one fails. Deterministic
+(torch.manual_seed(0)); leaves make_golden.py's files alone (it only reads gpt2-tiny).
 
     /usr/bin/python3 tests/golden/make_arch_golden.py
 
@@ -25,6 +25,7 @@ sys.path.insert(0, HERE)
 import arch_ref as arch  # noqa: E402
 import calm_ref as ref  # noqa: E402
 import make_golden as mg  # noqa: E402  (make_bundle, the weight scales)
+import make_tokenizers  # noqa: E402  (tokenizer.json of the model folders)
 
 WEIGHT_STD, BIAS_STD, LN_STD = mg.WEIGHT_STD, mg.BIAS_STD, mg.LN_STD
 FAILED = []
@@ -651,6 +652,9 @@ def main():
                row(ids_calm[0]) + ";" + row(ids_calm[1])])
     check("CLI composed == calm-arch llama-gpt2 golden",
           np.array_equal(np.array(res["logits"], np.float32), lg_logits.numpy().astype(np.float32)))
+
+    # tokenizer.json (no random draws, so the files above do not depend on it)
+    make_tokenizers.write_tokenizers(HERE)
 
     total = 0
     for name in list(models) + ["calm-arch"]:

@@ -1,11 +1,18 @@
 // `calm compose train|eval|generate`, `logits --bundle` and their errors, on the built-in
-// pair with a few training steps (the figures of a real run are the reproduction's business).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// pair and on the Llama / GPT-NeoX fixtures with a few training steps (the figures of a real run
+// are the reproduction's business).
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calm, expectOneLineError } from './helpers/cli';
 import { zipBundle } from '../../src/store/bundle-file';
+import { tf, useBackend } from '../../src/model/tf';
+import { loadModelFolder } from '../../src/io/model-folder';
+import { nodeFolderSource } from '../../src/io/node-source';
+import { bridgesFromRaw, disposeBridges, parseBundle } from '../../src/calm/bundle';
+import { Composition } from '../../src/calm/compose';
+import { GOLDEN_DIR, maxAbsDiff } from './helpers/golden';
 
 let dir: string;
 beforeAll(async () => {
@@ -119,5 +126,116 @@ describe('calm compose', () => {
     expectOneLineError(r1, 1, /anchor layer 7 is out of range/);
     const r2 = await calm(['compose']);
     expectOneLineError(r2, 2, /compose needs train, eval or generate/);
+  });
+});
+
+describe('calm compose on Llama and GPT-NeoX folders (tests/golden)', () => {
+  const G = (name: string) => join(GOLDEN_DIR, name);
+  /** A copy of a fixture's config and weights with another fixture's tokenizer.json (so the two vocabularies match). */
+  async function withTokenizer(model: string, tokenizerOf: string, name: string): Promise<string> {
+    const d = join(dir, name);
+    await mkdir(d);
+    for (const f of ['config.json', 'model.safetensors']) await copyFile(join(G(model), f), join(d, f));
+    await copyFile(join(G(tokenizerOf), 'tokenizer.json'), join(d, 'tokenizer.json'));
+    return d;
+  }
+  const DATA = 'abc+qdx= => 5\nthe cat => in the rain\nxyz-abc= => 2\n4+7= => 11\n';
+  const anchorDir = 'tests/golden/llama-tiny-sharded';
+  let neox = ''; // neox-tiny with llama-tiny's tokenizer
+  let out = ''; // the bundle the first test writes and the next two read
+
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('a Llama anchor (sharded) with a GPT-NeoX augmenting model: compose train writes the bundle', async () => {
+    neox = await withTokenizer('neox-tiny', 'llama-tiny', 'neox-llama-tok');
+    const data = join(dir, 'arch.txt');
+    await writeFile(data, DATA);
+    out = join(dir, 'llama-neox');
+    const train = await calm([
+      'compose', 'train', '--anchor', anchorDir, '--augment', neox, '--connections', '0:1,2:f',
+      '--data', data, '--steps', '3', '--lr', '0.01', '--batch', '2', '--out', out, '--json', '--quiet',
+    ]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(train.stdout)).toMatchObject({ connections: [[0, 1], [2, 3]], num_heads: 6, steps: 3 });
+    const composition = await readFile(join(out, 'composition.json'), 'utf8');
+    const manifest = JSON.parse(composition);
+    expect(manifest).toMatchObject({ anchor: { n_layer: 3, n_embd: 36, vocab_size: 50 }, augment: { n_layer: 3, n_embd: 40, vocab_size: 50 } });
+    expect(resolvePath(out, manifest.anchor.path)).toBe(G('llama-tiny-sharded').replace(/\/$/, ''));
+    const bridge = new Uint8Array(await readFile(join(out, 'bridge.safetensors')));
+    const header = JSON.parse(new TextDecoder().decode(bridge.subarray(8, 8 + Number(new DataView(bridge.buffer, bridge.byteOffset).getBigUint64(0, true)))));
+    expect(header['bridges.0.proj.weight'].shape).toEqual([36, 40]);
+    expect(header['bridges.1.in.whiten'].shape).toEqual([40, 40]);
+  });
+
+  it('logits --bundle reads it back: the composition the core rebuilds in this process from the same files', async () => {
+    const composition = await readFile(join(out, 'composition.json'), 'utf8');
+    const bridge = new Uint8Array(await readFile(join(out, 'bridge.safetensors')));
+    const ids = [16, 17, 18, 3, 32, 19, 39, 15];
+    const lg = await calm(['logits', '--bundle', out, '--ids', ids.join(','), '--json', '--quiet']);
+    expect(lg.code, lg.stderr).toBe(0);
+    const cliLogits = JSON.parse(lg.stdout).logits as number[][];
+    const anchor = await loadModelFolder(nodeFolderSource(G('llama-tiny-sharded')));
+    const augment = await loadModelFolder(nodeFolderSource(neox));
+    const parsed = parseBundle({ composition, bridge }, { anchor: anchor.config, augment: augment.config });
+    const comp = new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges));
+    const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+    const composed = comp.forward(x);
+    const alone = anchor.model.forward(x).logits!;
+    const [composedRows, aloneRows] = [(await composed.array())[0], (await alone.array())[0]];
+    tf.dispose([x, composed, alone]);
+    disposeBridges(comp.bridges);
+    anchor.model.dispose();
+    augment.model.dispose();
+    expect(maxAbsDiff(cliLogits, composedRows)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(cliLogits, aloneRows)).toBeGreaterThan(1e-4); // the bridges were trained: not the anchor alone
+  });
+
+  it('compose generate and compose eval read it back: their anchor and augmenting columns are each model alone', async () => {
+    // compose generate: the anchor's and the augmenting model's columns are what generate gives for each alone
+    const prompt = 'abc+qdx=';
+    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', prompt, '--max-tokens', '8', '--json', '--quiet']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const outputs = JSON.parse(gen.stdout).outputs as Record<string, string>;
+    for (const [column, model] of [['anchor', anchorDir], ['augment', neox]]) {
+      const alone = await calm(['generate', '--model', model, '--prompt', prompt, '--max-tokens', '8', '--json', '--quiet']);
+      expect(alone.code, alone.stderr).toBe(0);
+      expect(outputs[column]).toBe(JSON.parse(alone.stdout).text);
+    }
+    expect(typeof outputs.composed).toBe('string');
+
+    // compose eval: the anchor's column is what eval gives for it alone on the same examples
+    const ev = await calm(['compose', 'eval', '--bundle', out, '--task', 'kv-arith', '--n', '12', '--json', '--quiet']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const e = JSON.parse(ev.stdout);
+    expect(e).toMatchObject({ task: 'kv-arith', keys: 'held-out', n: 12 });
+    expect(e.accuracy).toBe(e.columns.composed);
+    expect(e.chance).toBeGreaterThan(0);
+    const single = await calm(['eval', '--model', anchorDir, '--task', 'kv-arith', '--n', '12', '--keys', 'held-out', '--json', '--quiet']);
+    expect(single.code, single.stderr).toBe(0);
+    expect(e.columns.anchor).toBe(JSON.parse(single.stdout).accuracy);
+  });
+
+  it('a GPT-2 anchor with a Llama augmenting model (rope_scaling llama3, its own head) trains and generates', async () => {
+    const gpt2 = await withTokenizer('gpt2-tiny', 'llama-tiny', 'gpt2-llama-tok');
+    const data = join(dir, 'arch2.txt');
+    await writeFile(data, DATA);
+    const out = join(dir, 'gpt2-llama');
+    const train = await calm([
+      'compose', 'train', '--anchor', gpt2, '--augment', 'tests/golden/llama-tiny-untied', '--connections', 'uniform:2',
+      '--data', data, '--steps', '2', '--batch', '2', '--out', out, '--json', '--quiet',
+    ]);
+    expect(train.code, train.stderr).toBe(0);
+    expect(JSON.parse(train.stdout)).toMatchObject({ connections: [[0, 0], [1, 1]], num_heads: 4 });
+    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', 'the', '--only', 'augment', '--max-tokens', '6', '--json', '--quiet']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const alone = await calm(['generate', '--model', 'tests/golden/llama-tiny-untied', '--prompt', 'the', '--max-tokens', '6', '--json', '--quiet']);
+    expect(JSON.parse(gen.stdout).outputs).toEqual({ augment: JSON.parse(alone.stdout).text });
+  });
+
+  it('a Llama anchor with a GPT-NeoX model of another vocabulary (the fixtures as they are) is refused in one line', async () => {
+    const r = await calm(['compose', 'train', '--anchor', 'tests/golden/llama-tiny', '--augment', 'tests/golden/neox-tiny', '--task', 'kv-arith', '--steps', '1', '--out', join(dir, 'never')]);
+    expectOneLineError(r, 1, /cannot compose tests\/golden\/llama-tiny with tests\/golden\/neox-tiny: the tokenizers differ at id 1: the anchor has '<\|im_start\|>', the augmenting model has '<\|padding\|>'/);
   });
 });

@@ -11,6 +11,7 @@ import { initModel } from '../../src/model/init';
 import { cachedDecoder } from '../../src/model/sampling';
 import { generate } from '../../src/pipeline/decode';
 import { loadModelFolder, modelFolderFiles } from '../../src/io/model-folder';
+import { countParameters } from '../../src/model/causal-lm';
 import { nodeFolderSource } from '../../src/io/node-source';
 import { parseBuiltinIndex } from '../../src/io/builtin';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, Tokenizer } from '../../src/tokenizer';
@@ -157,6 +158,104 @@ describe('a model folder of our own', () => {
       timings.push(`${name} ${r.seconds.toFixed(2)} s`);
     }
     console.info(`malformed model folders fail in: ${timings.join(', ')}`);
+  });
+});
+
+describe('Llama and GPT-NeoX folders (tests/golden, with the tokenizer.json of make_tokenizers.py)', () => {
+  const FOLDERS = ['llama-tiny', 'llama-tiny-sharded', 'llama-tiny-untied', 'neox-tiny', 'neox-tiny-serial'];
+
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('models DIR... lists each folder with its architecture, sizes and the parameters the loaded model has', async () => {
+    const r = await calm(['models', ...FOLDERS.map((f) => `tests/golden/${f}`), 'kv-tiny', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const { models } = JSON.parse(r.stdout) as { models: Record<string, unknown>[] };
+    expect(models.map((m) => m.id)).toEqual([...FOLDERS.map((f) => `tests/golden/${f}`), 'kv-tiny']);
+    for (const [i, folder] of FOLDERS.entries()) {
+      const loaded = await loadModelFolder(nodeFolderSource(join(GOLDEN_DIR, folder)));
+      const c = loaded.config;
+      expect(models[i]).toEqual({
+        id: `tests/golden/${folder}`,
+        role: null,
+        title: null,
+        description: null,
+        path: `tests/golden/${folder}`,
+        architecture: folder.startsWith('llama') ? 'llama' : 'gpt_neox',
+        layers: c.nLayer,
+        width: c.nEmbd,
+        heads: c.nHead,
+        context: c.nPositions,
+        vocab: 50,
+        parameters: countParameters(loaded.model),
+      });
+      loaded.model.dispose();
+    }
+    expect(models[5]).toMatchObject({ id: 'kv-tiny', role: 'augment', architecture: 'gpt2' });
+
+    const text = await calm(['models', 'tests/golden/llama-tiny-sharded', 'tests/golden/neox-tiny']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^tests\/golden\/llama-tiny-sharded +llama, 3 layers, width 36, 6 heads, 30\.6k parameters\ntests\/golden\/neox-tiny +gpt_neox, 3 layers, width 40, 5 heads, 39\.9k parameters\n$/);
+    expectOneLineError(await calm(['models', 'tests/golden/nothing-here']), 1, /no folder tests\/golden\/nothing-here/);
+  });
+
+  /** The core's own decode of the same folder, in this process. */
+  async function coreGenerate(folder: string, prompt: string, maxTokens: number, sampling?: { temperature: number; seed: number }) {
+    const loaded = await loadModelFolder(nodeFolderSource(join(GOLDEN_DIR, folder)));
+    const tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
+    const decoder = cachedDecoder(loaded.model, 1);
+    const rng = makeRng(sampling?.seed ?? 0);
+    try {
+      return await generate(decoder, tokenizer.encode(prompt), {
+        maxTokens,
+        temperature: sampling?.temperature ?? 0,
+        random: () => rng.next(),
+        eosId: tokenizer.eosId,
+        maxLength: loaded.config.nPositions,
+        decode: (ids) => tokenizer.decode(ids),
+      });
+    } finally {
+      decoder.dispose();
+      loaded.model.dispose();
+    }
+  }
+
+  it.each([
+    ['llama-tiny-sharded', 'the cat'],
+    ['neox-tiny', ' the rain'],
+    ['llama-tiny-untied', 'abc+qdx='],
+  ])('generate --model %s gives the greedy completion the core gives in this process', async (folder, prompt) => {
+    const r = await calm(['generate', '--model', `tests/golden/${folder}`, '--prompt', prompt, '--max-tokens', '12', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { text: string; ids: number[] };
+    const expected = await coreGenerate(folder, prompt, 12);
+    expect(out.ids).toEqual(expected.ids);
+    expect(out.text).toBe(expected.text);
+    expect(out.ids.length).toBeGreaterThan(0);
+    expect(out.ids.every((id) => id >= 0 && id < 50)).toBe(true);
+  });
+
+  it('generate with sampling on a GPT-NeoX folder draws what the core draws from the same seed; text outside the vocabulary is one line', async () => {
+    const r = await calm(['generate', '--model', 'tests/golden/neox-tiny-serial', '--prompt', 'on the', '--max-tokens', '10', '--temperature', '0.8', '--seed', '3', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const expected = await coreGenerate('neox-tiny-serial', 'on the', 10, { temperature: 0.8, seed: 3 });
+    expect((JSON.parse(r.stdout) as { ids: number[] }).ids).toEqual(expected.ids);
+    expectOneLineError(
+      await calm(['generate', '--model', 'tests/golden/llama-tiny', '--prompt', 'Hello']),
+      1,
+      /tests\/golden\/llama-tiny\/tokenizer\.json: the vocabulary cannot encode "H" \(character 1 of the text\)/,
+    );
+  });
+
+  it('logits names the tokens of a folder that has a tokenizer', async () => {
+    const r = await calm(['logits', '--model', 'tests/golden/llama-tiny', '--ids', '0,1,42', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^ +0 \[0 "<\|endoftext\|>"\] → /);
+    expect(lines[1]).toMatch(/^ +1 \[1 "<\|im_start\|>"\] → /);
+    expect(lines[2]).toMatch(/^ +2 \[42 "Ġ"\] → /);
   });
 });
 

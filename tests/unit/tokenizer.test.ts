@@ -1,4 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import {
   buildCharTokenizerJson,
@@ -11,6 +13,7 @@ import {
   TokenizerError,
   UNK_ID,
 } from '../../src/tokenizer';
+import { GOLDEN_DIR as GOLDEN } from './helpers/golden';
 
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 
@@ -202,5 +205,61 @@ describe('compareVocabularies', () => {
     if (result.same) throw new Error('unreachable');
     expect(result.message).toContain('the anchor has no token');
     expect(result.message).toContain('the anchor has 98 tokens, the augmenting model 99');
+  });
+});
+
+describe('byte-level BPE tokenizer.json of the Llama and GPT-NeoX fixtures (tests/golden/make_tokenizers.py)', () => {
+  const read = (folder: string) => JSON.parse(readFileSync(join(GOLDEN, folder, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const LLAMA = ['llama-tiny', 'llama-tiny-sharded', 'llama-tiny-untied', 'llama-tiny-bf16', 'llama-tiny-f16'];
+  const NEOX = ['neox-tiny', 'neox-tiny-serial'];
+  const TEXTS = ['the cat in the rain', ' the', 'abc+qdx=', '4+7-3=8', 'eno2 lrp0 mtf5', '  two  spaces ', '<|endoftext|>on'];
+
+  it.each([...LLAMA, ...NEOX])('%s: one id per row of the model, the families\' special tokens, the end-of-sequence token found', (folder) => {
+    const json = read(folder);
+    const config = JSON.parse(readFileSync(join(GOLDEN, folder, 'config.json'), 'utf8')) as { vocab_size: number; eos_token_id: number };
+    const tok = Tokenizer.fromJSON(json, folder);
+    expect(tok.vocabSize).toBe(config.vocab_size);
+    expect(json).toMatchObject({ pre_tokenizer: { type: 'ByteLevel' }, decoder: { type: 'ByteLevel' }, model: { type: 'BPE', unk_token: null } });
+    const specials = LLAMA.includes(folder) ? ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] : ['<|endoftext|>', '<|padding|>'];
+    expect(tok.tokens().slice(0, specials.length)).toEqual(specials);
+    expect(tok.eosId).toBe(0);
+    expect(tok.idToToken(tok.eosId!)).toBe('<|endoftext|>');
+    expect(tok.padId).toBe(LLAMA.includes(folder) ? undefined : 1);
+    // GPT-2's byte symbols: a space is 'Ġ'
+    expect(tok.tokens()).toEqual(expect.arrayContaining(['Ġ', 'Ġthe', 'a', 'z', '0', '9', '+', '-', '=']));
+  });
+
+  it.each(['llama-tiny', 'neox-tiny'])('%s: encodes and decodes round trip, merges apply, special tokens stay whole', (folder) => {
+    const tok = Tokenizer.fromJSON(read(folder), folder);
+    for (const text of TEXTS) expect(tok.decode(tok.encode(text), false)).toBe(text);
+    expect(tok.encode(' the').map((id) => tok.idToToken(id))).toEqual(['Ġthe']);
+    expect(tok.encode('the').map((id) => tok.idToToken(id))).toEqual(['t', 'he']);
+    expect(tok.encode('<|endoftext|>on')[0]).toBe(tok.eosId);
+    // decode drops special tokens by default
+    expect(tok.decode([tok.eosId!, ...tok.encode(' the')])).toBe(' the');
+  });
+
+  it('the same text and merges in both files, in the merges\' two spellings', () => {
+    const llama = read('llama-tiny').model as { merges: unknown[] };
+    const neox = read('neox-tiny').model as { merges: unknown[] };
+    expect(llama.merges[0]).toEqual(['Ġ', 't']);
+    expect(neox.merges[0]).toBe('Ġ t');
+    expect(neox.merges.slice(0, llama.merges.length)).toEqual(llama.merges.map((m) => (m as string[]).join(' ')));
+    const a = Tokenizer.fromJSON(read('llama-tiny'));
+    const b = Tokenizer.fromJSON(read('neox-tiny'));
+    // ids shift by one (three special tokens against two); the tokens are the same
+    for (const text of TEXTS.slice(0, 5)) expect(a.encode(text).map((i) => a.idToToken(i))).toEqual(b.encode(text).map((i) => b.idToToken(i)));
+    const cmp = compareVocabularies(a, b);
+    expect(cmp.same).toBe(false);
+    expect(cmp.same ? '' : cmp.message).toBe("the tokenizers differ at id 1: the anchor has '<|im_start|>', the augmenting model has '<|padding|>'");
+  });
+
+  it('text outside the cut-down byte alphabet is an error naming the character, not silently dropped', () => {
+    const tok = Tokenizer.fromJSON(read('neox-tiny'), 'neox-tiny/tokenizer.json');
+    expect(() => tok.encode('Hello')).toThrow(TokenizerError);
+    expect(() => tok.encode('Hello')).toThrow('neox-tiny/tokenizer.json: the vocabulary cannot encode "H" (character 1 of the text) and it has no unknown token');
+    expect(() => tok.encode('ab\ncd')).toThrow('cannot encode "\\n" (character 3 of the text)');
+    // the library alone drops it
+    expect(new HFTokenizer(read('neox-tiny'), {}).encode('Hello', { add_special_tokens: false }).ids).toHaveLength(4);
   });
 });

@@ -1,5 +1,7 @@
-// `calm models`: the built-in models of public/models/index.json, with their sizes from each
-// config.json (no weights are read, so this needs no backend).
+// `calm models [ID|DIR ...]`: the built-in models of public/models/index.json, or the models
+// named (built-in ids or model folders of any registered architecture), with their
+// architecture and sizes from each config.json and the checkpoint's tensor names (no weights
+// are read, so this needs no backend).
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage } from '../../io/errors';
@@ -8,14 +10,18 @@ import { readSafetensorsHeader, safetensorsHeaderLength } from '../../io/safeten
 import { parseShardIndex, SHARD_INDEX_FILE, WEIGHTS_FILE } from '../../io/shards';
 import type { Command } from '../command';
 import { compactCount, printJson, printText } from '../output';
-import { builtinDir, displayPath, parseJson, readBuiltinIndex } from '../resolve';
+import { builtinDir, displayPath, locateModel, parseJson, readBuiltinIndex, type ModelLocation } from '../resolve';
 
 export interface ModelRow {
+  /** The built-in id, or the folder as given. */
   id: string;
-  role: 'anchor' | 'augment';
-  title: string;
-  description: string;
+  /** Built-in models only (null for a folder). */
+  role: 'anchor' | 'augment' | null;
+  title: string | null;
+  description: string | null;
   path: string; // the folder, as --model DIR accepts it
+  /** config.json's model_type (gpt2, llama, gpt_neox). */
+  architecture: string | null;
   layers: number | null;
   width: number | null;
   heads: number | null;
@@ -57,17 +63,20 @@ async function headerNames(path: string): Promise<string[]> {
   }
 }
 
-export async function listModels(): Promise<ModelRow[]> {
-  const index = await readBuiltinIndex();
+/** The built-in models, or (with `names`) the models these ids and folders name. */
+export async function listModels(names: string[] = []): Promise<ModelRow[]> {
+  const locations: ModelLocation[] = names.length
+    ? await Promise.all(names.map((n) => locateModel(n)))
+    : (await readBuiltinIndex()).models.map((m) => ({ name: m.id, dir: builtinDir(m), builtin: m }));
   return Promise.all(
-    index.models.map(async (m): Promise<ModelRow> => {
-      const dir = builtinDir(m);
+    locations.map(async ({ name, dir, builtin: m }): Promise<ModelRow> => {
       const row: ModelRow = {
-        id: m.id,
-        role: m.role,
-        title: m.title,
-        description: m.description,
+        id: name,
+        role: m?.role ?? null,
+        title: m?.title ?? null,
+        description: m?.description ?? null,
         path: displayPath(dir),
+        architecture: null,
         layers: null,
         width: null,
         heads: null,
@@ -79,6 +88,7 @@ export async function listModels(): Promise<ModelRow[]> {
       try {
         const { config, parameters } = await parameterCount(dir, parseJson(await readFile(join(dir, 'config.json'), 'utf8'), file), file);
         Object.assign(row, {
+          architecture: config.modelType,
           layers: config.nLayer,
           width: config.nEmbd,
           heads: config.nHead,
@@ -87,7 +97,8 @@ export async function listModels(): Promise<ModelRow[]> {
           parameters,
         });
       } catch (e) {
-        row.error = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${file} not found (npm run train:builtin)` : errorMessage(e);
+        const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+        row.error = missing ? `${file} not found${m ? ' (npm run train:builtin)' : ''}` : errorMessage(e);
       }
       return row;
     }),
@@ -96,11 +107,12 @@ export async function listModels(): Promise<ModelRow[]> {
 
 export const command: Command = {
   name: 'models',
-  summary: 'list the built-in models',
+  summary: 'list the built-in models, or the models named (ids or model folders)',
+  positionals: '[ID|DIR ...]',
   options: {},
-  examples: ['models', 'models --json'],
-  async run({ json }) {
-    const rows = await listModels();
+  examples: ['models', 'models --json', 'models tests/golden/llama-tiny tests/golden/neox-tiny'],
+  async run({ json, positionals }) {
+    const rows = await listModels(positionals);
     if (json) {
       printJson({ models: rows });
       return;
@@ -109,10 +121,12 @@ export const command: Command = {
       printText('no built-in models are listed in public/models/index.json (npm run train:builtin)');
       return;
     }
+    const width = Math.max(14, ...rows.map((r) => r.id.length));
     const lines = rows.map((r) => {
       const size =
-        r.error ?? `${r.layers} layers, width ${r.width}, ${r.heads} heads, ${compactCount(r.parameters!)} parameters`;
-      return `${r.id.padEnd(14)} ${r.role.padEnd(8)} ${size}\n${''.padEnd(15)}${r.title} — ${r.path}`;
+        r.error ?? `${r.architecture}, ${r.layers} layers, width ${r.width}, ${r.heads} heads, ${compactCount(r.parameters!)} parameters`;
+      if (r.role === null) return `${r.id.padEnd(width)} ${size}`;
+      return `${r.id.padEnd(width)} ${r.role.padEnd(8)} ${size}\n${''.padEnd(width + 1)}${r.title} — ${r.path}`;
     });
     printText(lines.join('\n'));
   },
