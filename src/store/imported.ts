@@ -17,7 +17,7 @@ function copy(files: ModelFile[]): ModelFile[] {
 function fromCard(card: ModelCard, files: ModelFile[], origin: string): ImportedModel {
   return {
     entry: { id: card.id, role: card.role, title: card.title, description: card.description, path: `imported/${card.id}` },
-    summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize },
+    summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize, parameters: card.parameters },
     card: card.card,
     parameters: card.parameters,
     files,
