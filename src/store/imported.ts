@@ -10,7 +10,7 @@ import type { ImportedModel } from './controller';
 import { storageAvailable, type SavedModel } from './saved';
 import { api, messageOf, serial } from './worker';
 import { pickModelFiles } from '../io/folder-files';
-import { downloadModel, parseModelSource, type DownloadOptions } from './model-url';
+import { downloadModel, ModelRefusedError, parseModelSource, type DownloadOptions } from './model-url';
 
 function copy(files: ModelFile[]): ModelFile[] {
   return files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
@@ -147,7 +147,7 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
     setState({
       modelImport: cancelled
         ? { status: 'idle', notice: `Cancelled the download of ${source.input}; nothing was imported.` }
-        : { status: 'idle', error: `Could not download the model ${source.input}: ${messageOf(e)}` },
+        : { status: 'idle', error: e instanceof ModelRefusedError && e.tooBig ? e.message : `Could not download the model ${source.input}: ${messageOf(e)}` },
     });
     return null;
   } finally {

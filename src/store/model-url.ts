@@ -118,6 +118,10 @@ export function tooBigMessage(id: string, what: string): string {
 /** A download refused before the weights came: too big, or a config.json the page cannot run. */
 export class ModelRefusedError extends Error {
   override name = 'ModelRefusedError';
+  /** Refused for its size: the message is a whole sentence naming the model. */
+  constructor(message: string, readonly tooBig = false) {
+    super(message);
+  }
 }
 
 interface Opened {
@@ -148,7 +152,7 @@ export async function downloadModel(source: ModelSource, opts: DownloadOptions =
   const refuse = (message: string): never => {
     ours.abort(new DOMException('The download was refused', 'AbortError'));
     for (const o of opened) void o.response.body?.cancel().catch(() => undefined);
-    throw new ModelRefusedError(message);
+    throw new ModelRefusedError(message, true);
   };
   const cancelled = () => (opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('The download was cancelled', 'AbortError'));
 

@@ -6,6 +6,7 @@ import { summarizeModelConfig, type ModelSummary } from '../io/model-summary';
 import { readSafetensorsHeader, safetensorsHeaderLength } from '../io/safetensors';
 
 export type { BuiltinComposition, BuiltinModel, ModelRole } from '../io/builtin';
+export type { ModelSummary } from '../io/model-summary';
 
 /**
  * What the page shows of a model before the worker loads it: the summary of its config.json
@@ -36,6 +37,13 @@ export interface ModelsSlice {
    * config.json formula cannot know (an untied LM head).
    */
   measuredParameters: Record<string, number>;
+  /**
+   * The summaries of the real models the page offers (real-models.ts), by Hugging Face repo id,
+   * from the published config.json shipped under models/real/.
+   */
+  realConfigs: Record<string, Loadable<ModelSummary>>;
+  /** A ready pair of real models being brought (real-models.ts): its id, and which of its two models (0 anchor, 1 augmenting) is coming. */
+  realDownload: { pair: string; model: number } | null;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> = () => ({
@@ -44,6 +52,8 @@ export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> =
   builtinCompositions: [],
   modelCards: {},
   measuredParameters: {},
+  realConfigs: {},
+  realDownload: null,
 });
 
 export const BUILTIN_INDEX_PATH = 'models/index.json';
@@ -154,7 +164,7 @@ async function fetchPrefix(doFetch: typeof fetch, url: string, length: number): 
   return out.subarray(0, got);
 }
 
-async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
+export async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
   const text = await fetchText(doFetch, baseUrl, path);
   try {
     return JSON.parse(text);
