@@ -39,10 +39,13 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D):
   return tf.tidy(() => {
     const [B, H, T, hd] = q.shape;
     const [, Hkv, S] = k.shape;
-    const repeat = (t: tf.Tensor4D): tf.Tensor4D =>
-      H === Hkv
-        ? t
-        : (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, S, hd]), [1, 1, H / Hkv, 1, 1]), [B, H, S, hd]) as tf.Tensor4D); // [B, H, S, hd]
+    // Each kv head g = H/Hkv times in a row. By concat, not tile: tfjs has no gradient for a
+    // rank-5 tile, and training bridges into a grouped-query anchor differentiates through here.
+    const repeat = (t: tf.Tensor4D): tf.Tensor4D => {
+      if (H === Hkv) return t;
+      const one = tf.reshape(t, [B, Hkv, 1, S, hd]);
+      return tf.reshape(tf.concat(Array.from({ length: H / Hkv }, () => one), 2), [B, H, S, hd]) as tf.Tensor4D; // [B, H, S, hd]
+    };
     const scores = tf.add(tf.mul(matmul(q, swapLast(repeat(k))), 1 / Math.sqrt(hd)), causalMask(T, S, S - T)); // [B, H, T, S]
     return matmul(tf.softmax(scores), repeat(v)) as tf.Tensor4D;
   });
