@@ -25,8 +25,8 @@ const ROWS: { label: string; value: (s: ModelSummary) => string }[] = [
   { label: 'Layers', value: (s) => formatCount(s.nLayer) },
   { label: 'Width', value: (s) => formatCount(s.nEmbd) },
   { label: 'Parameters', value: (s) => formatCount(s.parameters) },
-  { label: 'Memory (float32 weights)', value: (s) => formatSize(s.float32Bytes) },
-  { label: 'Download (weights at least)', value: (s) => formatSize(s.checkpointBytes) },
+  { label: 'Memory (float32)', value: (s) => formatSize(s.float32Bytes) },
+  { label: 'Download, at least', value: (s) => formatSize(s.checkpointBytes) },
 ];
 
 export function RealModels() {
@@ -72,10 +72,10 @@ function PairCard({ pair }: { pair: RealPair }) {
           <tr>
             <th scope="col" />
             <th scope="col">
-              Anchor <code>{pair.anchor}</code>
+              Anchor <RepoId repo={pair.anchor} />
             </th>
             <th scope="col">
-              Augmenting <code>{pair.augment}</code>
+              Augmenting <RepoId repo={pair.augment} />
             </th>
           </tr>
         </thead>
@@ -117,6 +117,17 @@ function PairCard({ pair }: { pair: RealPair }) {
       )}
       <MeasuredStep pair={pair} />
     </article>
+  );
+}
+
+/** A repo id that wraps after its owner only. */
+function RepoId({ repo }: { repo: string }) {
+  const [owner, name] = repo.split('/');
+  return (
+    <code>
+      {owner}/<wbr />
+      {name}
+    </code>
   );
 }
 

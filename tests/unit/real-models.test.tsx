@@ -93,8 +93,8 @@ describe('Real models', () => {
         Layers: [String(a.nLayer), String(g.nLayer)],
         Width: [formatCount(a.nEmbd), formatCount(g.nEmbd)],
         Parameters: [formatCount(a.parameters), formatCount(g.parameters)],
-        'Memory (float32 weights)': [formatSize(a.parameters * 4), formatSize(g.parameters * 4)],
-        'Download (weights at least)': [formatSize(a.checkpointBytes), formatSize(g.checkpointBytes)],
+        'Memory (float32)': [formatSize(a.parameters * 4), formatSize(g.parameters * 4)],
+        'Download, at least': [formatSize(a.checkpointBytes), formatSize(g.checkpointBytes)],
       });
       expect(card.textContent).toContain(`Both models together: ${formatSize((a.parameters + g.parameters) * 4)} of memory.`);
     }
