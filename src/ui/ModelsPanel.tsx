@@ -50,13 +50,6 @@ export function ModelsPanel() {
           ))}
         </div>
       )}
-      <p className="muted small">
-        Real published models (SmolLM2, Pythia, GPT-2), ready in pairs:{' '}
-        <a href="#real-models" onClick={toRealModels}>
-          Real models
-        </a>
-        .
-      </p>
       <CompositionError />
       <p className="muted small map-help" title="After its anchor layer, the anchor reads that augmenting layer's hidden states through cross-attention and adds what it reads to its own stream.">
         Each link is a bridge from an augmenting layer into an anchor layer.
@@ -68,6 +61,13 @@ export function ModelsPanel() {
         <MappingPresets />
         <BridgeOptions />
       </details>
+      <p className="muted small real-link">
+        Real published models (SmolLM2, Pythia, GPT-2), ready in pairs:{' '}
+        <a href="#real-models" onClick={toRealModels}>
+          Real models
+        </a>
+        .
+      </p>
     </section>
   );
 }
