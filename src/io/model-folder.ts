@@ -4,39 +4,22 @@
 // every mismatch is a ModelLoadError naming the file and the field/tensor.
 
 import type { CausalLM, ModelConfig } from '../model/causal-lm';
-import { ModelConfigError } from '../model/errors';
-import { architecture, parseModelConfig } from '../model/registry';
-import { tableEntries, tableParameters } from '../model/tensor-table';
+import { architecture } from '../model/registry';
+import { tableEntries } from '../model/tensor-table';
 import { tf } from '../model/tf';
 import { ModelLoadError, quote } from './errors';
 import { writeSafetensors, type RawTensor } from './safetensors';
+import { parseConfig } from './model-summary';
 import { readModelWeights } from './shards';
 import { filePath, type FileSource } from './source';
 
-/** The config from the parsed `config.json`: its model_type picks the architecture (src/model/registry.ts). */
-export function parseConfig(json: unknown, file = 'config.json'): ModelConfig {
-  try {
-    return parseModelConfig(json, file);
-  } catch (e) {
-    if (e instanceof ModelConfigError) throw new ModelLoadError(e.code, e.message, { file, field: e.field });
-    throw e;
-  }
-}
+export { checkpointParameters, parseConfig } from './model-summary';
 
 /** Checkpoint names and shapes of every required tensor, in table order. */
 export function expectedTensors(c: ModelConfig): [string, number[]][] {
   return tableEntries(architecture(c.modelType).tensors, c)
     .filter((e) => !e.optional)
     .map((e) => [e.name, e.shape]);
-}
-
-/**
- * A checkpoint's parameter count from its config and its tensor names: every tensor the table
- * requires, and each optional one the checkpoint has (GPT-2: an LM head of its own).
- */
-export function checkpointParameters(config: ModelConfig, tensorNames: Iterable<string>): number {
-  const arch = architecture(config.modelType);
-  return tableParameters(arch.tensors, config, new Set([...tensorNames].map((n) => arch.checkpointName(n))));
 }
 
 /**

@@ -74,10 +74,11 @@ export interface CausalLM {
 }
 
 /**
- * An architecture: how to read its config.json, its tensor table, and how to build the model
- * from its tensors. Registered by `model_type` in src/model/registry.ts.
+ * What an architecture is without its model: how to read its config.json and its tensor table.
+ * No tfjs: the page reads it (docs/design.md § Models, the summary of a model before loading).
+ * Listed by `model_type` in src/model/architectures.ts.
  */
-export interface Architecture<C extends ModelConfig = ModelConfig> {
+export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
   /** Hugging Face `model_type`. */
   readonly modelType: string;
   /** Its name in messages, e.g. `GPT-2`. */
@@ -93,6 +94,13 @@ export interface Architecture<C extends ModelConfig = ModelConfig> {
   isBuffer(name: string): boolean;
   /** Appended to the message about a 2-D tensor stored transposed. */
   transposedHint?: string;
+}
+
+/**
+ * An architecture: its spec and how to build the model from its tensors. Registered by
+ * `model_type` in src/model/registry.ts, which derives from the list of specs.
+ */
+export interface Architecture<C extends ModelConfig = ModelConfig> extends ArchitectureSpec<C> {
   /** The model over these tensors (by checkpoint name; it owns them from now on). */
   create(config: C, tensors: Map<string, tf.Tensor>): CausalLM;
 }

@@ -1,4 +1,5 @@
-// Models the person brings: a folder in Hugging Face layout (GPT-2), picked or dropped. The
+// Models the person brings: a folder in Hugging Face layout (any architecture of
+// src/model/architectures.ts, model.safetensors or its shards), picked, dropped or downloaded. The
 // worker checks every file and registers it; the store lists it beside the built-in models
 // (both pickers, with its card) and keeps its files in IndexedDB so the next visit, and a
 // restarted worker, have it again.
@@ -8,7 +9,8 @@ import { controller, getState, setState } from './app';
 import type { ImportedModel } from './controller';
 import { storageAvailable, type SavedModel } from './saved';
 import { api, messageOf, serial } from './worker';
-import { MODEL_FILES, downloadModel, parseModelSource, type DownloadOptions } from './model-url';
+import { pickModelFiles } from '../io/folder-files';
+import { downloadModel, ModelRefusedError, parseModelSource, type DownloadOptions } from './model-url';
 
 function copy(files: ModelFile[]): ModelFile[] {
   return files.map((f) => ({ name: f.name, bytes: f.bytes.slice(0) }));
@@ -17,7 +19,7 @@ function copy(files: ModelFile[]): ModelFile[] {
 function fromCard(card: ModelCard, files: ModelFile[], origin: string): ImportedModel {
   return {
     entry: { id: card.id, role: card.role, title: card.title, description: card.description, path: `imported/${card.id}` },
-    summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize },
+    summary: { nLayer: card.layers, nEmbd: card.width, nHead: card.heads, nPositions: card.context, vocabSize: card.vocabSize, parameters: card.parameters },
     card: card.card,
     parameters: card.parameters,
     files,
@@ -86,11 +88,8 @@ export async function importModelFiles(files: (ModelFile & { path?: string })[],
   const activity = beginActivity(`Checking and loading the model ${title}`);
   try {
     const byName = files.map((f) => ({ name: (f.path ?? f.name).split('/').at(-1)!, bytes: f.bytes }));
-    const missing = MODEL_FILES.filter((n) => !byName.some((f) => f.name === n));
-    if (missing.length > 0) {
-      throw new Error(`${title} lacks ${missing.join(', ')}: a model folder in Hugging Face layout needs config.json, model.safetensors and tokenizer.json`);
-    }
-    const kept = byName.filter((f) => [...MODEL_FILES, 'README.md'].includes(f.name));
+    // A sharded checkpoint keeps its index and the shards it names (docs/design.md § Models).
+    const kept = pickModelFiles(byName, title, (f) => new TextDecoder().decode(f.bytes));
     const card = await serial(() => api().importModel(copy(kept), { id: title, title, description: 'Imported by you' }));
     controller().imported.set(card.id, fromCard(card, kept, title));
     mergeImported();
@@ -148,7 +147,7 @@ export async function importModelFromUrl(text: string, opts: Pick<DownloadOption
     setState({
       modelImport: cancelled
         ? { status: 'idle', notice: `Cancelled the download of ${source.input}; nothing was imported.` }
-        : { status: 'idle', error: `Could not download the model ${source.input}: ${messageOf(e)}` },
+        : { status: 'idle', error: e instanceof ModelRefusedError && e.tooBig ? e.message : `Could not download the model ${source.input}: ${messageOf(e)}` },
     });
     return null;
   } finally {

@@ -1,9 +1,13 @@
 // Bringing a model by address: a Hugging Face repo id (`owner/name`, optionally `@revision`)
 // or any http(s) URL of a folder serving config.json, model.safetensors and tokenizer.json
-// (README.md optional, as the card). One progress figure for the whole download, a signal to
+// (README.md optional, as the card), or the shards of model.safetensors.index.json in place of
+// model.safetensors (docs/design.md § Models). One progress figure for the whole download, a signal to
 // cancel it, and every file kept in Cache Storage so that asking again needs no network.
 
-/** The files a model folder needs (README.md is optional, as its card). */
+import { summarizeModelConfig, type ModelSummary } from '../io/model-summary';
+import { parseShardIndex, SHARD_INDEX_FILE, WEIGHTS_FILE } from '../io/shards';
+
+/** The files a model folder needs (README.md is optional, as its card; model.safetensors may be shards). */
 export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
 
 /** The Cache Storage cache that keeps downloaded model files (by their URL). */
@@ -74,7 +78,7 @@ export interface DownloadedFile {
   bytes: ArrayBuffer;
 }
 
-function httpProblem(url: string, status: number, source: ModelSource): Error {
+function httpProblem(url: string, status: number, source: ModelSource, also = ''): Error {
   const hint =
     status === 404
       ? source.base.startsWith('https://huggingface.co/')
@@ -83,67 +87,203 @@ function httpProblem(url: string, status: number, source: ModelSource): Error {
       : status === 401 || status === 403
         ? ' (the server refuses: a private or gated model needs a token, which this page does not send)'
         : '';
-  return new Error(`${url}: HTTP ${status}${hint}`);
+  return new Error(`${url}: HTTP ${status}${also}${hint}`);
 }
 
 /**
- * Downloads the model's files: starts every request first (their Content-Length gives the
- * whole download's total), then reads the bodies, each file from the cache when it is there. Throws a
- * message naming the file and what went wrong; an AbortError when cancelled.
+ * The most float32 weight bytes the page takes for one model: 2 GiB. The worker holds every
+ * weight as float32 in WebAssembly memory (docs/design.md § Models, the page's size limit), and
+ * a WebAssembly memory has 32-bit addresses: tfjs's WebAssembly backend grows to at most 4 GiB.
+ * The anchor and the augmenting model live there together, with the bridges, their optimiser
+ * state, the activations and the frozen models' cached work, so one model gets at most half.
+ * (WebGPU has its own limits, but the page falls back to WebAssembly, so this bound holds.)
+ */
+export const WEIGHT_LIMIT_BYTES = 2 ** 31;
+
+/** Bytes in words: B, kB, MB, GB (powers of 1024). */
+export function formatSize(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${n} B`;
+}
+
+const LIMIT_WORDS = `this page holds at most ${formatSize(WEIGHT_LIMIT_BYTES)} of float32 weights per model (half of WebAssembly's 4 GB memory, which both models share)`;
+
+/** The one line that refuses a model too big for the page. */
+export function tooBigMessage(id: string, what: string): string {
+  return `${id} is too big for this page: ${what}, and ${LIMIT_WORDS}`;
+}
+
+/** A download refused before the weights came: too big, or a config.json the page cannot run. */
+export class ModelRefusedError extends Error {
+  override name = 'ModelRefusedError';
+  /** Refused for its size: the message is a whole sentence naming the model. */
+  constructor(message: string, readonly tooBig = false) {
+    super(message);
+  }
+}
+
+interface Opened {
+  name: string;
+  url: string;
+  response: Response;
+  cached: boolean;
+}
+
+/**
+ * Downloads the model's files: config.json first (small: read whole, summarised, and a model too
+ * big for the page refused before any weight is asked for), then every other request is started
+ * — model.safetensors, or when it is absent (404) model.safetensors.index.json and every shard it
+ * names, tokenizer.json, README.md — so that their Content-Length gives the whole download's
+ * total (weights beyond the limit are refused there, and the requests cancelled); then the
+ * bodies are read, each file from the cache when it is there. Throws a message naming the file
+ * and what went wrong; an AbortError when cancelled.
  */
 export async function downloadModel(source: ModelSource, opts: DownloadOptions = {}): Promise<DownloadedFile[]> {
   const doFetch = opts.fetch ?? fetch;
   const cache = opts.caches ? await opts.caches.open(MODEL_CACHE).catch(() => undefined) : undefined;
-  const names = [...MODEL_FILES, 'README.md'] as const;
-  const optional = (name: string) => name === 'README.md';
+  // Our requests' own signal: the person's cancel aborts it, and so does a refusal.
+  const ours = new AbortController();
+  const relay = () => ours.abort(opts.signal?.reason);
+  if (opts.signal?.aborted) relay();
+  opts.signal?.addEventListener('abort', relay, { once: true });
+  const opened: Opened[] = [];
+  const refuse = (message: string): never => {
+    ours.abort(new DOMException('The download was refused', 'AbortError'));
+    for (const o of opened) void o.response.body?.cancel().catch(() => undefined);
+    throw new ModelRefusedError(message, true);
+  };
+  const cancelled = () => (opts.signal?.reason instanceof Error ? opts.signal.reason : new DOMException('The download was cancelled', 'AbortError'));
 
-  // What each file is: a cached response, or a network response still to read.
-  const responses: { name: string; url: string; response: Response; cached: boolean }[] = [];
-  for (const name of names) {
+  /** A file's response: from the cache, else the network. `missing`: what a failure means. */
+  const open = async (name: string, missing: 'required' | 'optional' | 'absent-ok'): Promise<Opened | null> => {
     const url = source.base + name;
     const hit = cache ? await cache.match(url).catch(() => undefined) : undefined;
-    if (hit) {
-      responses.push({ name, url, response: hit, cached: true });
-      continue;
-    }
+    if (hit) return { name, url, response: hit, cached: true };
     let response: Response;
     try {
-      response = await doFetch(url, { signal: opts.signal, mode: 'cors' });
+      response = await doFetch(url, { signal: ours.signal, mode: 'cors' });
     } catch (e) {
-      if (opts.signal?.aborted) throw e;
-      if (optional(name)) continue;
+      if (opts.signal?.aborted) throw cancelled();
+      if (missing === 'optional') return null;
       throw new Error(`could not reach ${url}: ${e instanceof Error ? e.message : String(e)} (offline, or the server does not allow this page to read it)`, { cause: e });
     }
     if (!response.ok) {
-      if (optional(name)) continue;
+      if (missing === 'optional' || (missing === 'absent-ok' && response.status === 404)) {
+        void response.body?.cancel().catch(() => undefined);
+        return null;
+      }
       throw httpProblem(url, response.status, source);
     }
-    responses.push({ name, url, response, cached: false });
-  }
-
-  const sizes = responses.map((r) => Number(r.response.headers.get('content-length') ?? NaN));
-  const total = sizes.every((n) => Number.isFinite(n) && n >= 0) ? sizes.reduce((a, b) => a + b, 0) : undefined;
-  const cachedCount = responses.filter((r) => r.cached).length;
-  let loaded = 0;
-  const out: DownloadedFile[] = [];
-  for (const r of responses) {
-    opts.onProgress?.({ loaded, total, file: r.name, cached: cachedCount });
-    const bytes = await readAll(r.response, opts.signal, (n) => {
-      loaded += n;
-      opts.onProgress?.({ loaded, total, file: r.name, cached: cachedCount });
-    }).catch((e: unknown) => {
-      if (opts.signal?.aborted) throw e;
-      throw new Error(`${r.url}: the download broke off (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    return { name, url, response, cached: false };
+  };
+  /** A small file read whole before the others (config.json, the shard index). */
+  const readSmall = async (o: Opened): Promise<ArrayBuffer> =>
+    readAll(o.response, opts.signal, () => undefined).catch((e: unknown) => {
+      if (opts.signal?.aborted) throw cancelled();
+      throw new Error(`${o.url}: the download broke off (${e instanceof Error ? e.message : String(e)})`, { cause: e });
     });
-    out.push({ name: r.name, bytes });
-    if (cache && !r.cached) {
-      const headers = { 'content-type': r.response.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(bytes.byteLength) };
-      // Keeping it is a convenience: a full or missing cache only means downloading again.
-      await cache.put(r.url, new Response(bytes.slice(0), { headers })).catch(() => undefined);
+  const known = new Map<Opened, ArrayBuffer>();
+
+  try {
+    // 1. config.json: what the model is, and whether the page can hold it.
+    const config = (await open('config.json', 'required'))!;
+    opened.push(config);
+    known.set(config, await readSmall(config));
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder().decode(known.get(config)));
+    } catch (e) {
+      throw new ModelRefusedError(`${config.url} is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
     }
+    let summary: ModelSummary;
+    try {
+      summary = summarizeModelConfig(json, config.url);
+    } catch (e) {
+      throw new ModelRefusedError(e instanceof Error ? e.message : String(e));
+    }
+    if (summary.float32Bytes > WEIGHT_LIMIT_BYTES) {
+      refuse(tooBigMessage(source.input, `its weights take ${formatSize(summary.float32Bytes)} as float32 (${summary.parameters.toLocaleString('en')} parameters)`));
+    }
+
+    // 2. The weights: one file, or the shards an index names (the cache first for both).
+    const weights: Opened[] = [];
+    // A sharded checkpoint kept in the cache is read from there without asking for model.safetensors.
+    const inCache = async (name: string) => !!cache && !!(await cache.match(source.base + name).catch(() => undefined));
+    const shardedInCache = !(await inCache(WEIGHTS_FILE)) && (await inCache(SHARD_INDEX_FILE));
+    const single = shardedInCache ? null : await open(WEIGHTS_FILE, 'absent-ok');
+    if (single) {
+      opened.push(single);
+      weights.push(single);
+    } else {
+      const index = await open(SHARD_INDEX_FILE, 'absent-ok');
+      if (!index) throw httpProblem(source.base + WEIGHTS_FILE, 404, source, ` (nor ${SHARD_INDEX_FILE} for a sharded checkpoint)`);
+      opened.push(index);
+      known.set(index, await readSmall(index));
+      let shards: string[];
+      try {
+        shards = [...new Set(parseShardIndex(new TextDecoder().decode(known.get(index)), index.url).values())];
+      } catch (e) {
+        throw new ModelRefusedError(e instanceof Error ? e.message : String(e));
+      }
+      for (const shard of shards) {
+        const o = (await open(shard, 'required'))!;
+        opened.push(o);
+        weights.push(o);
+      }
+    }
+
+    // 3. The tokenizer and the card.
+    const tokenizer = (await open('tokenizer.json', 'required'))!;
+    opened.push(tokenizer);
+    const readme = await open('README.md', 'optional');
+    if (readme) opened.push(readme);
+
+    const sizeOf = (o: Opened) => known.get(o)?.byteLength ?? Number(o.response.headers.get('content-length') ?? NaN);
+    const sizes = opened.map(sizeOf);
+    const total = sizes.every((n) => Number.isFinite(n) && n >= 0) ? sizes.reduce((a, b) => a + b, 0) : undefined;
+    const weightSizes = weights.map(sizeOf);
+    if (weightSizes.every((n) => Number.isFinite(n))) {
+      const weightBytes = weightSizes.reduce((a, b) => a + b, 0);
+      if (weightBytes > WEIGHT_LIMIT_BYTES) {
+        refuse(tooBigMessage(source.input, `its weight files are ${formatSize(weightBytes)} to download (${weights.length} file${weights.length === 1 ? '' : 's'})`));
+      }
+    }
+
+    // 4. The bodies, with one progress over every file.
+    const cachedCount = opened.filter((r) => r.cached).length;
+    let loaded = 0;
+    for (const bytes of known.values()) loaded += bytes.byteLength;
+    const out: DownloadedFile[] = [];
+    for (const r of opened) {
+      let bytes = known.get(r);
+      if (!bytes) {
+        opts.onProgress?.({ loaded, total, file: r.name, cached: cachedCount });
+        bytes = await readAll(r.response, opts.signal, (n) => {
+          loaded += n;
+          opts.onProgress?.({ loaded, total, file: r.name, cached: cachedCount });
+        }).catch((e: unknown) => {
+          if (opts.signal?.aborted) throw e;
+          throw new Error(`${r.url}: the download broke off (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+        });
+      }
+      out.push({ name: r.name, bytes });
+      if (cache && !r.cached) {
+        const headers = { 'content-type': r.response.headers.get('content-type') ?? 'application/octet-stream', 'content-length': String(bytes.byteLength) };
+        // Keeping it is a convenience: a full or missing cache only means downloading again.
+        await cache.put(r.url, new Response(bytes.slice(0), { headers })).catch(() => undefined);
+      }
+    }
+    opts.onProgress?.({ loaded, total: total ?? loaded, file: '', cached: cachedCount });
+    return out;
+  } catch (e) {
+    // Whatever stopped the download, no request of ours goes on.
+    if (!ours.signal.aborted) ours.abort(new DOMException('The download stopped', 'AbortError'));
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', relay);
   }
-  opts.onProgress?.({ loaded, total: total ?? loaded, file: '', cached: cachedCount });
-  return out;
 }
 
 /** A response's body, chunk by chunk, counting as it goes. */

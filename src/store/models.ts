@@ -1,51 +1,20 @@
 // The built-in models: the list in public/models/index.json and, per model, the
 // sizes from its config.json. Only JSON is read here; weights stay with the worker.
 import type { StateCreator, StoreApi } from 'zustand';
-// zod/mini, not zod: the full build adds ~300 kB to the page, the mini one ~15 kB.
-import * as z from 'zod/mini';
 import { parseBuiltinIndex, type BuiltinComposition, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
-import { issueMessage } from '../io/errors';
-import { hasUntiedHead } from '../io/gpt2-tensors';
+import { summarizeModelConfig, type ModelSummary } from '../io/model-summary';
 import { readSafetensorsHeader, safetensorsHeaderLength } from '../io/safetensors';
 
 export type { BuiltinComposition, BuiltinModel, ModelRole } from '../io/builtin';
-
-// The HF GPT-2 config fields the list shows; other fields are ignored here (the worker's
-// loader checks the whole config before any weights are read).
-const count = () =>
-  z.int({ error: 'must be a positive integer' }).check(z.positive({ error: 'must be a positive integer' }));
-const configSummarySchema = z.object({
-  n_layer: count(),
-  n_embd: count(),
-  n_head: count(),
-  n_positions: count(),
-  vocab_size: count(),
-  n_inner: z.optional(z.nullable(count())), // the MLP width; null or absent = 4 · n_embd
-});
-
-export interface ModelConfigSummary {
-  nLayer: number;
-  nEmbd: number;
-  nHead: number;
-  nPositions: number;
-  vocabSize: number;
-  /** The MLP width when config.json sets it (n_inner); 4 · nEmbd otherwise. */
-  nInner?: number;
-  /** model.safetensors holds an LM head of its own (untied from wte), read from its header; unknown when absent. */
-  untiedHead?: boolean;
-}
+export type { ModelSummary } from '../io/model-summary';
 
 /**
- * GPT-2's parameters from its config.json: wte V·D + wpe P·D, per block two LayerNorms 4D,
- * c_attn 3D²+3D, attention c_proj D²+D, MLP D·I+I + I·D+D (I = n_inner, 4D by default), ln_f
- * 2D, and V·D more for an LM head of its own (untied, as the safetensors header says).
+ * What the page shows of a model before the worker loads it: the summary of its config.json
+ * for every architecture, with the parameter count from the architecture's tensor table
+ * (docs/design.md § Models); an imported model's comes from the worker's card.
  */
-export function modelParameterCount(c: ModelConfigSummary): number {
-  const D = c.nEmbd;
-  const I = c.nInner ?? 4 * D;
-  const block = 4 * D + 3 * D * D + 3 * D + D * D + D + 2 * D * I + I + D;
-  return c.vocabSize * D + c.nPositions * D + c.nLayer * block + 2 * D + (c.untiedHead ? c.vocabSize * D : 0);
-}
+export type ModelConfigSummary = Pick<ModelSummary, 'nLayer' | 'nEmbd' | 'nHead' | 'nPositions' | 'vocabSize' | 'parameters'> &
+  Partial<Pick<ModelSummary, 'architecture' | 'untiedHead'>>;
 
 /** Something fetched: not asked for yet, on its way, here, or failed with a message for people. */
 export type Loadable<T> =
@@ -68,6 +37,13 @@ export interface ModelsSlice {
    * config.json formula cannot know (an untied LM head).
    */
   measuredParameters: Record<string, number>;
+  /**
+   * The summaries of the real models the page offers (real-models.ts), by Hugging Face repo id,
+   * from the published config.json shipped under models/real/.
+   */
+  realConfigs: Record<string, Loadable<ModelSummary>>;
+  /** A ready pair of real models being brought (real-models.ts): its id, and which of its two models (0 anchor, 1 augmenting) is coming. */
+  realDownload: { pair: string; model: number } | null;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> = () => ({
@@ -76,6 +52,8 @@ export const createModelsSlice: StateCreator<ModelsSlice, [], [], ModelsSlice> =
   builtinCompositions: [],
   modelCards: {},
   measuredParameters: {},
+  realConfigs: {},
+  realDownload: null,
 });
 
 export const BUILTIN_INDEX_PATH = 'models/index.json';
@@ -142,9 +120,8 @@ export async function fetchBuiltinModels(store: StoreApi<ModelsSlice>, options: 
           // Only a refinement of the parameter count: a missing or unreadable file is the loader's to report.
           tensorNames(doFetch, baseUrl, builtinFilePath(model, 'model.safetensors')).catch(() => null),
         ]);
-        const value = summarizeConfig(config, path);
-        if (names) value.untiedHead = hasUntiedHead(names);
-        entry = { status: 'ready', value };
+        // Without the header's names an optional LM head counts as tied (the worker's card corrects it).
+        entry = { status: 'ready', value: summarizeModelConfig(config, path, names ?? []) };
       } catch (e) {
         entry = { status: 'error', error: `Could not load ${path}: ${messageOf(e, path)}` };
       }
@@ -187,7 +164,7 @@ async function fetchPrefix(doFetch: typeof fetch, url: string, length: number): 
   return out.subarray(0, got);
 }
 
-async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
+export async function fetchJson(doFetch: typeof fetch, baseUrl: string, path: string): Promise<unknown> {
   const text = await fetchText(doFetch, baseUrl, path);
   try {
     return JSON.parse(text);
@@ -214,21 +191,6 @@ async function fetchText(doFetch: typeof fetch, baseUrl: string, path: string): 
 
 export function joinUrl(baseUrl: string, path: string): string {
   return baseUrl.endsWith('/') ? baseUrl + path : `${baseUrl}/${path}`;
-}
-
-function summarizeConfig(json: unknown, file: string): ModelConfigSummary {
-  const parsed = z.safeParse(configSummarySchema, json);
-  if (!parsed.success) throw new Error(issueMessage(file, parsed.error.issues[0], json).message);
-  const c = parsed.data;
-  const summary: ModelConfigSummary = {
-    nLayer: c.n_layer,
-    nEmbd: c.n_embd,
-    nHead: c.n_head,
-    nPositions: c.n_positions,
-    vocabSize: c.vocab_size,
-  };
-  if (c.n_inner != null) summary.nInner = c.n_inner;
-  return summary;
 }
 
 /** The error's message, without a leading `file: ` that the caller already shows. */

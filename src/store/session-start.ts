@@ -7,6 +7,7 @@ import { controller, getState, setState, useAppStore } from './app';
 import { fitConfig } from './fit';
 import { mergeImported, registerImportedModels } from './imported';
 import { fetchBuiltinModels } from './models';
+import { fetchRealConfigs } from './real-models';
 import { api, defaultModelsUrl, messageOf, serial } from './worker';
 
 /** Loads models/index.json and every model's config.json and card, then fits the configuration to them. */
@@ -14,6 +15,8 @@ export function loadBuiltinModels(options: { baseUrl?: string; fetch?: typeof fe
   const c = controller();
   const load = ++c.modelsLoad;
   const activity = beginActivity('Reading the built-in model list');
+  // The real models' published config.json files, summarised for the Real models section.
+  void fetchRealConfigs(useAppStore, options);
   c.models = fetchBuiltinModels(useAppStore, { ...options, current: () => load === c.modelsLoad }).then(() => {
     activity.end();
     mergeImported();

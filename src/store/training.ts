@@ -19,6 +19,13 @@ export interface TrainingState {
   accuracy: [number, number][];
   summary?: TrainSummary;
   error?: string;
+  /** What this run trains: the pair and the batch (so a measured step time names what it measured). */
+  run?: { anchor: string; augment: string; batch: number };
+}
+
+/** Seconds per training step as measured by the last run (the worker's steps per second), if it took a step. */
+export function secondsPerStep(t: TrainingState): number | undefined {
+  return t.step > 0 && t.stepsPerSecond !== undefined && t.stepsPerSecond > 0 ? 1 / t.stepsPerSecond : undefined;
 }
 
 export interface TrainingSlice {

@@ -1,6 +1,6 @@
 // The page: a header with the status line, the Start-here strip, the main loop on one screen
-// (models and links | train | compare), then the details below (evaluation, the key table,
-// inside the bridges, saved work, your own models).
+// (models and links | train | compare), then the details below (real models, evaluation, the key
+// table, inside the bridges, saved work, your own models).
 import type { MouseEvent } from 'react';
 import { ComparePanel } from './ComparePanel';
 import { ConfirmDialog } from './ConfirmDialog';
@@ -10,6 +10,7 @@ import { KeyTablePanel } from './KeyTablePanel';
 import { LinkNotices } from './LinkNotices';
 import { ModelImport } from './ModelImport';
 import { ModelsPanel } from './ModelsPanel';
+import { RealModels } from './RealModels';
 import { SavedPanel } from './SavedPanel';
 import { StartHere } from './StartHere';
 import { StatusLine } from './StatusLine';
@@ -48,6 +49,7 @@ export function App() {
           <ComparePanel />
         </div>
         <div className="details">
+          <RealModels />
           <EvaluationTable />
           <KeyTablePanel />
           <InsidePanel />

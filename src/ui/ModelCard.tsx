@@ -1,7 +1,7 @@
 // A model's card: the part it plays here (the column it is in decides), its sizes (from
 // config.json), its parameter count, and what it was trained on (its README.md, rendered).
 import { useAppStore } from '../store';
-import { modelParameterCount, type BuiltinModel, type ModelRole } from '../store/models';
+import type { BuiltinModel, ModelRole } from '../store/models';
 import { formatCount } from './format';
 import { Markdown } from './Markdown';
 
@@ -30,7 +30,7 @@ export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRol
           <Size term="Layers" value={formatCount(config.value.nLayer)} />
           <Size term="Width" value={formatCount(config.value.nEmbd)} />
           <Size term="Heads" value={formatCount(config.value.nHead)} />
-          <Size term="Parameters" value={formatCount(measured ?? modelParameterCount(config.value))} />
+          <Size term="Parameters" value={formatCount(measured ?? config.value.parameters)} />
         </dl>
       )}
       {config?.status === 'error' && (

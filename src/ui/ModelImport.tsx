@@ -1,5 +1,5 @@
-// Bring your own model: a folder in Hugging Face layout (GPT-2: config.json,
-// model.safetensors, tokenizer.json, README.md optional), chosen or dropped here.
+// Bring your own model: a folder in Hugging Face layout (config.json, model.safetensors or its
+// shards, tokenizer.json, README.md optional), chosen, dropped or downloaded here.
 import { useState, type ChangeEvent, type DragEvent } from 'react';
 import { cancelModelDownload, formatBytes, importModelFiles, importModelFromUrl, isTraining, useAppStore } from '../store';
 
@@ -59,7 +59,8 @@ export function ModelImport() {
     >
       <h2 id="import-heading">Bring your own model</h2>
       <p className="muted small">
-        A GPT-2 model folder in Hugging Face layout: config.json, model.safetensors and tokenizer.json (README.md as its card). Choose the
+        A GPT-2, Llama or GPT-NeoX model folder in Hugging Face layout: config.json, model.safetensors (or model.safetensors.index.json and its
+        shards) and tokenizer.json (README.md as its card). Choose the
         folder, choose its files, drop them here, or download them by repo id or URL (kept in this browser's cache). It stays in this browser
         for your next visit.
       </p>

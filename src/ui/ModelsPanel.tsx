@@ -2,6 +2,7 @@
 // model's card) and the layer map that links them. Models of the other role are offered too
 // (any GPT can play either part), listed after a divider. Presets and the bridges' shape are
 // folded below the map.
+import type { MouseEvent } from 'react';
 import { chooseModel, isTraining, useAppStore } from '../store';
 import type { BuiltinModel, ModelRole } from '../store/models';
 import { BridgeOptions } from './BridgeOptions';
@@ -18,6 +19,14 @@ const ROLES: { role: ModelRole; label: string; help: string }[] = [
 /** An option's text: the id, and the title when it says more than the id. */
 export function optionText(m: BuiltinModel): string {
   return m.title === m.id || m.title.startsWith(`${m.id} `) ? m.title : `${m.id} — ${m.title}`;
+}
+
+/** The page's hash holds the configuration, so the link scrolls to the section rather than navigating. */
+function toRealModels(e: MouseEvent<HTMLAnchorElement>): void {
+  e.preventDefault();
+  const section = document.getElementById('real-models');
+  section?.scrollIntoView({ block: 'start' });
+  section?.querySelector('button')?.focus();
 }
 
 export function ModelsPanel() {
@@ -52,6 +61,13 @@ export function ModelsPanel() {
         <MappingPresets />
         <BridgeOptions />
       </details>
+      <p className="muted small real-link">
+        Real published models (SmolLM2, Pythia, GPT-2), ready in pairs:{' '}
+        <a href="#real-models" onClick={toRealModels}>
+          Real models
+        </a>
+        .
+      </p>
     </section>
   );
 }

@@ -1,7 +1,7 @@
 // The second part of the main loop: training. Steps, learning rate, batch; Train and Stop (Train
 // disabled with its reason: no link, a number out of range, a bad example); a progress bar with
 // steps/s and ETA; the live chart; and the examples the bridges train on.
-import { isTraining, setHyperparameter, stop, train, trainProblem, useAppStore } from '../store';
+import { isTraining, secondsPerStep, setHyperparameter, stop, train, trainProblem, useAppStore } from '../store';
 import type { TrainingState } from '../store/training';
 import { ExamplesEditor } from './ExamplesEditor';
 import { formatCount, formatDuration, formatNumber, formatPercent } from './format';
@@ -91,6 +91,12 @@ function TrainProgress({ training: t }: { training: TrainingState }) {
   );
 }
 
+/** The measured time of one step (the worker's steps per second over the run), as `, 1.23 s per step`. */
+function perStep(t: TrainingState): string {
+  const s = secondsPerStep(t);
+  return s === undefined ? '' : `, ${formatNumber(s)} s per step`;
+}
+
 function describe(t: TrainingState, caching: boolean): string {
   const parts: string[] = [];
   switch (t.status) {
@@ -105,10 +111,12 @@ function describe(t: TrainingState, caching: boolean): string {
       parts.push(`Scoring the held-out examples at step ${formatCount(t.step)}…`);
       break;
     case 'done':
-      parts.push(`Done: ${formatCount(t.step)} steps${t.summary ? ` in ${formatDuration(t.summary.seconds)}` : ''}${t.cacheReused ? " (the frozen models' work reused from the last run)" : ''}.`);
+      parts.push(
+        `Done: ${formatCount(t.step)} steps${t.summary ? ` in ${formatDuration(t.summary.seconds)}` : ''}${perStep(t)}${t.cacheReused ? " (the frozen models' work reused from the last run)" : ''}.`,
+      );
       break;
     case 'stopped':
-      parts.push(`Stopped after ${formatCount(t.step)} steps; the bridges keep the last one.`);
+      parts.push(`Stopped after ${formatCount(t.step)} steps${perStep(t)}; the bridges keep the last one.`);
       break;
     case 'error':
       parts.push(t.step > 0 ? `Stopped at step ${formatCount(t.step)}.` : 'Training did not run.');

@@ -5,7 +5,9 @@ import { countParameters, type CausalLM, type ModelConfig } from '../model/causa
 import { parseBuiltinIndex, type BuiltinIndex, type BuiltinModel } from '../io/builtin';
 import { errorMessage, ModelLoadError } from '../io/errors';
 import { checkpointParameters, loadModelFolder, parseConfig } from '../io/model-folder';
+import { pickModelFiles } from '../io/folder-files';
 import { readSafetensorsHeader } from '../io/safetensors';
+import { parseShardIndex, SHARD_INDEX_FILE, WEIGHTS_FILE } from '../io/shards';
 import { memorySource, urlSource, type FileSource } from '../io/source';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import type { ModelCard, ModelFile } from './protocol';
@@ -106,12 +108,10 @@ export class ModelRegistry {
     }
     const base = String(opts?.id ?? '').trim().replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'imported';
     const title = opts.title?.trim() || base;
+    // model.safetensors, or model.safetensors.index.json and its shards: readModelWeights reads either.
+    const named = files.map((f) => ({ name: f.name.split('/').at(-1)!, bytes: new Uint8Array(f.bytes) }));
     const map: Record<string, Uint8Array> = {};
-    for (const f of files) map[f.name.split('/').at(-1)!] = new Uint8Array(f.bytes);
-    const missing = ['config.json', 'model.safetensors', 'tokenizer.json'].filter((n) => !(n in map));
-    if (missing.length > 0) {
-      throw new Error(`${title} lacks ${missing.join(', ')}: a model folder in Hugging Face layout needs config.json, model.safetensors and tokenizer.json`);
-    }
+    for (const f of pickModelFiles(named, title, (x) => new TextDecoder().decode(x.bytes))) map[f.name] = f.bytes;
     // Checks every file (config fields, tokenizer ids against vocab_size, each tensor).
     const folder = await loadModelFolder(memorySource(title, map));
     let id = base;
@@ -231,11 +231,17 @@ export class ModelRegistry {
         throw new ModelLoadError('bad-json', `${file} is not valid JSON (${errorMessage(e)})`, { file });
       }
       config = parseConfig(json, file);
-      // The tensor names decide whether the LM head is the model's own (as the loader counts it).
+      // The tensor names decide whether the LM head is the model's own (as the loader counts it):
+      // model.safetensors's header, or a sharded checkpoint's index.
       const names = await src
-        .readBytes('model.safetensors')
-        .then((bytes) => Object.keys(readSafetensorsHeader(bytes, `${src.label}/model.safetensors`)))
-        .catch(() => []);
+        .readBytes(WEIGHTS_FILE)
+        .then((bytes) => Object.keys(readSafetensorsHeader(bytes, `${src.label}/${WEIGHTS_FILE}`)))
+        .catch(() =>
+          src
+            .readText(SHARD_INDEX_FILE)
+            .then((text) => [...parseShardIndex(text, `${src.label}/${SHARD_INDEX_FILE}`).keys()])
+            .catch(() => []),
+        );
       parameters = checkpointParameters(config, names);
       card = await src.readText('README.md').catch((e: unknown) => {
         if (e instanceof ModelLoadError && e.code === 'missing-file') return undefined;

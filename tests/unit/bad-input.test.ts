@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CalmEngine } from '../../src/worker/engine';
 import type { CompositionSettings, ModelFile } from '../../src/worker/protocol';
 import { examplesFromText } from '../../src/store/examples';
+import { buildCharTokenizerJson, CHAR_VOCAB_SIZE } from '../../src/tokenizer/char';
+import { summarizeModelConfig } from '../../src/io/model-summary';
+import { modelFolder, type FolderFiles } from '../helpers/model-fixtures';
 
 const MODELS_DIR = fileURLToPath(new URL('../../public/models/', import.meta.url));
 const MODELS_URL = 'http://models.test/models';
@@ -112,6 +115,27 @@ describe('importing a model folder', () => {
       await stillHolds();
     });
   }
+});
+
+describe('importing a sharded model folder', () => {
+  it('passes model.safetensors.index.json and its shards to the loader, counts its parameters, and composes with it', async () => {
+    const hf = { model_type: 'llama', vocab_size: CHAR_VOCAB_SIZE, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 5, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64, tie_word_embeddings: true };
+    const files = await modelFolder(hf, buildCharTokenizerJson(), { shards: 2, seed: 3 });
+    expect(Object.keys(files).sort()).toEqual(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'tokenizer.json']);
+    const asImport = (f: FolderFiles) => Object.entries(f).map(([name, b]) => ({ name, bytes: b.slice().buffer as ArrayBuffer }));
+    const card = await engine.importModel(asImport(files), { id: 'sharded-llama' });
+    expect(card).toMatchObject({ id: 'sharded-llama', layers: 5, width: 16, heads: 4, context: 64, vocabSize: CHAR_VOCAB_SIZE, parameters: summarizeModelConfig(hf).parameters });
+    const second = await engine.importModel(asImport(files), { id: 'sharded-llama-b' });
+    const info = await engine.compose({ anchor: 'sharded-llama', augment: 'sharded-llama-b', connections: [[4, 2]], numHeads: 2, output: 'zero-init', seed: 1 });
+    expect(second.id).toBe('sharded-llama-b');
+    expect(info.trainableParameters).toBeGreaterThan(0);
+    // A shard the index names but the folder lacks: one line naming it.
+    const { 'model-00002-of-00002.safetensors': _, ...lacking } = files;
+    const err = await engine.importModel(asImport(lacking), { id: 'bad' }).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toBe('bad lacks model-00002-of-00002.safetensors: model.safetensors.index.json names it as a shard');
+    await engine.importBundle({ composition: bundle.composition, bridge: bundle.bridge.slice(0) });
+    await stillHolds();
+  });
 });
 
 describe('importing a bundle', () => {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'zustand';
 import { createModelsSlice, fetchBuiltinModels, type ModelsSlice } from '../../src/store/models';
-import { modelParameterCount } from '../../src/store/models';
 import { parameterCount } from '../../src/cli/commands/models';
 import { countParameters } from '../../src/model/causal-lm';
 import { loadModelFolder } from '../../src/io/model-folder';
@@ -42,7 +41,7 @@ describe('parameter counts', () => {
       const summary = store.getState().builtinConfigs[m.id];
       expect(summary.status).toBe('ready');
       if (summary.status !== 'ready') continue;
-      const page = modelParameterCount(summary.value);
+      const page = summary.value.parameters;
       const cli = (await parameterCount(dir, JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json')).parameters;
       const folder = await loadModelFolder(nodeFolderSource(dir));
       const loaded = countParameters(folder.model);

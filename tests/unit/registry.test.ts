@@ -12,6 +12,7 @@ import { ModelConfigError } from '../../src/model/errors';
 import { gpt2, GPT2_TENSORS, type GPT2Config } from '../../src/model/gpt2';
 import { initModel, initTensors } from '../../src/model/init';
 import { architecture, MODEL_TYPES, parseModelConfig } from '../../src/model/registry';
+import { ARCHITECTURE_SPECS, architectureSpec } from '../../src/model/architectures';
 import { flattenTensors, nestTensors, tableEntries, tableParameters, type TensorTable } from '../../src/model/tensor-table';
 import { ModelLoadError } from '../../src/io/errors';
 import { checkpointParameters, expectedTensors, loadModelFolder, modelFolderFiles, modelToTensors, parseConfig } from '../../src/io/model-folder';
@@ -206,13 +207,13 @@ describe('the generic table functions', () => {
 });
 
 describe('one architecture folder', () => {
-  // Adding an architecture is a new folder plus one registry line: nothing else in src/
-  // imports an architecture's folder (every folder of src/model/ is one). io/gpt2-tensors.ts
-  // is the exception the page needs (whether a GPT-2 checkpoint has its own LM head, from the
-  // safetensors header, without tfjs).
-  const ALLOWED = ['io/gpt2-tensors.ts → model/gpt2/'];
+  // Adding an architecture is a new folder, its line in the tfjs-free list
+  // (src/model/architectures.ts, which the page reads) and its line in the registry, whose type
+  // demands one per listed model_type: nothing else in src/ imports an architecture's folder
+  // (every folder of src/model/ is one).
+  const LISTS = ['model/architectures.ts', 'model/registry.ts'];
 
-  it('only the registry imports an architecture folder of src/model/ (and the page GPT-2\'s tfjs-free table)', () => {
+  it('only the two lists import an architecture folder of src/model/', () => {
     const graph = importGraph(SRC);
     const folders = readdirSync(join(SRC, 'model'), { withFileTypes: true })
       .filter((d) => d.isDirectory())
@@ -222,10 +223,20 @@ describe('one architecture folder', () => {
     for (const [file, deps] of graph) {
       const from = relative(SRC, file);
       for (const folder of folders) {
-        if (!from.startsWith(folder) && from !== 'model/registry.ts' && deps.some((d) => relative(SRC, d).startsWith(folder))) imports.push(`${from} → ${folder}`);
+        if (!from.startsWith(folder) && !LISTS.includes(from) && deps.some((d) => relative(SRC, d).startsWith(folder))) imports.push(`${from} → ${folder}`);
       }
     }
-    expect(imports.sort()).toEqual(ALLOWED);
+    expect(imports.sort()).toEqual([]);
+  });
+
+  it('the registry derives from the tfjs-free list: the same model_types, each architecture its spec plus create', () => {
+    expect(Object.keys(ARCHITECTURE_SPECS)).toEqual([...MODEL_TYPES]);
+    for (const t of MODEL_TYPES) {
+      const { create, ...rest } = architecture(t);
+      expect(typeof create).toBe('function');
+      expect(rest).toEqual(ARCHITECTURE_SPECS[t]);
+      expect(architectureSpec(t)).toBe(ARCHITECTURE_SPECS[t]);
+    }
   });
 
   it('what the UI thread reaches at run time never imports tfjs', () => {
@@ -253,7 +264,8 @@ describe('one architecture folder', () => {
       }
     }
     const reached = [...seen].map((f) => relative(SRC, f));
-    expect(reached).toContain('model/gpt2/tensors.ts');
+    expect(reached).toContain('model/architectures.ts');
+    expect(reached).toContain('model/llama/tensors.ts');
     expect(reached).not.toContain('model/tf.ts');
   });
 });

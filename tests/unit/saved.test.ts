@@ -330,7 +330,7 @@ describe('bringing a model folder (store)', () => {
     const s = getState();
     expect(s.modelImport.notice).toBe('Imported the model “tiny-gpt” (2 layers, width 32): it is in both model lists.');
     expect(s.builtinModels.status === 'ready' && s.builtinModels.value.map((m) => m.id)).toContain('tiny-gpt');
-    expect(s.builtinConfigs['tiny-gpt']).toEqual({ status: 'ready', value: { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 64, vocabSize: 100 } });
+    expect(s.builtinConfigs['tiny-gpt']).toEqual({ status: 'ready', value: { nLayer: 2, nEmbd: 32, nHead: 2, nPositions: 64, vocabSize: 100, parameters: 12345 } });
 
     // A new visit: the worker gets the kept files again before anything is composed.
     await getState().controller?.saved.close(); // the old page's connection

@@ -20,6 +20,7 @@ import { compositionSettings, configSpec } from '../../src/store/compose';
 import { DEFAULT_CONFIG, type Config } from '../../src/store/config';
 import { fitConfig } from '../../src/store/fit';
 import type { ModelConfigSummary } from '../../src/store/models';
+import { summarizeModelConfig } from '../../src/io/model-summary';
 import { CalmEngine } from '../../src/worker/engine';
 import type { CompositionSettings } from '../../src/worker/protocol';
 import { calm } from './helpers/cli';
@@ -40,8 +41,7 @@ const fetchShim: typeof fetch = async (input) => {
 
 /** A model's config.json as the page summarises it. */
 async function summary(id: string): Promise<ModelConfigSummary> {
-  const c = JSON.parse(await readFile(join(MODELS_DIR, id, 'config.json'), 'utf8')) as Record<string, number>;
-  return { nLayer: c.n_layer, nEmbd: c.n_embd, nHead: c.n_head, nPositions: c.n_positions, vocabSize: c.vocab_size };
+  return summarizeModelConfig(JSON.parse(await readFile(join(MODELS_DIR, id, 'config.json'), 'utf8')));
 }
 
 let engine: CalmEngine;

@@ -58,7 +58,7 @@ import {
 import { installSession, restartAfterCrash } from '../../src/store/session-control';
 import { beginActivity } from '../../src/store/activity';
 import { settingsKey } from '../../src/store/composition';
-import { modelParameterCount } from '../../src/store/models';
+import { summarizeModelConfig } from '../../src/io/model-summary';
 import { connectionLabel, formatConnectionList, parseConnectionList, PENDING_FINAL } from '../../src/store/mapping';
 import { defaultExamplesText, heldOutExamples } from '../../src/store/examples';
 import { parseConnections } from '../../src/calm/connections';
@@ -669,7 +669,8 @@ describe('the UI side agrees with the core', () => {
 
   it('model cards count parameters; the composition key holds the spec but not the seed', () => {
     // public/models/kv-tiny/README.md: 739,712 parameters.
-    expect(modelParameterCount({ nLayer: 3, nEmbd: 128, nHead: 4, nPositions: 32, vocabSize: 1098 })).toBe(739_712);
+    const kvTiny = { model_type: 'gpt2', n_layer: 3, n_embd: 128, n_head: 4, n_positions: 32, vocab_size: 1098 };
+    expect(summarizeModelConfig(kvTiny).parameters).toBe(739_712);
     const base = { anchor: 'a', augment: 'b', connections: [[0, 1]] as [number, number][], numHeads: 4, output: 'zero-init' as const, seed: 1 };
     expect(settingsKey(base)).toBe(settingsKey({ ...base, seed: 9, positionInit: 2 }));
     // an option left out is the spec's default, as the worker builds it

@@ -1,19 +1,12 @@
-// GPT-NeoX as an Architecture (docs/design.md § Models): its config.json, its tensor table and
-// its model, registered under model_type `gpt_neox` in src/model/registry.ts.
+// GPT-NeoX as an Architecture (docs/design.md § Models): its spec (config.json, tensor table)
+// and its model, registered under model_type `gpt_neox` in src/model/registry.ts.
 import type { Architecture } from '../causal-lm';
-import { gptNeoXHFConfig, parseGPTNeoXConfig, type GPTNeoXConfig } from './config';
+import type { GPTNeoXConfig } from './config';
 import { GPTNeoX } from './model';
-import { GPT_NEOX_TENSORS, gptNeoXIsBuffer } from './tensors';
+import { gptNeoXSpec } from './spec';
 
 export const gptNeoX: Architecture<GPTNeoXConfig> = {
-  modelType: 'gpt_neox',
-  label: 'GPT-NeoX',
-  tensors: GPT_NEOX_TENSORS,
-  parseConfig: parseGPTNeoXConfig,
-  toHFConfig: gptNeoXHFConfig,
-  checkpointName: (name) => name,
-  isBuffer: gptNeoXIsBuffer,
-  transposedHint: 'GPT-NeoX linear weights are nn.Linear [out, in]',
+  ...gptNeoXSpec,
   create: (config, tensors) => new GPTNeoX(config, tensors),
 };
 

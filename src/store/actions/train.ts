@@ -64,6 +64,7 @@ export async function train(resume?: { from: number; record: SavedComposition })
   const { config } = s;
   const offset = resume?.from ?? 0;
   const total = resume ? resume.record.steps : config.steps;
+  const run = { anchor: config.anchor, augment: config.augment, batch: config.batch };
   const settings: TrainSettings = {
     examples: s.examples.parsed,
     heldOut: heldOutExamples(config.heldOut),
@@ -75,8 +76,8 @@ export async function train(resume?: { from: number; record: SavedComposition })
   };
   setState((st) => ({
     training: resume
-      ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined }
-      : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [] },
+      ? { ...st.training, status: 'starting', step: offset, steps: total, error: undefined, summary: undefined, run }
+      : { status: 'starting', step: 0, steps: total, losses: [], accuracy: [], run },
     // Training changes the bridges: what the old ones produced goes (the models' own answers stay).
     ...bridgesReplaced(st, { columns: ['composed'], connection: st.attention.connection }),
   }));
