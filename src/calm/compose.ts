@@ -52,7 +52,7 @@ export class Composition {
     return this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps, to: Math.max(0, ...taps) + 1, noHead: true })));
   }
 
-  /** The block outputs to tap: layer N (after the final LayerNorm) is computed from block N-1. */
+  /** The block outputs to tap: layer N (after the final norm) is computed from block N-1. */
   augmentTaps(): number[] {
     const N = this.augment.config.nLayer;
     return [...new Set(this.augmentLayers.map((g) => (g === N ? N - 1 : g)))];

@@ -1,7 +1,7 @@
 // Connection lists (docs/design.md § CALM): which anchor layer each bridge writes to and which
 // augmenting layer it reads. Layer i = the residual stream after block i; -1 = the
 // embedding output (the input of block 0), allowed on either side; on the augmenting side,
-// N (its block count) = its last block's output after the final LayerNorm (what Hugging Face
+// N (its block count) = its last block's output after the final norm (what Hugging Face
 // returns as the last hidden state), written `f`.
 
 import { CompositionError } from './errors';
@@ -9,7 +9,7 @@ import { CompositionError } from './errors';
 /** `[anchorLayer, augmentLayer]`: block outputs, 0-indexed; -1 is the embedding output (input of block 0). */
 export type Connection = [number, number];
 
-const EXAMPLE = 'write anchor:augment pairs like 0:1,3:3 (-1 or e for the embedding output; f on the augmenting side for its final LayerNorm output), or uniform:N or every:K';
+const EXAMPLE = 'write anchor:augment pairs like 0:1,3:3 (-1 or e for the embedding output; f on the augmenting side for its final norm output), or uniform:N or every:K';
 
 /**
  * `uniform(n)`: zip(linspace(0, N_anchor-1, n), linspace(0, N_aug-1, n)) rounded down, as
@@ -127,14 +127,14 @@ export function validateConnections(
       ['anchor', a, anchorLayers],
       ['augment', g, augmentLayers],
     ] as const) {
-      // the augmenting side also offers N: the final LayerNorm's output
+      // the augmenting side also offers N: the final norm's output
       const top = side === 'augment' ? blocks : blocks - 1;
       if (layer < -1 || layer > top) {
         const model = side === 'anchor' ? 'the anchor' : 'the augmenting model';
         const range =
           side === 'anchor'
             ? `(0–${blocks - 1}, or -1 for the embedding output)`
-            : `(0–${blocks - 1}, -1 for the embedding output, or ${blocks} for the final LayerNorm output)`;
+            : `(0–${blocks - 1}, -1 for the embedding output, or ${blocks} for the final norm output)`;
         const msg =
           file === undefined
             ? `${side} layer ${layer} is out of range: ${model} has ${blocks} blocks ${range}`

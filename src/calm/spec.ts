@@ -60,7 +60,7 @@ export type SpecSettings = Partial<Omit<ResolvedSpec, 'connections'>> & { connec
 
 /**
  * The defaults, in one place: the key-value recipe's composition (docs/reproduction.md has the
- * evidence). One bridge reads the augmenting model's final LayerNorm output (`f`) into the
+ * evidence). One bridge reads the augmenting model's final norm output (`f`) into the
  * anchor's embedding output, with a 4-bucket position bias starting at 5 on offset 0, input
  * whitening, query norm and a value gate; as many heads as the anchor has.
  */

@@ -1,6 +1,6 @@
 // Connection lists for the mapping editor (docs/design.md § CALM): [anchorLayer, augmentLayer], layer i =
 // the output of block i, -1 = the embedding output; on the augmenting side N (its block
-// count, written `f`) = its last block's output after the final LayerNorm. The presets
+// count, written `f`) = its last block's output after the final norm. The presets
 // themselves are the core's (uniformConnections, everyConnections), through src/calm/spec.ts;
 // the text form here keeps `f` pending until the models are known, and
 // tests/unit/store.test.ts checks that it reads as src/calm/connections.ts does.
@@ -9,15 +9,15 @@ import type { Connection } from '../worker/protocol';
 export type Side = 'anchor' | 'augment';
 
 /**
- * Stands for `f` (the augmenting model's final LayerNorm output, layer N) until the model's
+ * Stands for `f` (the augmenting model's final norm output, layer N) until the model's
  * block count is known; fitConfig (fit.ts) replaces it with N.
  */
 export const PENDING_FINAL = Number.MAX_SAFE_INTEGER;
 
-/** `embedding` for -1, `final LayerNorm` for the augmenting side's layer N (`finalLayer`), `block i` otherwise. */
+/** `embedding` for -1, `final norm` for the augmenting side's layer N (`finalLayer`), `block i` otherwise. */
 export function layerName(layer: number, finalLayer?: number): string {
   if (layer === -1) return 'embedding';
-  if (layer === PENDING_FINAL || (finalLayer !== undefined && layer === finalLayer)) return 'final LayerNorm';
+  if (layer === PENDING_FINAL || (finalLayer !== undefined && layer === finalLayer)) return 'final norm';
   return `block ${layer}`;
 }
 
@@ -67,7 +67,7 @@ export function formatConnectionList(list: readonly Connection[]): string {
   return list.map(([a, g]) => `${a}:${g === PENDING_FINAL ? 'f' : g}`).join(',');
 }
 
-/** Whether the anchor layer lies in -1 … N_anchor-1 and the augmenting one in -1 … N_aug (final LayerNorm). */
+/** Whether the anchor layer lies in -1 … N_anchor-1 and the augmenting one in -1 … N_aug (final norm). */
 export function fitsModels(c: Connection, anchorLayers: number, augmentLayers: number): boolean {
   return c[0] >= -1 && c[0] < anchorLayers && c[1] >= -1 && c[1] <= augmentLayers;
 }

@@ -1,6 +1,6 @@
 // The layer map: the anchor's blocks in one column, the augmenting model's in the other,
 // each with an `embedding` row at the bottom (layer -1); the augmenting column also offers
-// its final LayerNorm output (layer N) at the top. Drag from a layer to a layer of the
+// its final norm output (layer N) at the top. Drag from a layer to a layer of the
 // other model, or click (Enter) one then the other, to add a connection; click a link, or
 // its Remove button in the Connections list, to remove it. Arrow keys move between layers.
 import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
@@ -94,7 +94,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
   const [refocus, setRefocus] = useState<Connection | null>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const mapRef = useRef<HTMLDivElement>(null);
-  // The highest layer each column shows: the anchor's last block; the augmenting final LayerNorm.
+  // The highest layer each column shows: the anchor's last block; the augmenting final norm.
   const topOf = (side: Side) => (side === 'anchor' ? anchorLayers - 1 : augmentLayers);
   const rows = (side: Side) => topOf(side) + 2;
   const tallest = Math.max(rows('anchor'), rows('augment'));
@@ -230,7 +230,7 @@ export function LayerMap({ anchorId, augmentId, anchorLayers, augmentLayers, con
                   data-side={side}
                   data-layer={layer}
                   aria-label={`${SIDE_NAME[side]} ${nameOf(r)}`}
-                  title={layer === -1 ? 'the output of the embeddings' : side === 'augment' && layer === augmentLayers ? 'the last block after the final LayerNorm' : `the output of block ${layer}`}
+                  title={layer === -1 ? 'the output of the embeddings' : side === 'augment' && layer === augmentLayers ? 'the last block after the final norm' : `the output of block ${layer}`}
                   aria-pressed={isSelected}
                   disabled={disabled}
                   onClick={() => pick(r)}

@@ -13,7 +13,7 @@ const MODELS_URL = new URL('/models', location.href).href;
 
 /**
  * The page's default composition, as the store builds it from DEFAULT_CONFIG once the models'
- * sizes are known: `f` (the augmenting model's final LayerNorm) resolves to its layer count.
+ * sizes are known: `f` (the augmenting model's final norm) resolves to its layer count.
  */
 const settings = (augmentLayers: number): CompositionSettings => ({
   anchor: DEFAULT_CONFIG.anchor,

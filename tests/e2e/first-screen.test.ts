@@ -60,7 +60,7 @@ describe('the first screen', () => {
     const { page, errors, opened } = await open();
     const start = page.getByRole('button', { name: 'Try the shipped composition on held-out keys' });
     await start.waitFor();
-    for (const name of ['Try the shipped composition on held-out keys', 'Train', 'Stop', 'Compare', 'Anchor block 2', 'Anchor embedding', 'Augmenting final LayerNorm']) {
+    for (const name of ['Try the shipped composition on held-out keys', 'Train', 'Stop', 'Compare', 'Anchor block 2', 'Anchor embedding', 'Augmenting final norm']) {
       expect(await onFirstScreen(page, name), name).toBe(true);
     }
     expect(await onFirstScreen(page, 'Training progress', 'progressbar')).toBe(true);

@@ -68,7 +68,7 @@ describe('the playground', () => {
     expect(await first.page.title()).toBe('CALM Playground');
     // 0. The spec's default mapping (SPEC_DEFAULTS, src/calm/spec.ts) when the page opens without a link.
     await connections(first.page).first().waitFor();
-    expect(await connectionTexts(first.page)).toEqual(['bridge 0 anchor embedding ← augmenting final LayerNorm']);
+    expect(await connectionTexts(first.page)).toEqual(['bridge 0 anchor embedding ← augmenting final norm']);
     await first.page.close();
 
     // The rest of the path works on a three-link mapping, opened as a shared link would be.
@@ -328,7 +328,7 @@ describe('a shipped composition', () => {
     const status = await expectText(page.locator('.shipped [role="status"]'), /^Opened arith-tiny ← kv-tiny/, SLOW);
     expect(status).toContain(`(trained ${manifest.training.steps} steps, lr ${manifest.training.lr}, batch ${manifest.training.batch})`);
     expect(status).toContain(`scored on ${manifest.metrics.n} examples per task`);
-    expect(await connectionTexts(page)).toEqual(['bridge 0 anchor embedding ← augmenting final LayerNorm']);
+    expect(await connectionTexts(page)).toEqual(['bridge 0 anchor embedding ← augmenting final norm']);
     // The recipe comes with it: Train retrains it, Evaluate draws the recorded examples.
     await page.waitForURL(new RegExp(`connections=-1:3&.*steps=${manifest.training.steps}&lr=${manifest.training.lr}&batch=${manifest.training.batch}&seed=${manifest.metrics.eval_seed}&.*evaln=${manifest.metrics.n}&`));
     await expectText(page.getByRole('group', { name: 'Composition size' }), /come from a saved, imported or shipped composition/);

@@ -188,7 +188,7 @@ describe('bringing your own model', () => {
     const sizes = await card.locator('dl').evaluate((dl) => Object.fromEntries([...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent])));
     expect(sizes).toMatchObject({ Layers: '2', Width: '64', Heads: '4' });
     await page.waitForURL(/augment=tiny-gpt2/);
-    // The recipe's link read kv-tiny's final LayerNorm (layer 3), which tiny-gpt2 (2 blocks) lacks:
+    // The recipe's link read kv-tiny's final norm (layer 3), which tiny-gpt2 (2 blocks) lacks:
     // dropped with a message; a preset links the two anew.
     await expectText(page.locator('body'), /Dropped anchor embedding ← augmenting block 3/);
     await page.getByText("Presets and the bridges' shape").click(); // folded under the map

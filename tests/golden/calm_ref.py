@@ -194,7 +194,7 @@ class GPT2:
         return x + m @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
 
     def final_norm(self, x):
-        """The final LayerNorm alone: what Hugging Face returns as the last hidden state."""
+        """The final norm alone: what Hugging Face returns as the last hidden state."""
         return layer_norm(x, self.w["ln_f.weight"], self.w["ln_f.bias"], self.eps)
 
     def head(self, x):
@@ -363,7 +363,7 @@ class CALMBridges(nn.Module):
         for a, g in self.connections:
             if not -1 <= a < anchor.L:
                 raise ValueError(f"anchor layer {a} out of range [-1, {anchor.L - 1}]")
-            # g = augment.L: the last block's output after the final LayerNorm (ln_f)
+            # g = augment.L: the last block's output after the final norm (ln_f)
             if not -1 <= g <= augment.L:
                 raise ValueError(f"augment layer {g} out of range [-1, {augment.L}]")
 

@@ -363,7 +363,7 @@ def main():
         f.write(text)
 
     # A learned relative-position bias (composition.json "position_bias") and the augmenting
-    # model's final LayerNorm output as a connection point (augment layer = its n_layer).
+    # model's final norm output as a connection point (augment layer = its n_layer).
     pos = make_bundle(os.path.join(calm, "bundle-pos"), tiny, aug,
                       [[-1, aug.L], [1, 2]], 4, "zero-init", qk_std, position_bias=3)
     with torch.no_grad():

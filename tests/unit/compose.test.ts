@@ -276,7 +276,7 @@ describe('composition semantics', () => {
     expect(p[0][7][7]).toBeLessThan(0.5);
   });
 
-  it('reads the augmenting final LayerNorm output at layer N, cached and incrementally alike', async () => {
+  it('reads the augmenting final norm output at layer N, cached and incrementally alike', async () => {
     const comp = make('rmsnorm', [[0, 3], [2, 1]]); // the augmenting model has 3 blocks
     randomize(comp, 19);
     const inp = ids(x);

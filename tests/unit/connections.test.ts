@@ -69,7 +69,7 @@ describe('parseConnections', () => {
     expect(parseConnections('1:0,1:2', 2, 3)).toEqual([[1, 0], [1, 2]]);
   });
 
-  it('reads f (and N) on the augmenting side as the final LayerNorm output, and only there', () => {
+  it('reads f (and N) on the augmenting side as the final norm output, and only there', () => {
     expect(parseConnections('-1:f, 0:F, 1:2', 4, 3)).toEqual([
       [-1, 3],
       [0, 3],
@@ -92,7 +92,7 @@ describe('parseConnections', () => {
       'anchor layer 7 is out of range: the anchor has 4 blocks (0–3, or -1 for the embedding output)',
     );
     expect(thrown(() => parseConnections('0:1, 0:5', 4, 3), 'layer-out-of-range')).toBe(
-      'augment layer 5 is out of range: the augmenting model has 3 blocks (0–2, -1 for the embedding output, or 3 for the final LayerNorm output)',
+      'augment layer 5 is out of range: the augmenting model has 3 blocks (0–2, -1 for the embedding output, or 3 for the final norm output)',
     );
     expect(thrown(() => parseConnections('-2:0', 4, 4), 'layer-out-of-range')).toContain('anchor layer -2');
     expect(thrown(() => parseConnections('0:1, 2-3', 4, 4), 'bad-syntax')).toContain('"2-3"');

@@ -60,7 +60,7 @@ describe('MappingEditor', () => {
       'Anchor embedding',
     ]);
     expect(within(augment).getAllByRole('button').map((b) => b.getAttribute('aria-label'))).toEqual([
-      'Augmenting final LayerNorm',
+      'Augmenting final norm',
       'Augmenting block 2',
       'Augmenting block 1',
       'Augmenting block 0',
@@ -110,13 +110,13 @@ describe('MappingEditor', () => {
 
   it('adds a link by dragging from one column to the other', () => {
     render(<MappingPanel />);
-    const from = screen.getByRole('button', { name: 'Augmenting final LayerNorm' });
+    const from = screen.getByRole('button', { name: 'Augmenting final norm' });
     const to = screen.getByRole('button', { name: 'Anchor block 1' });
     fireEvent.pointerDown(from, { button: 0, clientX: 10, clientY: 10 });
     fireEvent.pointerMove(window, { clientX: 50, clientY: 40 });
     fireEvent.pointerUp(to, { clientX: 0, clientY: 0 });
     expect(getState().config.connections).toContainEqual([1, 3]);
-    expect(connectionTexts()).toContain('bridge 3 anchor block 1 ← augmenting final LayerNorm');
+    expect(connectionTexts()).toContain('bridge 3 anchor block 1 ← augmenting final norm');
     // A drag that ends on its own column adds nothing.
     fireEvent.pointerDown(to, { button: 0 });
     fireEvent.pointerUp(screen.getByRole('button', { name: 'Anchor block 0' }));

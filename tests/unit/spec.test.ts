@@ -43,7 +43,7 @@ function errorOf(f: () => unknown): CompositionError {
 describe('SPEC_DEFAULTS and resolveSpec', () => {
   it('fills every field the settings leave out from SPEC_DEFAULTS, reading connections against the models', () => {
     const r = resolveSpec({}, MODELS);
-    // -1:f = the anchor's embedding output ← the augmenting model's final LayerNorm output (layer N = 2)
+    // -1:f = the anchor's embedding output ← the augmenting model's final norm output (layer N = 2)
     expect(r).toEqual({
       connections: [[-1, 2]],
       numHeads: 4, // the anchor's

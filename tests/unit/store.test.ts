@@ -195,13 +195,13 @@ describe('the link', () => {
     expect(getState().config.steps).toBe(7);
     expect(replaced.at(-1)).toContain('connections=0:5,2:f');
 
-    // Once the sizes are known, `f` becomes the augmenting model's final LayerNorm (layer 6).
+    // Once the sizes are known, `f` becomes the augmenting model's final norm (layer 6).
     await loadBuiltinModels({ baseUrl: '/', fetch: fakeFetch() });
     expect(getState().config.connections).toEqual([
       [0, 5],
       [2, 6],
     ]);
-    expect(connectionLabel([2, 6], 6)).toBe('anchor block 2 ← augmenting final LayerNorm');
+    expect(connectionLabel([2, 6], 6)).toBe('anchor block 2 ← augmenting final norm');
     // 2 heads divide arith-tiny's width 128: kept.
     expect(getState().config.numHeads).toBe(2);
 
@@ -351,7 +351,7 @@ describe('the mapping', () => {
       [1, 2],
     ]);
     chooseModel('augment', 'kv-tiny');
-    addConnection([0, 3]); // kv-tiny's final LayerNorm
+    addConnection([0, 3]); // kv-tiny's final norm
     chooseModel('augment', 'deep-tiny'); // 6 blocks: layer 3 is a plain block there
     expect(getState().config.connections).toContainEqual([0, 3]);
   });

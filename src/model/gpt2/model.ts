@@ -72,7 +72,7 @@ export class GPT implements CausalLM, DecoderParts {
     });
   }
 
-  /** The final LayerNorm alone: [B, T, D] → [B, T, D] (Hugging Face's last hidden state). */
+  /** The final norm alone: [B, T, D] → [B, T, D] (Hugging Face's last hidden state). */
   finalNorm(x: tf.Tensor3D): tf.Tensor3D {
     const { lnF } = this.weights;
     return layerNorm(x, lnF.gamma, lnF.beta, this.config.layerNormEpsilon) as tf.Tensor3D;
