@@ -24,10 +24,20 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
   if (!cmp.same) {
     throw new CompositionError('model-mismatch', `cannot compose ${anchor.name} with ${augment.name}: ${cmp.message}`);
   }
-  const a = anchor.model.config;
-  const g = augment.model.config;
+  return freshComposition(anchor.model, augment.model, s);
+}
+
+/**
+ * Two models (no tokenizers: the caller vouches that they share one, e.g. a benchmark on random
+ * weights) with fresh bridges: the settings resolved against their sizes (SPEC_DEFAULTS fills
+ * what they leave out; connection text such as `-1:f` read against their depths), checked, and
+ * the bridges seeded as composeModels seeds them.
+ */
+export function freshComposition(anchor: CausalLM, augment: CausalLM, s: ComposeSettings): Composition {
+  const a = anchor.config;
+  const g = augment.config;
   const resolved = resolveSpec(s, { anchor: a, augment: g });
   const spec = specOnly(resolved);
   const bridges = initBridges(spec, a.nEmbd, g.nEmbd, s.seed, resolved.positionInit);
-  return new Composition(anchor.model, augment.model, spec, bridges);
+  return new Composition(anchor, augment, spec, bridges);
 }

@@ -7,13 +7,40 @@ import { tf } from './tf';
 import type { ForwardOptions, ForwardResult, KVCache, ModelConfig } from './causal-lm';
 import { backendAttention, backendNorm, causalMask, linear, matmul, swapLast } from './ops';
 
+/** Whether t is a variable that training updates (a frozen model's weights are plain tensors). */
+const isTrainable = (t: tf.Tensor | undefined) => t instanceof tf.Variable && t.trainable;
+
+/**
+ * `forward(x)` = x·Wᵀ (+ a frozen bias) for x [M, in] and a frozen W [out, in], differentiable in x
+ * only: the gradient dy·W is a plain matMul of W as stored (through a transient copy), so the
+ * backward pass neither keeps the forward pass's transposed copy of W nor makes a zero gradient
+ * the size of W: together those held more than twice the weights until the end of a
+ * bridge-training step, which at SmolLM2-360M's shapes is gigabytes of a 4 GiB wasm heap.
+ */
+function frozenOutIn(w: tf.Tensor2D, forward: (x: tf.Tensor2D) => tf.Tensor): (x: tf.Tensor2D) => tf.Tensor {
+  return tf.customGrad(((x: tf.Tensor2D) => ({
+    value: forward(x),
+    // [M, out] × [out, in], W through a copy of its own, freed after the product: tfjs-wasm's
+    // XNNPACK keeps a packed copy of a matMul's right operand for as long as that tensor lives,
+    // so W itself there would keep a second copy of every weight for good (measured: 20
+    // weights of 2560×960 grew the heap by 217 MiB for good, by 40 MiB through copies).
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.mul(w, 1) as tf.Tensor2D)),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (x: tf.Tensor2D) => tf.Tensor;
+}
+
 /**
  * x·Wᵀ + b for an nn.Linear weight W [out, in]: [..., in] → [..., out]. W is transposed per
  * call (a copy the size of W) rather than kept twice; the weight gradient is not computed
- * (these models are run frozen: CALM trains only its bridges).
+ * (these models are run frozen: CALM trains only its bridges), and for frozen W and b the
+ * gradient in x is dy·W (frozenOutIn).
  */
 export function linearOutIn(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
-  return tf.tidy(() => linear(x, swapLast(w) as tf.Tensor2D, b));
+  if (isTrainable(w) || isTrainable(b)) return tf.tidy(() => linear(x, swapLast(w) as tf.Tensor2D, b));
+  return tf.tidy(() => {
+    const inDim = x.shape[x.rank - 1];
+    const y = frozenOutIn(w, (x2) => linear(x2, swapLast(w) as tf.Tensor2D, b))(tf.reshape(x, [-1, inDim]) as tf.Tensor2D); // [M, out]
+    return tf.reshape(y, [...x.shape.slice(0, -1), w.shape[0]]);
+  });
 }
 
 /** RMSNorm: x / sqrt(mean(x²) + eps) · weight over the last axis. [..., D] → [..., D] */
@@ -39,11 +66,12 @@ export function causalAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D):
   return tf.tidy(() => {
     const [B, H, T, hd] = q.shape;
     const [, Hkv, S] = k.shape;
+    // [B, Hkv, S, hd] → [B, Hkv, 1, S·hd] → tiled [B, Hkv, H/Hkv, S·hd] → [B, H, S, hd]: rank 4,
+    // because tfjs has no gradient for a rank-5 tile (bridge training backpropagates through here)
     const repeat = (t: tf.Tensor4D): tf.Tensor4D =>
       H === Hkv
         ? t
-        : // rank 4, not 5: tfjs has no gradient for a rank-5 tile, and training backpropagates through here
-          (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, S * hd]), [1, 1, H / Hkv, 1]), [B, H, S, hd]) as tf.Tensor4D); // [B, H, S, hd]
+        : (tf.reshape(tf.tile(tf.reshape(t, [B, Hkv, 1, S * hd]), [1, 1, H / Hkv, 1]), [B, H, S, hd]) as tf.Tensor4D); // [B, H, S, hd]
     const kr = repeat(k);
     const vr = repeat(v);
     // Our fused kernel where the backend has one (WebGPU: docs/design.md § Kernels), else tfjs ops.
@@ -75,11 +103,13 @@ export function embedTokens(table: tf.Tensor2D, ids: tf.Tensor2D, mode: 'gather'
   });
 }
 
-/** [B, T, D] × LM head [V, D] → [B, T, V] */
+/** [B, T, D] × LM head [V, D] → [B, T, V]; a frozen head is differentiable in x only (frozenOutIn). */
 export function lmHead(x: tf.Tensor3D, w: tf.Tensor2D): tf.Tensor3D {
   return tf.tidy(() => {
     const [B, T, D] = x.shape;
-    return tf.reshape(matmul(tf.reshape(x, [B * T, D]), swapLast(w)), [B, T, -1]) as tf.Tensor3D;
+    const x2 = tf.reshape(x, [B * T, D]) as tf.Tensor2D;
+    const y = isTrainable(w) ? matmul(x2, swapLast(w)) : frozenOutIn(w, (a) => tf.matMul(a, swapLast(w) as tf.Tensor2D))(x2);
+    return tf.reshape(y, [B, T, -1]) as tf.Tensor3D;
   });
 }
 
