@@ -42,7 +42,10 @@ export function ModelCard({ model, role }: { model: BuiltinModel; role: ModelRol
       <details className="card">
         <summary>
           <span className="role-badge">{ROLE_LABEL[role]}</span> What it was trained on{card ? ' (its model card)' : ''}
-          {model.role !== role && <span className="muted"> · listed as an {ROLE_LABEL[model.role]} model</span>}
+          {/* a model you imported has no listed role: the worker files it under either column */}
+          {model.role !== role && !model.path.startsWith('imported/') && (
+            <span className="muted"> · listed as an {ROLE_LABEL[model.role]} model</span>
+          )}
         </summary>
         <p className="small">{describe(model.description)}</p>
         {config?.status === 'ready' && (

@@ -21,6 +21,7 @@ import { installSession } from '../../src/store/session-control';
 import { formatSize } from '../../src/store/model-url';
 import { summarizeModelConfig } from '../../src/io/model-summary';
 import { RealModels } from '../../src/ui/RealModels';
+import { ModelCard } from '../../src/ui/ModelCard';
 import { formatCount } from '../../src/ui/format';
 import { fakeFetch, FakeWorker } from './helpers/fake-calm-worker';
 
@@ -132,6 +133,16 @@ describe('Real models', () => {
     expect(served.filter((u) => u.endsWith('model.safetensors'))).toHaveLength(2);
     await waitFor(() => expect(getState().config).toMatchObject({ anchor: 'SmolLM2-360M', augment: 'SmolLM2-135M' }));
     expect(getState().realDownload).toBeNull();
+    // A downloaded model has no listed role: its card says nothing of one in either column, as a
+    // built-in augmenting model's card in the anchor column does.
+    const models = getState().builtinModels;
+    if (models.status !== 'ready') throw new Error('the model list is not loaded');
+    const downloaded = models.value.find((m) => m.id === 'SmolLM2-360M')!;
+    const builtinAugment = models.value.find((m) => m.role === 'augment' && !m.path.startsWith('imported/'))!;
+    const { container: card } = render(<ModelCard model={downloaded} role="anchor" />);
+    expect(card.textContent).not.toContain('listed as');
+    const { container: builtinCard } = render(<ModelCard model={builtinAugment} role="anchor" />);
+    expect(builtinCard.textContent).toContain('listed as an augmenting model');
     // The button is there for people, and disabled while a download runs.
     expect(screen.getByRole('article', { name: pair.title }).querySelector('button')!.textContent).toBe('Download both and compose');
   });
