@@ -65,3 +65,26 @@ export function alignText(anchor: Tokenizer, augment: Tokenizer, text: string, o
   if (opts.augmentBos !== undefined) g = withBos(g, opts.augmentBos);
   return { anchor: a, augment: g, keyLimit: keyLimits(a.ends, g.ends) };
 }
+
+/** Alignments of several texts as one right-padded batch (plain arrays; no tfjs). */
+export interface AlignedBatch {
+  anchorIds: number[][]; // [B][T]
+  augmentIds: number[][]; // [B][S]
+  /** [B][S] 1 for real augmenting tokens, 0 for padding (the bridges' keyMask). */
+  augmentMask: number[][];
+  /** [B][T]; a padded anchor position keeps its row's last limit. */
+  keyLimit: number[][];
+}
+
+/** Pads each side to its longest row with `pad` ids. */
+export function alignedBatch(rows: readonly Alignment[], pad: { anchor: number; augment: number }): AlignedBatch {
+  const T = Math.max(...rows.map((r) => r.anchor.ids.length));
+  const S = Math.max(...rows.map((r) => r.augment.ids.length));
+  const fill = <X>(xs: readonly X[], n: number, x: X): X[] => [...xs, ...new Array<X>(n - xs.length).fill(x)];
+  return {
+    anchorIds: rows.map((r) => fill(r.anchor.ids, T, pad.anchor)),
+    augmentIds: rows.map((r) => fill(r.augment.ids, S, pad.augment)),
+    augmentMask: rows.map((r) => fill(r.augment.ids.map(() => 1), S, 0)),
+    keyLimit: rows.map((r) => fill(r.keyLimit, T, r.keyLimit.at(-1) ?? 0)),
+  };
+}

@@ -1,0 +1,143 @@
+// Composition across tokenizers (docs/design.md § Across tokenizers): a character-tokenizer model
+// and a byte-level BPE model, each reading the text through its own tokenizer. No leak: changing
+// the text after byte p leaves every anchor token that ends at or before p bit-identical (p inside
+// a multi-byte character too); not vacuous: a change the bridges can see does change them.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf, useBackend } from '../../src/model/tf';
+import { gpt2, type GPT2Config } from '../../src/model/gpt2';
+import { initModel } from '../../src/model/init';
+import { Composition } from '../../src/calm/compose';
+import { initBridge, bridgeVariables } from '../../src/calm/bridge';
+import { PLAIN_BRIDGE, type CompositionSpec } from '../../src/calm/spec';
+import { alignText, alignedBatch, type Alignment } from '../../src/calm/align';
+import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, PAD_ID, Tokenizer } from '../../src/tokenizer';
+import { utf8Length } from '../../src/tokenizer/offsets';
+import { byteBpeTokenizerJson, BYTE_BPE_VOCAB_SIZE } from './helpers/byte-bpe';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+const char = Tokenizer.fromJSON(buildCharTokenizerJson());
+const bpe = Tokenizer.fromJSON(byteBpeTokenizerJson());
+
+const cfg = (V: number, D: number, L: number, H: number): GPT2Config => ({
+  modelType: 'gpt2',
+  vocabSize: V,
+  nPositions: 64,
+  nEmbd: D,
+  nLayer: L,
+  nHead: H,
+  layerNormEpsilon: 1e-5,
+  activation: 'gelu_new',
+});
+
+/** Anchor of vocabulary Va (4 blocks), augmenting model of Vg (3 blocks), random bridges with a position bias. */
+export function acrossPair(Va: number, Vg: number, seed = 1): Composition {
+  const anchor = initModel(gpt2, cfg(Va, 32, 4, 4), seed);
+  const augment = initModel(gpt2, cfg(Vg, 24, 3, 2), seed + 1);
+  const connections: [number, number][] = [[-1, 0], [1, 2], [1, 3], [3, 2]];
+  const spec: CompositionSpec = { connections, numHeads: 4, output: 'zero-init', ...PLAIN_BRIDGE, positionBias: 3 };
+  const comp = new Composition(anchor, augment, spec, connections.map((_, i) => initBridge(32, 24, 'zero-init', seed * 100 + i, { position: { heads: 4, buckets: 3, init: 5 } })));
+  let s = seed * 7;
+  comp.bridges.flatMap(bridgeVariables).forEach((v) => v.assign(tf.randomNormal(v.shape, 0, 0.3, 'float32', s++)));
+  return comp;
+}
+
+const ids = (row: number[]) => tf.tensor2d([row], [1, row.length], 'int32');
+
+/** Composed logits [T][V] of one alignment. */
+function logitsOf(comp: Composition, a: Alignment): number[][] {
+  const [x, g] = [ids(a.anchor.ids), ids(a.augment.ids)];
+  const out = comp.forwardAligned(x, g, { keyLimit: [a.keyLimit] });
+  const rows = (out.arraySync() as number[][][])[0];
+  [x, g, out].forEach((t) => t.dispose());
+  return rows;
+}
+
+// [text A, text B, p]: A and B share their first p bytes and differ right after
+const CASES: [string, string, number][] = [
+  ['the cat sat', 'the cat ran', utf8Length('the cat ')],
+  ['the caé then', 'the caÃ now', utf8Length('the ca') + 1], // inside 'é' (C3 A9 vs C3 83): 'aÃ' ends at p
+  ['hi 😀 x', 'hi 😃 yy', utf8Length('hi ') + 3], // inside the emoji (F0 9F 98 80 vs … 83)
+  ['naïve café', 'naïve cafe!', utf8Length('naïve caf')],
+];
+
+describe('composition across tokenizers', () => {
+  const pairs: [string, Composition, Tokenizer, Tokenizer][] = [];
+  beforeAll(() => {
+    pairs.push(['char anchor, byte-level augment', acrossPair(CHAR_VOCAB_SIZE, BYTE_BPE_VOCAB_SIZE), char, bpe]);
+    pairs.push(['byte-level anchor, char augment', acrossPair(BYTE_BPE_VOCAB_SIZE, CHAR_VOCAB_SIZE, 2), bpe, char]);
+  });
+  afterAll(() => pairs.forEach(([, c]) => (c.anchor.dispose(), c.augment.dispose(), c.bridges.flatMap(bridgeVariables).forEach((v) => v.dispose()))));
+
+  it('changing the text after byte p leaves every anchor token ending at or before p bit-identical', () => {
+    for (const [name, comp, ta, tg] of pairs)
+      for (const [A, B, p] of CASES) {
+        expect(Buffer.from(A).subarray(0, p).equals(Buffer.from(B).subarray(0, p)), `${A} / ${B} share ${p} bytes`).toBe(true);
+        const [a, b] = [alignText(ta, tg, A), alignText(ta, tg, B)];
+        // what the rule promises given the tokenizations: the tokens ending by p are the same on both sides
+        const upTo = (t: Alignment['anchor']) => t.ids.filter((_, j) => t.ends[j] <= p);
+        expect(upTo(b.anchor), name).toEqual(upTo(a.anchor));
+        expect(upTo(b.augment), name).toEqual(upTo(a.augment));
+        const n = upTo(a.anchor).length;
+        expect(n).toBeGreaterThan(0);
+        expect(logitsOf(comp, b).slice(0, n), `${name}: ${A} / ${B}`).toEqual(logitsOf(comp, a).slice(0, n));
+      }
+  });
+
+  it('is not vacuous: an augmenting token the anchor token may read changes its logits', () => {
+    for (const [name, comp, ta, tg] of pairs) {
+      // the same anchor ids, the augmenting side read from another text of the same byte length
+      const a = alignText(ta, tg, 'the cat sat');
+      const other = alignText(ta, tg, 'the cat sit');
+      const b = { ...a, augment: other.augment, keyLimit: other.keyLimit };
+      const [la, lb] = [logitsOf(comp, a), logitsOf(comp, b)];
+      // the augmenting tokens differ from byte 10 on ('a' and 'i' are one token each on both sides)
+      const first = a.anchor.ends.findIndex((e) => e >= 10);
+      expect(first).toBeGreaterThan(0);
+      expect(lb.slice(0, first), name).toEqual(la.slice(0, first));
+      for (let t = first; t < la.length; t++) expect(lb[t], `${name}, token ${t}`).not.toEqual(la[t]);
+      // and the whole text changed before p changes the anchor tokens after it
+      const c = alignText(ta, tg, 'tho cat sat');
+      expect(logitsOf(comp, c).at(-1)).not.toEqual(la.at(-1));
+    }
+  });
+
+  it('a padded batch gives each text its own logits (keyLimit rows differ, padding masked)', () => {
+    const [, comp, ta, tg] = pairs[0];
+    const texts = ['the cat', 'a caé!😀'];
+    const rows = texts.map((t) => alignText(ta, tg, t));
+    const batch = alignedBatch(rows, { anchor: PAD_ID, augment: 0 });
+    const x = tf.tensor2d(batch.anchorIds, undefined, 'int32');
+    const g = tf.tensor2d(batch.augmentIds, undefined, 'int32');
+    const keyMask = tf.tensor2d(batch.augmentMask);
+    const out = comp.forwardAligned(x, g, { keyLimit: batch.keyLimit, keyMask });
+    const got = out.arraySync() as number[][][];
+    rows.forEach((r, b) => {
+      const want = logitsOf(comp, r);
+      want.forEach((row, t) => row.forEach((z, v) => expect(Math.abs(got[b][t][v] - z)).toBeLessThan(1e-5)));
+    });
+    [x, g, keyMask, out].forEach((t) => t.dispose());
+  });
+
+  it('one tokenizer on both sides with keyLimit t + 1 is the plain forward, bit for bit; other ids without a keyLimit are refused', () => {
+    const [, comp] = pairs[0];
+    const a = alignText(char, char, 'the cat');
+    const x = ids(a.anchor.ids);
+    const plain = comp.forward(x);
+    const aligned = comp.forwardAligned(x, ids(a.anchor.ids), { keyLimit: [a.keyLimit] });
+    expect(aligned.arraySync()).toEqual(plain.arraySync());
+    expect(() => comp.forwardAligned(x, ids([1, 2]))).toThrow(/need a keyLimit/);
+    [x, plain, aligned].forEach((t) => t.dispose());
+  });
+
+  it('leaks no tensors', () => {
+    const [, comp, ta, tg] = pairs[0];
+    const a = alignText(ta, tg, 'the caé');
+    logitsOf(comp, a); // warm-up (kernels' own caches)
+    const n0 = tf.memory().numTensors;
+    logitsOf(comp, a);
+    expect(tf.memory().numTensors).toBe(n0);
+  });
+});
