@@ -2,10 +2,16 @@
 // and a byte-level BPE model, each reading the text through its own tokenizer. No leak: changing
 // the text after byte p leaves every anchor token that ends at or before p bit-identical (p inside
 // a multi-byte character too); not vacuous: a change the bridges can see does change them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBundle, bridgesFromRaw, BRIDGE_FILE, COMPOSITION_FILE } from '../../src/calm/bundle';
+import { modelFromTensors, parseConfig } from '../../src/io/model-folder';
+import { parseSafetensors } from '../../src/io/safetensors';
+import { GOLDEN_DIR, maxAbsDiff } from './helpers/golden';
 import { tf, useBackend } from '../../src/model/tf';
 import { Composition } from '../../src/calm/compose';
-import { bridgeVariables } from '../../src/calm/bridge';
+import { bridgeVariables, disposeBridge } from '../../src/calm/bridge';
 import { alignText, alignedBatch, type Alignment } from '../../src/calm/align';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, PAD_ID, Tokenizer } from '../../src/tokenizer';
 import { utf8Length } from '../../src/tokenizer/offsets';
@@ -114,5 +120,41 @@ describe('composition across tokenizers', () => {
     const n0 = tf.memory().numTensors;
     logitsOf(comp, a);
     expect(tf.memory().numTensors).toBe(n0);
+  });
+});
+
+/** A golden model folder (config.json + model.safetensors) as a model. */
+function goldenModel(name: string) {
+  const dir = join(GOLDEN_DIR, name);
+  const bytes = readFileSync(join(dir, 'model.safetensors'));
+  const { tensors } = parseSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `${name}/model.safetensors`);
+  return modelFromTensors(tensors, parseConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))));
+}
+
+describe('composition across tokenizers against PyTorch (tests/golden/calm-tiny/golden-across.json)', () => {
+  it('bundle-pos with own augmenting ids and hand-made key limits gives the golden logits within 1e-4', () => {
+    const g = JSON.parse(readFileSync(join(GOLDEN_DIR, 'calm-tiny', 'golden-across.json'), 'utf8')) as {
+      anchor_ids: number[][];
+      augment_ids: number[][];
+      key_limit: number[][];
+      logits: number[][][];
+    };
+    const [anchor, augment] = [goldenModel('gpt2-tiny'), goldenModel('gpt2-tiny-aug')];
+    const dir = join(GOLDEN_DIR, 'calm-tiny', 'bundle-pos');
+    const parsed = parseBundle(
+      { composition: readFileSync(join(dir, COMPOSITION_FILE), 'utf8'), bridge: new Uint8Array(readFileSync(join(dir, BRIDGE_FILE))) },
+      { anchor: anchor.config, augment: augment.config },
+    );
+    const comp = new Composition(anchor, augment, parsed.spec, bridgesFromRaw(parsed.bridges));
+    const x = tf.tensor2d(g.anchor_ids, undefined, 'int32');
+    const y = tf.tensor2d(g.augment_ids, undefined, 'int32');
+    const out = comp.forwardAligned(x, y, { keyLimit: g.key_limit });
+    const err = maxAbsDiff(out.arraySync(), g.logits);
+    console.info(`golden-across: max |logits - golden| = ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-4);
+    [x, y, out].forEach((t) => t.dispose());
+    anchor.dispose();
+    augment.dispose();
+    comp.bridges.forEach(disposeBridge);
   });
 });
