@@ -113,6 +113,18 @@ describe('composition across tokenizers', () => {
     [x, plain, aligned].forEach((t) => t.dispose());
   });
 
+  it('forwardFromCache with the key limit equals forwardAligned (what a training step reads)', () => {
+    const [, comp, ta, tg] = pairs[0];
+    const a = alignText(ta, tg, 'the caé 😀');
+    const [x, g] = [ids(a.anchor.ids), ids(a.augment.ids)];
+    const prefix = comp.anchorPrefix(x);
+    const states = comp.augmentStates(g);
+    const cached = comp.forwardFromCache(prefix, states, { keyLimit: [a.keyLimit] });
+    const full = comp.forwardAligned(x, g, { keyLimit: [a.keyLimit] });
+    expect(tf.max(tf.abs(tf.sub(cached, full))).arraySync()).toBeLessThan(1e-5);
+    [x, g, prefix, cached, full, ...states.values()].forEach((t) => t.dispose());
+  });
+
   it('leaks no tensors', () => {
     const [, comp, ta, tg] = pairs[0];
     const a = alignText(ta, tg, 'the caé');
