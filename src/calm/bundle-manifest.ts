@@ -11,6 +11,11 @@ import { SPEC_JSON_SHAPE, specFromJson, specToJson, type CompositionSpec, type S
 export const COMPOSITION_FORMAT = 'calm-playground/composition@1';
 export const COMPOSITION_FILE = 'composition.json';
 export const BRIDGE_FILE = 'bridge.safetensors';
+/**
+ * The alignment rule of a composition across tokenizers (docs/design.md § Across tokenizers):
+ * anchor token t reads the augmenting tokens ending, in UTF-8 bytes, at or before its end.
+ */
+export const ALIGNMENT_RULE = 'utf8-byte-ends@1' as const;
 
 // Bounds as for config.json (io/model-folder.ts): far above anything this app runs.
 const size = (max: number) =>
@@ -28,6 +33,8 @@ const modelRefSchema = z
     n_layer: size(256),
     n_embd: size(16384),
     vocab_size: size(1_000_000),
+    // sha256 (hex) of the model's tokenizer.json: written for a composition across tokenizers
+    tokenizer: z.optional(z.string({ error: 'must be a string' }).check(z.regex(/^[0-9a-f]{64}$/, { error: 'must be a sha256 in lowercase hex' }))),
   })
   .check(
     z.refine((r) => r.id !== undefined || r.path !== undefined || r.name !== undefined, {
@@ -50,6 +57,7 @@ const manifestSchema = z.object({
   anchor: modelRefSchema,
   augment: modelRefSchema,
   ...SPEC_JSON_SHAPE,
+  alignment: z.optional(z.literal(ALIGNMENT_RULE, { error: `must be ${JSON.stringify(ALIGNMENT_RULE)}` })),
   training: z.optional(trainingSchema),
   metrics: z.optional(z.record(z.string(), z.unknown(), { error: 'must be an object' })),
 });
@@ -62,6 +70,8 @@ export interface ModelRef {
   n_layer: number;
   n_embd: number;
   vocab_size: number;
+  /** sha256 (hex) of its tokenizer.json (tokenizerDigest); a composition across tokenizers records both. */
+  tokenizer?: string;
 }
 
 /** How the bridges were trained; free-form beyond the typed fields. */
@@ -83,6 +93,8 @@ export interface BundleManifest extends SpecJson {
   format: typeof COMPOSITION_FORMAT;
   anchor: ModelRef;
   augment: ModelRef;
+  /** Present for a composition across tokenizers: the rule its bridges were trained under. */
+  alignment?: typeof ALIGNMENT_RULE;
   training: TrainingInfo;
   metrics: Metrics;
 }
@@ -90,6 +102,7 @@ export interface BundleManifest extends SpecJson {
 export interface BundleMeta {
   anchor: ModelRef;
   augment: ModelRef;
+  alignment?: typeof ALIGNMENT_RULE;
   training?: TrainingInfo;
   metrics?: Metrics;
 }
@@ -108,6 +121,7 @@ export function manifestJson(spec: CompositionSpec, meta: BundleMeta): string {
     augment: modelRefOut(meta.augment),
     connections,
     ...options,
+    ...(meta.alignment !== undefined ? { alignment: meta.alignment } : {}),
     training: meta.training ?? {},
     metrics: meta.metrics ?? {},
   };
@@ -153,6 +167,7 @@ export function readBundleManifest(compositionJsonText: string): BundleManifest 
     anchor: m.anchor,
     augment: m.augment,
     ...specToJson(specFromJson(m)), // an option written as off ("none", false, 0) reads as absent
+    ...(m.alignment !== undefined ? { alignment: m.alignment } : {}),
     training: (m.training ?? {}) as TrainingInfo,
     metrics: m.metrics ?? {},
   };
@@ -169,5 +184,30 @@ function modelRefOut(r: ModelRef): ModelRef {
     ...(r.path !== undefined ? { path: r.path } : {}),
     ...(r.name !== undefined ? { name: r.name } : {}),
     ...out,
+    ...(r.tokenizer !== undefined ? { tokenizer: r.tokenizer } : {}),
   };
+}
+
+/** sha256 (lowercase hex) of a tokenizer.json's text, as composition.json records it. */
+export async function tokenizerDigest(tokenizerJsonText: string): Promise<string> {
+  const hash = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(tokenizerJsonText));
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Checks the models' tokenizers (their tokenizerDigest) against the digests composition.json
+ * recorded, where it recorded any: a one-line CompositionError naming the side.
+ */
+export function checkTokenizers(m: BundleManifest, found: { anchor: string; augment: string }): void {
+  for (const side of ['anchor', 'augment'] as const) {
+    const want = m[side].tokenizer;
+    if (want !== undefined && want !== found[side]) {
+      const who = side === 'anchor' ? "the anchor's" : "the augmenting model's";
+      throw new CompositionError(
+        'model-mismatch',
+        `${COMPOSITION_FILE}: ${who} tokenizer.json is not the one the bridges were trained with (sha256 ${found[side].slice(0, 12)}…, recorded ${want.slice(0, 12)}…)`,
+        { file: COMPOSITION_FILE, field: `${side}.tokenizer` },
+      );
+    }
+  }
 }

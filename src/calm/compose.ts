@@ -3,7 +3,9 @@
 // anchor's stream and the augmenting states and add their outputs to the stream.
 // Several bridges on one anchor layer all read the same state (before any adds); their
 // outputs are summed — the same rule as tests/golden/calm_ref.py.
-// Legend: B batch, T positions, D_a / D_g anchor / augmenting width.
+// Across tokenizers (docs/design.md § Across tokenizers) the augmenting model reads its own ids
+// [B, S] and a key limit per anchor token says which of them each bridge query may read.
+// Legend: B batch, T anchor positions, S augmenting positions, D_a / D_g anchor / augmenting width.
 import { tf } from '../model/tf';
 import { disposeCache, takeHidden, type BlockHook, type CausalLM, type KVCache } from '../model/causal-lm';
 import type { Decoder } from '../model/sampling';
@@ -12,8 +14,13 @@ import type { BridgeWeights } from './types';
 import type { CompositionSpec } from './spec';
 
 export interface ComposeOptions {
-  /** [B, T] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */
+  /** [B, S] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */
   keyMask?: tf.Tensor2D;
+  /**
+   * Across tokenizers: [B|1][T] per anchor position (the new ones, with a cache), how many
+   * augmenting tokens it may read (src/calm/align.ts). Absent: the causal rule by position.
+   */
+  keyLimit?: readonly (readonly number[])[];
 }
 
 type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
@@ -86,7 +93,7 @@ export class Composition {
       connections.forEach(([a], i) => {
         const kv = kvs[i];
         if (a !== layer || !kv || this.disabled.has(i)) return;
-        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask, queryNorm }));
+        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask, keyLimit: opts.keyLimit, queryNorm }));
       });
       return outs.length ? (tf.add(h, outs.length === 1 ? outs[0] : tf.addN(outs)) as tf.Tensor3D) : h;
     };
@@ -98,8 +105,17 @@ export class Composition {
 
   /** Composed logits [B, T, V] for ids [B, T], computing everything (the reference path). */
   forward(ids: tf.Tensor2D, opts: ComposeOptions = {}): tf.Tensor3D {
+    return this.forwardAligned(ids, ids, opts);
+  }
+
+  /**
+   * Composed logits [B, T, V] across tokenizers: anchor ids [B, T], augmenting ids [B, S] of its
+   * own tokenizer, and opts.keyLimit (needed unless the ids are the same tensor).
+   */
+  forwardAligned(ids: tf.Tensor2D, augmentIds: tf.Tensor2D, opts: ComposeOptions = {}): tf.Tensor3D {
+    if (augmentIds !== ids && !opts.keyLimit) throw new Error('augmenting ids of their own need a keyLimit (docs/design.md § Across tokenizers)');
     return tf.tidy(() => {
-      const kvs = this.keysValues(this.augmentStates(ids));
+      const kvs = this.keysValues(this.augmentStates(augmentIds));
       const r = this.anchor.forward(ids, { hook: this.bridgeHook(kvs, opts) });
       return r.logits!;
     });
@@ -107,8 +123,9 @@ export class Composition {
 
   /**
    * Composed logits from cached frozen work: `prefix` = anchorPrefix(ids) [B, T, D_a] and
-   * `states` = augmentStates(ids). Runs only the bridges and the anchor blocks above the
-   * first connection — what a training step needs.
+   * `states` = augmentStates(ids) (across tokenizers: of the augmenting ids, with
+   * opts.keyLimit). Runs only the bridges and the anchor blocks above the first connection —
+   * what a training step needs.
    */
   forwardFromCache(prefix: tf.Tensor3D, states: Map<number, tf.Tensor3D>, opts: ComposeOptions = {}): tf.Tensor3D {
     return tf.tidy(() => {

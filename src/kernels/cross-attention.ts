@@ -6,6 +6,9 @@
 // Reference maths (crossAttentionReference, positionScoreBias):
 //   scores = q·kᵀ/√hd + mask (+ bias) (+ positionScoreBias(positionBias, T, S, past)),
 //   out = softmax(scores)·v; mask: -1e9 for keys after the query's position, (1 − keyMask)·-1e9.
+// With a character alignment (`keyLimit`, docs/design.md § Across tokenizers) query i sees keys
+// j < keyLimit[i] instead, the bias counts back from key keyLimit[i] − 1, and a query that sees
+// no key gives 0. Both rules are one: the causal one is keyLimit[i] = past + i + 1.
 //
 // `crossAttention` is what the model calls: on the WebGPU backend, for inputs the fused WGSL
 // kernel takes (cross-attention-rowwise-webgpu.ts; the relative-position bias included), the
@@ -36,6 +39,53 @@ export interface CrossAttentionOptions {
    * gives its gradient) without building the [1, h, T, S] bias.
    */
   positionBias?: tf.Tensor;
+  /**
+   * A character alignment (docs/design.md § Across tokenizers), [B|1][T] plain integers: query i
+   * of row b sees keys j < keyLimit[b][i] (replacing `past`'s causal rule; keyMask still applies),
+   * and the position bias reads offset keyLimit[b][i] − 1 − j. A query with limit 0 sees nothing
+   * and gives 0. Not fused.
+   */
+  keyLimit?: readonly (readonly number[])[];
+}
+
+/**
+ * The key limits [B'][T] of the inputs: opts.keyLimit with equal rows collapsed to one (so the
+ * mask and bias are [1, …] as for the causal rule), or past + i + 1 for every query i.
+ */
+function keyLimitRows(T: number, S: number, opts: CrossAttentionOptions): number[][] {
+  const past = opts.past ?? 0;
+  const rows = opts.keyLimit;
+  if (!rows) return [Array.from({ length: T }, (_, i) => past + i + 1)];
+  if (rows.length < 1) throw new RangeError('keyLimit has no rows');
+  for (const row of rows) {
+    if (row.length !== T) throw new RangeError(`keyLimit rows have ${row.length} entries for ${T} queries`);
+    for (const n of row) if (!Number.isInteger(n) || n < 0 || n > S) throw new RangeError(`keyLimit ${n} is not an integer in [0, ${S}]`);
+  }
+  const same = rows.every((r) => r.every((n, i) => n === rows[0][i]));
+  return (same ? rows.slice(0, 1) : rows).map((r) => [...r]);
+}
+
+/**
+ * The relative-position bias [B', h, T, S] of queries with key limits `limits` [B'][T]: query i
+ * of row b, key j read bucket limits[b][i] − 1 − j, clamped to R−1 (offsets beyond the last
+ * bucket share it), and R−1 for keys it cannot see (masked anyway). posBias · onehot(bucket)ᵀ.
+ */
+function limitScoreBias(posBias: tf.Tensor, limits: number[][], S: number): tf.Tensor4D {
+  const [h, R] = posBias.shape;
+  const B = limits.length;
+  const T = limits[0].length;
+  return tf.tidy(() => {
+    const N = B * T * S;
+    const onehot = new Float32Array(R * N); // [R, B'·T·S]
+    for (let b = 0; b < B; b++)
+      for (let t = 0; t < T; t++)
+        for (let s = 0; s < S; s++) {
+          const d = limits[b][t] - 1 - s;
+          onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * N + (b * T + t) * S + s] = 1;
+        }
+    const bias = tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, N])), [h, B, T, S]);
+    return (B === 1 ? tf.reshape(bias, [1, h, T, S]) : tf.transpose(bias, [1, 0, 2, 3])) as tf.Tensor4D;
+  });
 }
 
 /**
@@ -46,25 +96,21 @@ export interface CrossAttentionOptions {
  * so its gradient exists on every backend. The fused kernel's bucketOf must match it.
  */
 export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past: number): tf.Tensor4D {
-  const [h, R] = posBias.shape;
-  return tf.tidy(() => {
-    const onehot = new Float32Array(R * T * S); // [R, T·S]
-    for (let t = 0; t < T; t++)
-      for (let s = 0; s < S; s++) {
-        const d = past + t - s;
-        onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * T * S + t * S + s] = 1;
-      }
-    return tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, T * S])), [1, h, T, S]) as tf.Tensor4D;
-  });
+  return limitScoreBias(posBias, keyLimitRows(T, S, { past }), S);
 }
 
-/** Additive mask [1|B, 1, T, S]: causal (key j ≤ query position) plus padding. */
+/**
+ * Additive mask [1|B, 1, T, S]: causal (key j ≤ query position), or key j < keyLimit[b][i]
+ * with a character alignment, plus padding.
+ */
 export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  const past = opts.past ?? 0;
+  const limits = keyLimitRows(T, S, opts); // [B'][T]
   return tf.tidy(() => {
-    const m = new Float32Array(T * S);
-    for (let i = 0; i < T; i++) for (let j = past + i + 1; j < S; j++) m[i * S + j] = -1e9;
-    let mask = tf.tensor4d(m, [1, 1, T, S]);
+    const m = new Float32Array(limits.length * T * S);
+    limits.forEach((row, b) => {
+      for (let i = 0; i < T; i++) for (let j = Math.max(0, row[i]); j < S; j++) m[(b * T + i) * S + j] = -1e9;
+    });
+    let mask = tf.tensor4d(m, [limits.length, 1, T, S]);
     if (opts.keyMask) {
       const B = opts.keyMask.shape[0];
       const pad = tf.reshape(tf.mul(tf.sub(1, opts.keyMask), -1e9), [B, 1, 1, S]);
@@ -82,8 +128,28 @@ function crossAttentionScores(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttenti
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
     let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts)); // [B, h, T, S]
     if (opts.bias) scores = tf.add(scores, opts.bias);
-    if (opts.positionBias) scores = tf.add(scores, positionScoreBias(opts.positionBias, T, S, opts.past ?? 0));
+    if (opts.positionBias) scores = tf.add(scores, limitScoreBias(opts.positionBias, keyLimitRows(T, S, opts), S));
     return scores as tf.Tensor4D;
+  });
+}
+
+/**
+ * With a character alignment, [B'|1, 1, T, 1]: 0 for the queries that see no key, 1 elsewhere
+ * (their softmax would spread over keys they may not see); null when every query sees a key.
+ */
+function seesNoKey(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D | null {
+  if (!opts.keyLimit) return null;
+  const limits = keyLimitRows(q.shape[2], k.shape[2], opts);
+  if (limits.every((r) => r.every((n) => n > 0))) return null;
+  return tf.tensor4d(limits.flat().map((n) => (n > 0 ? 1 : 0)), [limits.length, 1, q.shape[2], 1]);
+}
+
+/** The softmax weights [B, h, T, S], zero for a query that sees no key. */
+function attentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
+  return tf.tidy(() => {
+    const w = tf.softmax(crossAttentionScores(q, k, opts)) as tf.Tensor4D;
+    const keep = seesNoKey(q, k, opts);
+    return keep ? (tf.mul(w, keep) as tf.Tensor4D) : w;
   });
 }
 
@@ -92,21 +158,23 @@ function crossAttentionScores(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttenti
  * Writes the [B, h, T, S] scores; the fused kernel does not.
  */
 export function crossAttentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  return tf.tidy(() => matmul(tf.softmax(crossAttentionScores(q, k, opts)), v) as tf.Tensor4D);
+  return tf.tidy(() => matmul(attentionWeights(q, k, opts), v) as tf.Tensor4D);
 }
 
 /** The attention weights themselves [B, h, T, S] (for the heatmap; not used in training). */
 export function crossAttentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  return tf.tidy(() => tf.softmax(crossAttentionScores(q, k, opts)) as tf.Tensor4D);
+  return attentionWeights(q, k, opts);
 }
 
 /**
  * Why the fused kernel cannot compute these inputs (null when it can): it needs the WebGPU
  * backend, float32 q/k/v of equal batch and heads (no broadcasting), a head width up to
  * MAX_HEAD_WIDTH, an integer past ≥ 0, a keyMask of shape [B, S], a positionBias of shape
- * [h, R] and no arbitrary additive `bias` (a [1|B, h, T, S] tensor is not fused).
+ * [h, R], no arbitrary additive `bias` (a [1|B, h, T, S] tensor is not fused) and no keyLimit.
  */
 export function fusedCrossAttentionUnsupported(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: CrossAttentionOptions = {}): string | null {
+  // first: it is the reason on every backend (docs/design.md § Across tokenizers)
+  if (opts.keyLimit) return 'a character alignment (keyLimit) is not fused';
   if (activeWebGPUBackend() === null) return `backend is ${tf.getBackend()}, not webgpu`;
   if (opts.bias) return 'an arbitrary additive score bias [1|B, h, T, S] is not fused (a relative-position bias is: pass positionBias)';
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) return 'q, k and v must have rank 4';

@@ -4,6 +4,25 @@
 import { tf } from './tf';
 import { disposeCache, type CausalLM, type KVCache } from './causal-lm';
 
+/**
+ * Keeps the first n positions of a KV cache (k, v per block [B, H, S, hd] → [B, H, n, hd]); the
+ * old tensors are disposed. Decoding across tokenizers re-tokenizes the text and recomputes the
+ * positions after the first token that changed (docs/design.md § Across tokenizers).
+ */
+export function truncateCache(cache: KVCache, n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > cache.length) throw new RangeError(`cannot keep ${n} of ${cache.length} cached positions`);
+  if (n === cache.length) return;
+  const cut = (ts: tf.Tensor4D[]) =>
+    ts.map((t) => {
+      const kept = tf.slice(t, [0, 0, 0, 0], [-1, -1, n, -1]) as tf.Tensor4D;
+      t.dispose();
+      return kept;
+    });
+  cache.k = cut(cache.k);
+  cache.v = cut(cache.v);
+  cache.length = n;
+}
+
 export interface Decoder {
   /** Feeds the next tokens of every row `[B][T_new]`; returns the last position's logits `[B, V]`. */
   feed(ids: number[][]): tf.Tensor2D;

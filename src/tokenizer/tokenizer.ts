@@ -1,4 +1,5 @@
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
+import { tokenEnds, type OffsetsKind, type TokenSpelling } from './offsets';
 
 /** A `tokenizer.json` that cannot be loaded; the message is one line naming the file. */
 export class TokenizerError extends Error {
@@ -52,6 +53,24 @@ function roundTripForm(json: Record<string, unknown>): ((text: string) => string
   return null;
 }
 
+/**
+ * Which tokens spell their text, so that their end offsets can be recomputed (./offsets.ts):
+ * a byte-level BPE, or a BPE with no normalizer, no pre-tokenizer and the Fuse decoder (the
+ * character tokenizer). Null for any other tokenizer.
+ */
+function spellingOf(json: Record<string, unknown>, inner: HFTokenizer): Omit<TokenSpelling, 'token'> | null {
+  const model = json.model as { type?: unknown; unk_token?: unknown };
+  if (model.type !== undefined && model.type !== 'BPE') return null;
+  const decoder = (json.decoder as { type?: unknown } | null)?.type;
+  let kind: OffsetsKind;
+  if (decoder === 'ByteLevel' && roundTripForm(json)) kind = 'byte-level';
+  else if (decoder === 'Fuse' && json.normalizer === null && json.pre_tokenizer === null) kind = 'literal';
+  else return null;
+  const added = new Set((json.added_tokens as { id?: unknown }[]).map((t) => Number(t.id)));
+  const unkId = typeof model.unk_token === 'string' ? inner.token_to_id(model.unk_token) : undefined;
+  return { kind, added, unkId };
+}
+
 /** Collapses a message to one line so it fits a status bar or a CLI error. */
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
@@ -76,6 +95,8 @@ export class Tokenizer {
     readonly eosId: number | undefined,
     /** For tokenizers that give back what they read (byte-level BPE): the text decode must give back. */
     private readonly roundTrip: ((text: string) => string) | null = null,
+    /** How the tokens spell the text (for encodeWithEnds); null when they do not. */
+    private readonly spelling: Omit<TokenSpelling, 'token'> | null = null,
   ) {}
 
   /** Loads a parsed `tokenizer.json`; any problem becomes a one-line `TokenizerError`. */
@@ -102,7 +123,8 @@ export class Tokenizer {
       }
       return undefined;
     };
-    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES), roundTripForm(json as Record<string, unknown>));
+    const j = json as Record<string, unknown>;
+    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES), roundTripForm(j), spellingOf(j, inner));
   }
 
   /** Token ids of `text`, with no special tokens added (no BOS/EOS). */
@@ -132,6 +154,27 @@ export class Tokenizer {
       }
     }
     return ids;
+  }
+
+  /** Whether encodeWithEnds works for this tokenizer (a byte-level BPE or the character tokenizer). */
+  get hasEnds(): boolean {
+    return this.spelling !== null;
+  }
+
+  /**
+   * The ids of `text` (as encode) and where each token ends, in UTF-8 bytes of `text`
+   * (docs/design.md § Across tokenizers). Throws a one-line TokenizerError for a tokenizer whose
+   * tokens do not spell the text, or a normalizer that would change this text.
+   */
+  encodeWithEnds(text: string): { ids: number[]; ends: number[] } {
+    if (!this.spelling) throw new TokenizerError(`${this.label}: token end offsets are known only for a byte-level BPE or the character tokenizer`);
+    if (this.roundTrip && this.roundTrip(text) !== text) throw new TokenizerError(`${this.label}: its normalizer changes this text, so token offsets would not be offsets into it`);
+    const ids = this.encode(text);
+    try {
+      return { ids, ends: tokenEnds(text, ids, { ...this.spelling, token: (id) => this.inner.id_to_token(id) }) };
+    } catch (e) {
+      throw new TokenizerError(oneLine(`${this.label}: cannot place its tokens in the text: ${e instanceof Error ? e.message : String(e)}`));
+    }
   }
 
   /** The text of `ids`; special tokens (pad, eos, ...) are dropped unless `skipSpecial` is false. */

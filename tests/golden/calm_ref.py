@@ -32,6 +32,10 @@ Semantics fixed here (the TypeScript side matches them)
   is added once. Order in the connection list therefore does not matter.
 - Cross-attention mask: causal, anchor position t sees augmenting positions <= t.
   (Both models read the same ids at the same positions; no padding here.)
+- Across tokenizers (docs/design.md § Across tokenizers): `composed_forward(..., aug_ids,
+  key_limit)` runs the augmenting model on its own ids [B, S]; anchor position t of row b
+  sees augmenting positions j < key_limit[b][t], the position bias reads bucket
+  key_limit[b][t] - 1 - j (clamped), and a position with key_limit 0 reads nothing (0).
 - Output 'zero-init': H_anchor += o(attn). Output 'rmsnorm': H_anchor +=
   RMSNorm(o(attn)), RMSNorm(x) = x / sqrt(mean(x², -1) + 1e-6) * norm.weight.
   'zero-init' only describes how o is initialised; the forward math is the same.
@@ -292,8 +296,9 @@ class CrossAttention(nn.Module):
         else:
             self.gate = None
 
-    def forward(self, x_anchor, p_aug):
-        """x_anchor [B, T, D_a], p_aug [B, T, D_a] -> [B, T, D_a]."""
+    def forward(self, x_anchor, p_aug, key_limit=None):
+        """x_anchor [B, T, D_a], p_aug [B, Tk, D_a] -> [B, T, D_a]; key_limit [B, T] long or None
+        (the causal rule, key_limit = t + 1)."""
         B, T, D = x_anchor.shape
         Tk = p_aug.shape[1]
         h, hd = self.h, D // self.h
@@ -301,13 +306,16 @@ class CrossAttention(nn.Module):
         k = self.k(p_aug).view(B, Tk, h, hd).transpose(1, 2)
         v = self.v(p_aug).view(B, Tk, h, hd).transpose(1, 2)
         s = q @ k.transpose(-1, -2) / math.sqrt(hd)  # [B, h, T, Tk]
+        if key_limit is None:
+            key_limit = torch.arange(1, T + 1, device=x_anchor.device)[None].expand(B, T)
+        j = torch.arange(Tk, device=x_anchor.device)[None, None, :]
+        lim = key_limit[:, :, None]  # [B, T, 1]
         if self.R > 0:
-            t = torch.arange(T, device=x_anchor.device)[:, None]
-            j = torch.arange(Tk, device=x_anchor.device)[None, :]
-            off = (t - j).clamp(min=0, max=self.R - 1)  # future keys are masked below
-            s = s + self.pos_bias[:, off].to(s.dtype)[None]  # [1, h, T, Tk]
-        s = s.masked_fill(~causal_mask(T, Tk, x_anchor.device), float("-inf"))
-        y = torch.softmax(s, dim=-1) @ v  # [B, h, T, hd]
+            off = (lim - 1 - j).clamp(min=0, max=self.R - 1)  # [B, T, Tk]; unseen keys masked below
+            s = s + self.pos_bias[:, off].permute(1, 0, 2, 3).to(s.dtype)  # [B, h, T, Tk]
+        s = s.masked_fill(~(j < lim)[:, None], float("-inf"))
+        # a query that sees no key reads nothing (its softmax row would be NaN)
+        y = torch.nan_to_num(torch.softmax(s, dim=-1), nan=0.0) @ v  # [B, h, T, hd]
         if self.gate is not None:
             y = y * torch.sigmoid(self.gate(x_anchor)).transpose(1, 2)[..., None]  # [B, h, T, 1]
         return self.o(y.transpose(1, 2).reshape(B, T, D))
@@ -333,12 +341,12 @@ class Bridge(nn.Module):
             nn.init.zeros_(self.attn.o.weight)
             nn.init.zeros_(self.attn.o.bias)
 
-    def forward(self, x_anchor, h_aug):
-        """x_anchor [B, T, D_a] (anchor stream), h_aug [B, T, D_g] -> out [B, T, D_a]."""
+    def forward(self, x_anchor, h_aug, key_limit=None):
+        """x_anchor [B, T, D_a] (anchor stream), h_aug [B, S, D_g] -> out [B, T, D_a]."""
         whiten = getattr(self, "in")
         g = h_aug if whiten is None else whiten(h_aug)
         x = rms_normalize(x_anchor) if self.query_norm else x_anchor  # queries and gate only
-        out = self.attn(x, self.proj(g))
+        out = self.attn(x, self.proj(g), key_limit)
         if self.output == "rmsnorm":
             out = self.norm(out)
         return out
@@ -368,7 +376,7 @@ class CALMBridges(nn.Module):
                 raise ValueError(f"augment layer {g} out of range [-1, {augment.L}]")
 
 
-def composed_forward(anchor, augment, bridges, ids):
+def composed_forward(anchor, augment, bridges, ids, aug_ids=None, key_limit=None):
     """ids [B, T] -> (composed logits [B, T, V_anchor], anchor hidden after injection).
 
     The augmenting model runs first; its stream at layer g (g = -1: embedding output)
@@ -381,7 +389,7 @@ def composed_forward(anchor, augment, bridges, ids):
         aug_states[layer] = x
         return x
 
-    augment.forward(ids, hook=keep)
+    augment.forward(ids if aug_ids is None else aug_ids, hook=keep)
     if any(g == augment.L for _, g in bridges.connections):
         aug_states[augment.L] = augment.final_norm(aug_states[augment.L - 1])
     dtype = next(bridges.parameters()).dtype
@@ -391,7 +399,7 @@ def composed_forward(anchor, augment, bridges, ids):
         for (a, g), bridge in zip(bridges.connections, bridges.bridges):
             if a != layer:
                 continue
-            out = bridge(x.to(dtype), aug_states[g].to(dtype))  # reads x before any add
+            out = bridge(x.to(dtype), aug_states[g].to(dtype), key_limit)  # reads x before any add
             total = out if total is None else total + out
         return x if total is None else x + total.to(x.dtype)
 

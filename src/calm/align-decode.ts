@@ -1,0 +1,113 @@
+// Composed decoding across tokenizers (docs/design.md § Across tokenizers). The anchor advances by
+// its own tokens; after each, the augmenting tokenizer re-reads the whole text so far, and only
+// what changed is recomputed: the augmenting model's KV cache and the bridges' keys and values
+// are kept up to the first augmenting token that changed (a BPE merge across the old end changes
+// the last token: 't' then 'th'), and the anchor's cache up to the first anchor token whose
+// visible augmenting tokens changed. So every step's logits are those of the full composed
+// forward over the text so far (Composition.forwardAligned), to float rounding.
+// Legend: B = 1, T anchor tokens, S augmenting tokens, h heads, hd head width.
+import { tf } from '../model/tf';
+import { disposeCache, takeHidden, type KVCache } from '../model/causal-lm';
+import { truncateCache } from '../model/sampling';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import { keyLimits, withBos, type Tokenized } from './align';
+import { bridgeKeysValues } from './bridge';
+import type { Composition } from './compose';
+
+type KV = { k: tf.Tensor4D; v: tf.Tensor4D }; // [1, h, S, hd]
+
+export interface AlignedDecoder {
+  /**
+   * Appends anchor tokens (ids with their ends in UTF-8 bytes of `text`, at least one) and
+   * returns the composed logits of the last [1, V]. `text` is the whole text so far.
+   */
+  feed(text: string, anchor: Tokenized): tf.Tensor2D;
+  /** What the last feed re-used: augmenting tokens and anchor tokens taken from the caches. */
+  readonly reused: { augment: number; anchor: number };
+  dispose(): void;
+}
+
+/** The number of leading entries two id lists share. */
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
+}
+
+/** Keeps the first n positions of bridge keys and values (axis 2). */
+function truncateKV(kv: KV, n: number): KV {
+  if (kv.k.shape[2] === n) return kv;
+  const out = { k: tf.slice(kv.k, [0, 0, 0, 0], [-1, -1, n, -1]) as tf.Tensor4D, v: tf.slice(kv.v, [0, 0, 0, 0], [-1, -1, n, -1]) as tf.Tensor4D };
+  kv.k.dispose();
+  kv.v.dispose();
+  return out;
+}
+
+/** A decoder of one sequence (B = 1) over `comp`, the augmenting side read by `augment`. */
+export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { augmentBos?: number } = {}): AlignedDecoder {
+  const augCache: KVCache = comp.augment.newCache(1);
+  const anchorCache: KVCache = comp.anchor.newCache(1);
+  const taps = comp.augmentTaps();
+  let bridgeKV: KV[] | null = null;
+  let aug: Tokenized = { ids: [], ends: [] };
+  const anchor: Tokenized = { ids: [], ends: [] };
+  let limits: number[] = []; // per anchor token, what its cached state read
+  const reused = { augment: 0, anchor: 0 };
+
+  /** Runs the augmenting model over its tokens from k on (cache kept up to k): appends to the bridges' keys and values. */
+  function advanceAugment(ids: number[], k: number): void {
+    truncateCache(augCache, k);
+    if (bridgeKV) bridgeKV = bridgeKV.map((kv) => truncateKV(kv, k));
+    if (ids.length === k) return;
+    const x = tf.tensor2d([ids.slice(k)], [1, ids.length - k], 'int32');
+    const states = comp.withFinalNorm(takeHidden(comp.augment.forward(x, { taps, noHead: true }, augCache)));
+    x.dispose();
+    const fresh = comp.spec.connections.map(([, g], i) => bridgeKeysValues(comp.bridges[i], states.get(g)!, comp.spec.numHeads));
+    states.forEach((t) => t.dispose());
+    bridgeKV = fresh.map((f, i) => {
+      const old = bridgeKV?.[i];
+      if (!old) return f;
+      const next = { k: tf.concat([old.k, f.k], 2) as tf.Tensor4D, v: tf.concat([old.v, f.v], 2) as tf.Tensor4D };
+      [old.k, old.v, f.k, f.v].forEach((t) => t.dispose());
+      return next;
+    });
+  }
+
+  return {
+    reused,
+    feed(text, fresh) {
+      if (fresh.ids.length < 1 || fresh.ids.length !== fresh.ends.length) throw new RangeError('feed needs at least one anchor token and an end for each');
+      let g: Tokenized = augment.encodeWithEnds(text);
+      if (opts.augmentBos !== undefined) g = withBos(g, opts.augmentBos);
+      const k = commonPrefix(aug.ids, g.ids); // augmenting tokens still valid
+      const ids = [...anchor.ids, ...fresh.ids];
+      const next = keyLimits([...anchor.ends, ...fresh.ends], g.ends); // [T]
+      // an anchor token must be recomputed when what it may read changed
+      let t0 = 0;
+      while (t0 < anchor.ids.length && limits[t0] === next[t0] && limits[t0] <= k) t0++;
+      if (g.ids.length === 0) throw new RangeError('the augmenting tokenizer gives no token for this text (give it a BOS)');
+      advanceAugment(g.ids, k);
+      truncateCache(anchorCache, t0);
+      reused.augment = k;
+      reused.anchor = t0;
+      const kvs = bridgeKV!;
+      const logits = tf.tidy(() => {
+        const x = tf.tensor2d([ids.slice(t0)], [1, ids.length - t0], 'int32');
+        const out = comp.anchor.forward(x, { hook: comp.bridgeHook(kvs, { keyLimit: [next.slice(t0)] }) }, anchorCache);
+        const T = out.logits!.shape[1];
+        return tf.squeeze(tf.slice(out.logits!, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [1, V]
+      });
+      aug = g;
+      anchor.ids = ids;
+      anchor.ends.push(...fresh.ends);
+      limits = next;
+      return logits;
+    },
+    dispose() {
+      disposeCache(augCache);
+      disposeCache(anchorCache);
+      bridgeKV?.forEach((kv) => (kv.k.dispose(), kv.v.dispose()));
+      bridgeKV = null;
+    },
+  };
+}
