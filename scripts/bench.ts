@@ -1,4 +1,4 @@
-// npm run bench -- [--json] [--backend wasm|cpu] [--repeats N] [--only pair,builtin,smollm2]
+// npm run bench -- [--json] [--backend wasm|cpu] [--repeats N] [--only pair,builtin,smollm2,across]
 //
 // Ratios measured in one run (never timed assertions in tests):
 // - train_cached_speedup: a bridge-training step with the frozen work cached vs recomputing it;
@@ -10,6 +10,12 @@
 // published config.json sizes) with random weights, no download: each model's forward and
 // cached-decoding tokens/s at batch 1, and a training step of the default spec's bridges
 // (SPEC_DEFAULTS, as the page composes them: -1:f) at batch 1, T 64, cached vs recomputed.
+// Section across: what a character alignment (docs/design.md § Across tokenizers) costs a
+// bridge-training step (forward and gradients, frozen work recomputed) on the benchmark pair
+// against a shared tokenizer: the same T anchor tokens with the augmenting model on the same T
+// tokens by position (shared), on T tokens through a key limit (aligned, same lengths: the cost
+// of the alignment itself), and on T/2 tokens of its own, each ending every second anchor token
+// (aligned, half: an augmenting tokenizer with longer tokens).
 // Sections run in the order above; --only picks some. --repeats (default 5; 3 for smollm2,
 // whose figures take seconds each on a CPU) is the number of timed runs after one warm-up, the
 // median kept; cached and recomputed training steps are timed in alternation.
@@ -38,7 +44,7 @@ import { cachedDecoder } from '../src/model/sampling';
 const { values } = parseArgs({
   options: { json: { type: 'boolean' }, backend: { type: 'string', default: 'wasm' }, repeats: { type: 'string' }, only: { type: 'string' } },
 });
-const SECTIONS = ['pair', 'builtin', 'smollm2'] as const;
+const SECTIONS = ['pair', 'builtin', 'smollm2', 'across'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = (values.only ?? SECTIONS.join(',')).split(',').map((x) => x.trim());
 const unknown = only.filter((x) => !(SECTIONS as readonly string[]).includes(x));
@@ -331,6 +337,53 @@ async function benchSmolLM2() {
   }
 }
 
+/**
+ * Median seconds of a bridge-training step (forward, gradients of every bridge variable, the
+ * loss read back) on batch B of T anchor tokens: shared tokenizer vs key limits (see the header).
+ */
+async function benchAcross(comp: Composition, B: number, T: number, vocab: number) {
+  const rng = makeRng(11);
+  const row = (n: number) => Array.from({ length: n }, () => rng.int(3, vocab - 1));
+  const ids = tf.tensor2d(Array.from({ length: B }, () => row(T)), [B, T], 'int32'); // [B, T]
+  const half = tf.tensor2d(Array.from({ length: B }, () => row(T / 2)), [B, T / 2], 'int32'); // [B, T/2]
+  const targets = tf.oneHot(tf.tensor2d(Array.from({ length: B }, () => row(T)), [B, T], 'int32'), vocab); // [B, T, V]
+  const same = [Array.from({ length: T }, (_, t) => t + 1)]; // the causal rule as a key limit
+  const halfLimit = [Array.from({ length: T }, (_, t) => Math.floor((t + 1) / 2))]; // augmenting token j ends with anchor token 2j+1
+  const params = comp.bridges.flatMap(bridgeVariables);
+  const step = (logits: () => tf.Tensor3D) => async () => {
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(targets, logits()) as tf.Scalar, params);
+    await value.data();
+    value.dispose();
+    Object.values(grads).forEach((g) => g.dispose());
+  };
+  const steps = {
+    shared: step(() => comp.forward(ids)),
+    aligned_same_lengths: step(() => comp.forwardAligned(ids, ids, { keyLimit: same })),
+    aligned_half: step(() => comp.forwardAligned(ids, half, { keyLimit: halfLimit })),
+  };
+  // interleaved rounds after one warm-up each, as timeTrainSteps does
+  for (const f of Object.values(steps)) await f();
+  const ts: Record<keyof typeof steps, number[]> = { shared: [], aligned_same_lengths: [], aligned_half: [] };
+  for (let i = 0; i < repeats; i++) {
+    for (const [name, f] of Object.entries(steps) as [keyof typeof steps, () => Promise<void>][]) {
+      const t0 = performance.now();
+      await f();
+      ts[name].push((performance.now() - t0) / 1000);
+    }
+  }
+  [ids, half, targets].forEach((t) => t.dispose());
+  const shared = median(ts.shared);
+  const sameLengths = median(ts.aligned_same_lengths);
+  const halfS = median(ts.aligned_half);
+  return {
+    step_shared_s: shared,
+    step_aligned_same_lengths_s: sameLengths,
+    step_aligned_half_s: halfS,
+    aligned_vs_shared_same_lengths: sameLengths / shared,
+    aligned_half_vs_shared: halfS / shared,
+  };
+}
+
 async function main(): Promise<void> {
   const backend = await useBackend(values.backend as BackendName);
   const report: Record<string, unknown> = { backend, sections: only };
@@ -363,6 +416,15 @@ async function main(): Promise<void> {
     smol = await benchSmolLM2();
     ratios.smollm2_train_cached_speedup = smol.ratios.train_cached_speedup;
     report.smollm2 = smol;
+  }
+  if (runs('across')) {
+    log(`across tokenizers: benchmark pair, batch 4, T 128, every:4; a training step shared vs aligned`);
+    const comp = compose(randomModel(1), randomModel(2), 'every:4');
+    const across = await benchAcross(comp, 4, 128, 512);
+    log(`  ${JSON.stringify(across)}`);
+    ratios.aligned_vs_shared_train_step = across.aligned_vs_shared_same_lengths;
+    ratios.aligned_half_vs_shared_train_step = across.aligned_half_vs_shared;
+    report.across = { batch: 4, T: 128, connections: 'every:4', repeats, ...across };
   }
   if (values.json) process.stdout.write(JSON.stringify({ backend, sections: only, ratios, ...report }, null, 2) + '\n');
   else {
