@@ -7,14 +7,11 @@
 // forward over the text so far (Composition.forwardAligned), to float rounding.
 // Legend: B = 1, T anchor tokens, S augmenting tokens, h heads, hd head width.
 import { tf } from '../model/tf';
-import { disposeCache, takeHidden, type KVCache } from '../model/causal-lm';
+import { disposeCache, type KVCache } from '../model/causal-lm';
 import { truncateCache } from '../model/sampling';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { keyLimits, withBos, type Tokenized } from './align';
-import { bridgeKeysValues } from './bridge';
-import type { Composition } from './compose';
-
-type KV = { k: tf.Tensor4D; v: tf.Tensor4D }; // [1, h, S, hd]
+import type { Composition, KV } from './compose';
 
 export interface AlignedDecoder {
   /**
@@ -47,8 +44,7 @@ function truncateKV(kv: KV, n: number): KV {
 export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { augmentBos?: number } = {}): AlignedDecoder {
   const augCache: KVCache = comp.augment.newCache(1);
   const anchorCache: KVCache = comp.anchor.newCache(1);
-  const taps = comp.augmentTaps();
-  let bridgeKV: KV[] | null = null;
+  let bridgeKV: KV[] = []; // per bridge [1, h, S, hd]
   let aug: Tokenized = { ids: [], ends: [] };
   const anchor: Tokenized = { ids: [], ends: [] };
   let limits: number[] = []; // per anchor token, what its cached state read
@@ -57,20 +53,11 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
   /** Runs the augmenting model over its tokens from k on (cache kept up to k): appends to the bridges' keys and values. */
   function advanceAugment(ids: number[], k: number): void {
     truncateCache(augCache, k);
-    if (bridgeKV) bridgeKV = bridgeKV.map((kv) => truncateKV(kv, k));
+    bridgeKV = bridgeKV.map((kv) => truncateKV(kv, k));
     if (ids.length === k) return;
     const x = tf.tensor2d([ids.slice(k)], [1, ids.length - k], 'int32');
-    const states = comp.withFinalNorm(takeHidden(comp.augment.forward(x, { taps, noHead: true }, augCache)));
+    bridgeKV = comp.appendKeysValues(x, augCache, bridgeKV);
     x.dispose();
-    const fresh = comp.spec.connections.map(([, g], i) => bridgeKeysValues(comp.bridges[i], states.get(g)!, comp.spec.numHeads));
-    states.forEach((t) => t.dispose());
-    bridgeKV = fresh.map((f, i) => {
-      const old = bridgeKV?.[i];
-      if (!old) return f;
-      const next = { k: tf.concat([old.k, f.k], 2) as tf.Tensor4D, v: tf.concat([old.v, f.v], 2) as tf.Tensor4D };
-      [old.k, old.v, f.k, f.v].forEach((t) => t.dispose());
-      return next;
-    });
   }
 
   return {
@@ -90,7 +77,7 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
       truncateCache(anchorCache, t0);
       reused.augment = k;
       reused.anchor = t0;
-      const kvs = bridgeKV!;
+      const kvs = bridgeKV;
       const logits = tf.tidy(() => {
         const x = tf.tensor2d([ids.slice(t0)], [1, ids.length - t0], 'int32');
         const out = comp.anchor.forward(x, { hook: comp.bridgeHook(kvs, { keyLimit: [next.slice(t0)] }) }, anchorCache);
@@ -106,8 +93,8 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
     dispose() {
       disposeCache(augCache);
       disposeCache(anchorCache);
-      bridgeKV?.forEach((kv) => (kv.k.dispose(), kv.v.dispose()));
-      bridgeKV = null;
+      bridgeKV.forEach((kv) => (kv.k.dispose(), kv.v.dispose()));
+      bridgeKV = [];
     },
   };
 }

@@ -23,7 +23,8 @@ export interface ComposeOptions {
   keyLimit?: readonly (readonly number[])[];
 }
 
-type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
+/** A bridge's keys and values [B, h, S, hd]. */
+export type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
 
 export class Composition {
   /** Bridges switched off at inference (ablation), by index into the connections. */
@@ -97,6 +98,24 @@ export class Composition {
       });
       return outs.length ? (tf.add(h, outs.length === 1 ? outs[0] : tf.addN(outs)) as tf.Tensor3D) : h;
     };
+  }
+
+  /**
+   * Runs the augmenting model over new ids [B, S_new] on its KV cache and appends every bridge's
+   * keys and values [B, h, S_new, hd] to `old` (an entry null or missing: none yet), disposing
+   * the old tensors: one decoding step of the augmenting side.
+   */
+  appendKeysValues(ids: tf.Tensor2D, cache: KVCache, old: readonly (KV | null)[]): KV[] {
+    const states = this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps: this.augmentTaps(), noHead: true }, cache)));
+    const fresh = this.keysValues(states);
+    states.forEach((t) => t.dispose());
+    return fresh.map((f, i) => {
+      const o = old[i];
+      if (!o) return f;
+      const next = { k: tf.concat([o.k, f.k], 2) as tf.Tensor4D, v: tf.concat([o.v, f.v], 2) as tf.Tensor4D };
+      [o.k, o.v, f.k, f.v].forEach((t) => t.dispose());
+      return next;
+    });
   }
 
   private keysValues(states: Map<number, tf.Tensor3D>): KV[] {
@@ -181,20 +200,11 @@ export class Composition {
 export function composedDecoder(comp: Composition, B: number): Decoder {
   const augCache: KVCache = comp.augment.newCache(B);
   const anchorCache: KVCache = comp.anchor.newCache(B);
-  let bridgeKV: (KV | null)[] = comp.spec.connections.map(() => null);
-  const taps = comp.augmentTaps();
+  let bridgeKV: KV[] = [];
   return {
     feed(ids) {
       const x = tf.tensor2d(ids, [B, ids[0].length], 'int32');
-      const states = comp.withFinalNorm(takeHidden(comp.augment.forward(x, { taps, noHead: true }, augCache)));
-      const fresh = comp.spec.connections.map(([, g], i) => bridgeKeysValues(comp.bridges[i], states.get(g)!, comp.spec.numHeads));
-      states.forEach((t) => t.dispose());
-      bridgeKV = bridgeKV.map((old, i) => {
-        if (!old) return fresh[i];
-        const next = { k: tf.concat([old.k, fresh[i].k], 2) as tf.Tensor4D, v: tf.concat([old.v, fresh[i].v], 2) as tf.Tensor4D };
-        [old.k, old.v, fresh[i].k, fresh[i].v].forEach((t) => t.dispose());
-        return next;
-      });
+      bridgeKV = comp.appendKeysValues(x, augCache, bridgeKV);
       const logits = tf.tidy(() => {
         const out = comp.anchor.forward(x, { hook: comp.bridgeHook(bridgeKV) }, anchorCache);
         const T = out.logits!.shape[1];
@@ -206,7 +216,7 @@ export function composedDecoder(comp: Composition, B: number): Decoder {
     dispose() {
       disposeCache(augCache);
       disposeCache(anchorCache);
-      bridgeKV.forEach((kv) => kv && (kv.k.dispose(), kv.v.dispose()));
+      bridgeKV.forEach((kv) => (kv.k.dispose(), kv.v.dispose()));
       bridgeKV = [];
     },
   };

@@ -100,56 +100,49 @@ export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past
 }
 
 /**
- * Additive mask [1|B, 1, T, S]: causal (key j ≤ query position), or key j < keyLimit[b][i]
- * with a character alignment, plus padding.
+ * Additive mask [B'|B, 1, T, S] from the key limits [B'][T] (keyLimitRows: the causal rule or a
+ * character alignment): key j of query i is masked from limits[b][i] on, plus padding.
  */
-export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  const limits = keyLimitRows(T, S, opts); // [B'][T]
+function limitMask(limits: readonly (readonly number[])[], S: number, keyMask: tf.Tensor2D | undefined): tf.Tensor4D {
+  const T = limits[0].length;
   return tf.tidy(() => {
     const m = new Float32Array(limits.length * T * S);
     limits.forEach((row, b) => {
       for (let i = 0; i < T; i++) for (let j = Math.max(0, row[i]); j < S; j++) m[(b * T + i) * S + j] = -1e9;
     });
     let mask = tf.tensor4d(m, [limits.length, 1, T, S]);
-    if (opts.keyMask) {
-      const B = opts.keyMask.shape[0];
-      const pad = tf.reshape(tf.mul(tf.sub(1, opts.keyMask), -1e9), [B, 1, 1, S]);
+    if (keyMask) {
+      const B = keyMask.shape[0];
+      const pad = tf.reshape(tf.mul(tf.sub(1, keyMask), -1e9), [B, 1, 1, S]);
       mask = tf.add(mask, pad);
     }
     return mask;
   });
 }
 
-/** The reference's scores [B, h, T, S]: q·kᵀ/√hd + mask, then + bias, then + the position bias. */
-function crossAttentionScores(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [, , T, hd] = q.shape;
-    const S = k.shape[2];
-    const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
-    let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), crossAttentionMask(T, S, opts)); // [B, h, T, S]
-    if (opts.bias) scores = tf.add(scores, opts.bias);
-    if (opts.positionBias) scores = tf.add(scores, limitScoreBias(opts.positionBias, keyLimitRows(T, S, opts), S));
-    return scores as tf.Tensor4D;
-  });
+/** Additive mask [1|B, 1, T, S] of T queries over S keys: causal (key j ≤ query position), or a character alignment's, plus padding. */
+export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOptions = {}): tf.Tensor4D {
+  return limitMask(keyLimitRows(T, S, opts), S, opts.keyMask);
 }
 
 /**
- * With a character alignment, [B'|1, 1, T, 1]: 0 for the queries that see no key, 1 elsewhere
- * (their softmax would spread over keys they may not see); null when every query sees a key.
+ * The softmax weights [B, h, T, S] of the reference: softmax(q·kᵀ/√hd + mask (+ bias) (+ the
+ * position bias)), zero for a query that sees no key (with a character alignment: its softmax
+ * would spread over keys it may not see).
  */
-function seesNoKey(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D | null {
-  if (!opts.keyLimit) return null;
-  const limits = keyLimitRows(q.shape[2], k.shape[2], opts);
-  if (limits.every((r) => r.every((n) => n > 0))) return null;
-  return tf.tensor4d(limits.flat().map((n) => (n > 0 ? 1 : 0)), [limits.length, 1, q.shape[2], 1]);
-}
-
-/** The softmax weights [B, h, T, S], zero for a query that sees no key. */
 function attentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
+  const [, , T, hd] = q.shape;
+  const S = k.shape[2];
+  const limits = keyLimitRows(T, S, opts); // [B'][T]
   return tf.tidy(() => {
-    const w = tf.softmax(crossAttentionScores(q, k, opts)) as tf.Tensor4D;
-    const keep = seesNoKey(q, k, opts);
-    return keep ? (tf.mul(w, keep) as tf.Tensor4D) : w;
+    const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
+    let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), limitMask(limits, S, opts.keyMask)); // [B, h, T, S]
+    if (opts.bias) scores = tf.add(scores, opts.bias);
+    if (opts.positionBias) scores = tf.add(scores, limitScoreBias(opts.positionBias, limits, S));
+    const w = tf.softmax(scores) as tf.Tensor4D;
+    if (limits.every((r) => r.every((n) => n > 0))) return w;
+    const keep = tf.tensor4d(limits.flat().map((n) => (n > 0 ? 1 : 0)), [limits.length, 1, T, 1]); // [B', 1, T, 1]
+    return tf.mul(w, keep) as tf.Tensor4D;
   });
 }
 

@@ -5,10 +5,7 @@
 // positions, D width, H query heads, Hkv key/value heads, hd head size, V vocabulary.
 import { tf } from './tf';
 import type { ForwardOptions, ForwardResult, KVCache, ModelConfig } from './causal-lm';
-import { backendAttention, backendNorm, causalMask, linear, matmul, swapLast } from './ops';
-
-/** Whether t is a variable that training updates (a frozen model's weights are plain tensors). */
-const isTrainable = (t: tf.Tensor | undefined) => t instanceof tf.Variable && t.trainable;
+import { backendAttention, backendNorm, causalMask, isTrainable, linear, matmul, swapLast } from './ops';
 
 /**
  * `forward(x)` = x·Wᵀ (+ a frozen bias) for x [M, in] and a frozen W [out, in], differentiable in x

@@ -30,7 +30,8 @@ export const matmul: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad((
 }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /** Whether t is a variable that training updates (a frozen model's weights are plain tensors). */
-const isTrainable = (t: tf.Tensor | undefined) => t instanceof tf.Variable && t.trainable;
+/** Whether t is a variable that training updates (a frozen model's weights are plain tensors). */
+export const isTrainable = (t: tf.Tensor | undefined) => t instanceof tf.Variable && t.trainable;
 
 /**
  * x·W for a weight W: like `matmul`, but the gradient for W is only computed when W is a
@@ -81,17 +82,28 @@ export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, e
 export type BackendLinear = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, weightGrads: boolean) => tf.Tensor2D | null;
 
 /**
- * The backend kernels `linear` consults, by tfjs backend name. src/model may not import
+ * Backend kernels by tfjs backend name, one registry per op (linear, causal attention, norm)
+ * that the op consults. src/model may not import
  * src/kernels (docs/design.md § Layering): the kernels put themselves here through one explicit
  * call where the backend is chosen (installKernels in src/kernels/install.ts).
  */
-const backendLinears = new Map<string, BackendLinear>();
+function kernelRegistry<K>() {
+  const byBackend = new Map<string, K>();
+  return {
+    /** Makes `kernel` the one of `backend` (undefined: plain tfjs again). */
+    set(backend: string, kernel: K | undefined): void {
+      if (kernel) byBackend.set(backend, kernel);
+      else byBackend.delete(backend);
+    },
+    /** The active backend's kernel, if one is installed. */
+    active: (): K | undefined => byBackend.get(tf.getBackend()),
+  };
+}
+
+const backendLinears = kernelRegistry<BackendLinear>();
 
 /** Makes `kernel` the x·W + b of `backend` (undefined: plain tfjs again). */
-export function setBackendLinear(backend: string, kernel: BackendLinear | undefined): void {
-  if (kernel) backendLinears.set(backend, kernel);
-  else backendLinears.delete(backend);
-}
+export const setBackendLinear = backendLinears.set;
 
 /**
  * A backend's own causal attention softmax(q·kᵀ/√hd + causal mask)·v for q [B, H, T, hd] at
@@ -100,18 +112,14 @@ export function setBackendLinear(backend: string, kernel: BackendLinear | undefi
  */
 export type BackendAttention = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number) => tf.Tensor4D | null;
 
-/** The backend causal attentions `backendAttention` consults, by tfjs backend name (as backendLinears). */
-const backendAttentions = new Map<string, BackendAttention>();
+const backendAttentions = kernelRegistry<BackendAttention>();
 
 /** Makes `kernel` the causal attention of `backend` (undefined: plain tfjs again). */
-export function setBackendAttention(backend: string, kernel: BackendAttention | undefined): void {
-  if (kernel) backendAttentions.set(backend, kernel);
-  else backendAttentions.delete(backend);
-}
+export const setBackendAttention = backendAttentions.set;
 
 /** The active backend's causal attention of q over k, v (see BackendAttention), or null when none is installed or it declines. */
 export function backendAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, past: number): tf.Tensor4D | null {
-  const kernel = backendAttentions.get(tf.getBackend());
+  const kernel = backendAttentions.active();
   return kernel ? kernel(q, k, v, past) : null;
 }
 
@@ -122,18 +130,14 @@ export function backendAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D,
  */
 export type BackendNorm = (x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | undefined, eps: number, centre: boolean, frozen: boolean) => tf.Tensor2D | null;
 
-/** The backend norms `backendNorm` consults, by tfjs backend name (as backendLinears). */
-const backendNorms = new Map<string, BackendNorm>();
+const backendNorms = kernelRegistry<BackendNorm>();
 
 /** Makes `kernel` the LayerNorm / RMSNorm of `backend` (undefined: plain tfjs again). */
-export function setBackendNorm(backend: string, kernel: BackendNorm | undefined): void {
-  if (kernel) backendNorms.set(backend, kernel);
-  else backendNorms.delete(backend);
-}
+export const setBackendNorm = backendNorms.set;
 
 /** The active backend's norm over x's last axis [..., D] → [..., D] (see BackendNorm), or null when none is installed or it declines. */
 export function backendNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D | undefined, eps: number, centre: boolean): tf.Tensor | null {
-  const kernel = backendNorms.get(tf.getBackend());
+  const kernel = backendNorms.active();
   if (!kernel) return null;
   const D = x.shape[x.shape.length - 1];
   const y = kernel(tf.reshape(x, [-1, D]) as tf.Tensor2D, gamma, beta, eps, centre, !isTrainable(gamma) && !isTrainable(beta)); // [M, D]
@@ -149,7 +153,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
     const shape = x.shape;
     const inDim = shape[shape.length - 1];
     const x2 = tf.reshape(x, [-1, inDim]) as tf.Tensor2D; // [M = B·T, in]
-    const kernel = backendLinears.get(tf.getBackend());
+    const kernel = backendLinears.active();
     const fused = kernel ? kernel(x2, w, b, isTrainable(w) || isTrainable(b)) : null;
     const y = fused ?? (b ? tf.add(matmulWeight(x2, w), b) : matmulWeight(x2, w)); // [M, out]
     return tf.reshape(y, [...shape.slice(0, -1), w.shape[1]]);
