@@ -47,5 +47,5 @@ export { formatBytes } from './saved';
 export { cancelModelDownload, importModelFiles, importModelFromUrl } from './imported';
 export { REAL_PAIRS, realModelId, type RealPair } from './real-models';
 export { downloadRealPair } from './actions/downloadRealPair';
-export { formatSize, WEIGHT_LIMIT_BYTES } from './model-url';
+export { WEIGHT_LIMIT_BYTES } from './model-url';
 export { secondsPerStep } from './training';

@@ -6,6 +6,7 @@
 
 import { summarizeModelConfig, type ModelSummary } from '../io/model-summary';
 import { parseShardIndex, SHARD_INDEX_FILE, WEIGHTS_FILE } from '../io/shards';
+import { formatBytes } from './saved';
 
 /** The files a model folder needs (README.md is optional, as its card; model.safetensors may be shards). */
 export const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json'] as const;
@@ -100,15 +101,7 @@ function httpProblem(url: string, status: number, source: ModelSource, also = ''
  */
 export const WEIGHT_LIMIT_BYTES = 2 ** 31;
 
-/** Bytes in words: B, kB, MB, GB (powers of 1024). */
-export function formatSize(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} kB`;
-  return `${n} B`;
-}
-
-const LIMIT_WORDS = `this page holds at most ${formatSize(WEIGHT_LIMIT_BYTES)} of float32 weights per model (half of WebAssembly's 4 GB memory, which both models share)`;
+const LIMIT_WORDS = `this page holds at most ${formatBytes(WEIGHT_LIMIT_BYTES)} of float32 weights per model (half of WebAssembly's 4 GB memory, which both models share)`;
 
 /** The one line that refuses a model too big for the page. */
 export function tooBigMessage(id: string, what: string): string {
@@ -204,7 +197,7 @@ export async function downloadModel(source: ModelSource, opts: DownloadOptions =
       throw new ModelRefusedError(e instanceof Error ? e.message : String(e));
     }
     if (summary.float32Bytes > WEIGHT_LIMIT_BYTES) {
-      refuse(tooBigMessage(source.input, `its weights take ${formatSize(summary.float32Bytes)} as float32 (${summary.parameters.toLocaleString('en')} parameters)`));
+      refuse(tooBigMessage(source.input, `its weights take ${formatBytes(summary.float32Bytes)} as float32 (${summary.parameters.toLocaleString('en')} parameters)`));
     }
 
     // 2. The weights: one file, or the shards an index names (the cache first for both).
@@ -247,7 +240,7 @@ export async function downloadModel(source: ModelSource, opts: DownloadOptions =
     if (weightSizes.every((n) => Number.isFinite(n))) {
       const weightBytes = weightSizes.reduce((a, b) => a + b, 0);
       if (weightBytes > WEIGHT_LIMIT_BYTES) {
-        refuse(tooBigMessage(source.input, `its weight files are ${formatSize(weightBytes)} to download (${weights.length} file${weights.length === 1 ? '' : 's'})`));
+        refuse(tooBigMessage(source.input, `its weight files are ${formatBytes(weightBytes)} to download (${weights.length} file${weights.length === 1 ? '' : 's'})`));
       }
     }
 

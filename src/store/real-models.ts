@@ -6,6 +6,7 @@
 // repo id through the usual download, then picks them (actions/downloadRealPair.ts).
 import type { StoreApi } from 'zustand';
 import { summarizeModelConfig, type ModelSummary } from '../io/model-summary';
+import { parseModelSource } from './model-url';
 import { fetchJson, type FetchOptions, type Loadable, type ModelsSlice } from './models';
 
 export interface RealPair {
@@ -28,9 +29,9 @@ export function realConfigPath(repo: string): string {
   return `models/real/${repo}/config.json`;
 }
 
-/** The name a downloaded repo gets in the pickers (its name without the owner, as importModelFromUrl names it). */
+/** The name a downloaded repo gets in the pickers: the id importModelFromUrl gives it. */
 export function realModelId(repo: string): string {
-  return repo.split('/').at(-1)!;
+  return parseModelSource(repo).id;
 }
 
 /** Reads every real model's config.json and summarises it into `store`. Never throws: a failure is a message naming the file. */

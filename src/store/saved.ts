@@ -94,10 +94,12 @@ function isQuota(e: unknown): boolean {
   return name === 'QuotaExceededError' || (e instanceof Error && /quota/i.test(e.message));
 }
 
+/** Bytes in words: B, kB, MB, GB (powers of 1024). */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} kB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
 export function newSavedId(): string {

@@ -7,7 +7,6 @@ import {
   cancelModelDownload,
   downloadRealPair,
   formatBytes,
-  formatSize,
   isTraining,
   REAL_PAIRS,
   realModelId,
@@ -25,8 +24,8 @@ const ROWS: { label: string; value: (s: ModelSummary) => string }[] = [
   { label: 'Layers', value: (s) => formatCount(s.nLayer) },
   { label: 'Width', value: (s) => formatCount(s.nEmbd) },
   { label: 'Parameters', value: (s) => formatCount(s.parameters) },
-  { label: 'Memory (float32)', value: (s) => formatSize(s.float32Bytes) },
-  { label: 'Download, at least', value: (s) => formatSize(s.checkpointBytes) },
+  { label: 'Memory (float32)', value: (s) => formatBytes(s.float32Bytes) },
+  { label: 'Download, at least', value: (s) => formatBytes(s.checkpointBytes) },
 ];
 
 export function RealModels() {
@@ -36,7 +35,7 @@ export function RealModels() {
       <p className="muted small">
         Published models from Hugging Face, in pairs of one family (one tokenizer), ready to compose. The figures come from each model's published
         config.json before anything is downloaded: the memory is its weights as float32, as the worker holds them; this page takes at most{' '}
-        {formatSize(WEIGHT_LIMIT_BYTES)} per model. One button downloads both models (kept in this browser's cache) and picks them; then link layers,
+        {formatBytes(WEIGHT_LIMIT_BYTES)} per model. One button downloads both models (kept in this browser's cache) and picks them; then link layers,
         train and compare as with the built-in models.
       </p>
       <p className="small">
@@ -89,7 +88,7 @@ function PairCard({ pair }: { pair: RealPair }) {
           ))}
         </tbody>
       </table>
-      {both !== undefined && <p className="small">Both models together: {formatSize(both)} of memory.</p>}
+      {both !== undefined && <p className="small">Both models together: {formatBytes(both)} of memory.</p>}
       <div className="buttons">
         <button type="button" disabled={busy} onClick={() => void downloadRealPair(pair)}>
           Download both and compose

@@ -18,7 +18,7 @@ vi.mock('../../src/worker/client', () => ({
 
 import { getState, initialState, loadBuiltinModels, REAL_PAIRS, setState, startSession } from '../../src/store';
 import { installSession } from '../../src/store/session-control';
-import { formatSize } from '../../src/store/model-url';
+import { formatBytes } from '../../src/store/saved';
 import { summarizeModelConfig } from '../../src/io/model-summary';
 import { RealModels } from '../../src/ui/RealModels';
 import { ModelCard } from '../../src/ui/ModelCard';
@@ -94,10 +94,10 @@ describe('Real models', () => {
         Layers: [String(a.nLayer), String(g.nLayer)],
         Width: [formatCount(a.nEmbd), formatCount(g.nEmbd)],
         Parameters: [formatCount(a.parameters), formatCount(g.parameters)],
-        'Memory (float32)': [formatSize(a.parameters * 4), formatSize(g.parameters * 4)],
-        'Download, at least': [formatSize(a.checkpointBytes), formatSize(g.checkpointBytes)],
+        'Memory (float32)': [formatBytes(a.parameters * 4), formatBytes(g.parameters * 4)],
+        'Download, at least': [formatBytes(a.checkpointBytes), formatBytes(g.checkpointBytes)],
       });
-      expect(card.textContent).toContain(`Both models together: ${formatSize((a.parameters + g.parameters) * 4)} of memory.`);
+      expect(card.textContent).toContain(`Both models together: ${formatBytes((a.parameters + g.parameters) * 4)} of memory.`);
     }
     // SmolLM2's pair as people read it: 32 and 30 layers, Llama.
     const smol = within(screen.getByRole('article', { name: REAL_PAIRS[0].title })).getByRole('table');
