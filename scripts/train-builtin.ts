@@ -58,6 +58,12 @@ interface Recipe {
    * an untrained row left at its random start reads as noise the bridge must first cancel.
    */
   unusedRowsToMean?: boolean;
+  /**
+   * 'letters': the plain character tokenizer, every key spelled in three letters (no key
+   * tokens): a tokenizer other than the anchor's, for the key-value experiment across
+   * tokenizers (docs/reproduction.md § Across tokenizers). Default: each key one token.
+   */
+  keys?: 'tokens' | 'letters';
 }
 
 const KEYS = makeKeyTable(KV_SPEC).keys;
@@ -90,6 +96,25 @@ export const RECIPES: Recipe[] = [
     evalTask: 'kv-subs',
   },
   {
+    id: 'kv-letters-tiny',
+    role: 'augment',
+    title: 'kv-letters-tiny (knows the key table, keys spelled in letters)',
+    description: `Augmenting model with a tokenizer of its own: knows the values of the ${KV_SPEC.numKeys} keys, each spelled in letters (no key tokens), substitutes and looks them up; no arithmetic. Composes with arith-tiny across tokenizers.`,
+    // a kv-dict line of ten entries is 50 letters, digits and spaces: context 64
+    config: { ...base, vocabSize: CHAR_VOCAB_SIZE, nPositions: 64, nEmbd: 128, nLayer: 3, nHead: 4 },
+    steps: 1500,
+    lr: 3e-3,
+    batch: 64,
+    pool: 60000,
+    mix: [
+      { task: 'kv-dict', share: 0.4 },
+      { task: 'kv-lookup', share: 0.3 },
+      { task: 'kv-subs', share: 0.3 },
+    ],
+    evalTask: 'kv-subs',
+    keys: 'letters',
+  },
+  {
     id: 'arith-tiny',
     role: 'anchor',
     title: 'arith-tiny (numeric arithmetic)',
@@ -117,7 +142,7 @@ function mixture(recipe: Recipe, seed: number): Example[] {
 }
 
 async function trainOne(recipe: Recipe, seed: number, steps: number): Promise<void> {
-  const tokenizerJson = buildCharTokenizerJson(KEYS);
+  const tokenizerJson = buildCharTokenizerJson(recipe.keys === 'letters' ? [] : KEYS);
   const tokenizer = Tokenizer.fromJSON(tokenizerJson, 'char tokenizer');
   const codec = { encode: (s: string) => tokenizer.encode(s), decode: (ids: number[]) => tokenizer.decode(ids), eosId: tokenizer.eosId! };
   const data = encodeExamples(codec, mixture(recipe, seed), recipe.config.nPositions);
@@ -203,7 +228,7 @@ ${r.description}
 
 - Role in CALM: **${r.role === 'anchor' ? 'anchor' : 'augmenting model'}**
 - Architecture: GPT-2, ${c.nLayer} layers, width ${c.nEmbd}, ${c.nHead} heads, context ${c.nPositions}, ${params.toLocaleString('en')} parameters, LM head ${r.untiedHead ? 'separate (lm_head.weight)' : 'tied to the token embedding'}
-- Tokenizer: one token per printable ASCII character, plus \`<pad>\`, \`<eos>\`, \`<unk>\`, plus each of the ${KEYS.length} keys of the key table as one token (vocabulary ${c.vocabSize})
+- Tokenizer: one token per printable ASCII character, plus \`<pad>\`, \`<eos>\`, \`<unk>\`${r.keys === 'letters' ? ': keys are spelled in letters' : `, plus each of the ${KEYS.length} keys of the key table as one token`} (vocabulary ${c.vocabSize})
 - Data: ${r.mix.map((m) => `${Math.round(100 * m.share)} % ${m.task}`).join(', ')}; ${r.pool} examples drawn from seed ${seed}; the key table of \`src/tasks/kv.ts\` (${KV_SPEC.numKeys} keys of ${KV_SPEC.keyLength} letters, values ${KV_SPEC.valueMin}–${KV_SPEC.valueMax})
 - Training: ${steps} steps, batch ${r.batch}, AdamW lr ${r.lr} (warm-up, cosine decay)${r.embeddingNoise ? `, Gaussian noise of σ ${r.embeddingNoise} on the embedding output` : ''}, ${seconds.toFixed(0)} s on the wasm backend${r.unusedRowsToMean ? '\n- Embedding rows of tokens it never trained on (the keys) are the mean of its trained rows' : ''}
 

@@ -8,7 +8,7 @@
 // Legend: B = 1, T anchor tokens, S augmenting tokens, h heads, hd head width.
 import { tf } from '../model/tf';
 import { disposeCache, type KVCache } from '../model/causal-lm';
-import { truncateCache } from '../model/sampling';
+import { truncateCache, type Decoder } from '../model/sampling';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import { keyLimits, withBos, type Tokenized } from './align';
 import type { Composition, KV } from './compose';
@@ -95,6 +95,33 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
       disposeCache(anchorCache);
       bridgeKV.forEach((kv) => (kv.k.dispose(), kv.v.dispose()));
       bridgeKV = [];
+    },
+  };
+}
+
+/**
+ * Aligned decoders behind the Decoder interface (ids in, logits out), so greedy decoding, exact
+ * match and generation run across tokenizers unchanged. Each of the B rows is its own aligned
+ * decoder (the rows' texts re-tokenize independently); each feed's anchor ids are spelled out
+ * (Tokenizer.spell) into the row's text so far and their ends, which the augmenting tokenizer
+ * re-reads.
+ */
+export function alignedIdsDecoder(comp: Composition, anchor: Tokenizer, augment: Tokenizer, B: number, opts: { augmentBos?: number } = {}): Decoder {
+  const rows = Array.from({ length: B }, () => ({ dec: alignedDecoder(comp, augment, opts), ids: [] as number[] }));
+  return {
+    feed(fresh) {
+      const logits = rows.map((r, b) => {
+        r.ids.push(...fresh[b]);
+        const { text, ends } = anchor.spell(r.ids);
+        return r.dec.feed(text, { ids: fresh[b], ends: ends.slice(r.ids.length - fresh[b].length) }); // [1, V]
+      });
+      if (logits.length === 1) return logits[0];
+      const out = tf.concat(logits, 0) as tf.Tensor2D; // [B, V]
+      tf.dispose(logits);
+      return out;
+    },
+    dispose() {
+      rows.forEach((r) => r.dec.dispose());
     },
   };
 }

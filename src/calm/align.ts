@@ -9,6 +9,13 @@
 // and a token of zero length (a BOS) ends at 0 and is visible to every anchor token.
 import type { Tokenizer } from '../tokenizer/tokenizer';
 
+/**
+ * The alignment rule of a composition across tokenizers, as composition.json records it:
+ * anchor token t reads the augmenting tokens ending, in UTF-8 bytes, at or before its end.
+ */
+export const ALIGNMENT_RULE = 'utf8-byte-ends@1' as const;
+export type AlignmentRule = typeof ALIGNMENT_RULE;
+
 /** Token ids with each token's end in UTF-8 bytes of the text (non-decreasing). */
 export interface Tokenized {
   ids: number[];

@@ -6,16 +6,15 @@ import * as z from 'zod/mini';
 import { issueMessage, quote } from '../io/errors';
 import { validateConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
+import { ALIGNMENT_RULE, type AlignmentRule } from './align';
+import { tokenizerDigest, type Tokenizer } from '../tokenizer/tokenizer';
 import { SPEC_JSON_SHAPE, specFromJson, specToJson, type CompositionSpec, type SpecJson } from './spec';
 
 export const COMPOSITION_FORMAT = 'calm-playground/composition@1';
 export const COMPOSITION_FILE = 'composition.json';
 export const BRIDGE_FILE = 'bridge.safetensors';
-/**
- * The alignment rule of a composition across tokenizers (docs/design.md § Across tokenizers):
- * anchor token t reads the augmenting tokens ending, in UTF-8 bytes, at or before its end.
- */
-export const ALIGNMENT_RULE = 'utf8-byte-ends@1' as const;
+// The alignment rule of a composition across tokenizers (docs/design.md § Across tokenizers).
+export { ALIGNMENT_RULE } from './align';
 
 // Bounds as for config.json (io/model-folder.ts): far above anything this app runs.
 const size = (max: number) =>
@@ -188,10 +187,38 @@ function modelRefOut(r: ModelRef): ModelRef {
   };
 }
 
-/** sha256 (lowercase hex) of a tokenizer.json's text, as composition.json records it. */
-export async function tokenizerDigest(tokenizerJsonText: string): Promise<string> {
-  const hash = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(tokenizerJsonText));
-  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('');
+export { tokenizerDigest };
+
+/**
+ * The meta of a composition across tokenizers (docs/design.md § Across tokenizers): the
+ * alignment rule and both tokenizers' digests added; `meta` as it is for a shared tokenizer.
+ */
+export async function withAlignment(
+  alignment: AlignmentRule | undefined,
+  tokenizers: { anchor: Tokenizer; augment: Tokenizer } | undefined,
+  meta: BundleMeta,
+): Promise<BundleMeta> {
+  if (!alignment) return meta;
+  if (!tokenizers) throw new Error('a composition across tokenizers records both tokenizers: give them');
+  return {
+    ...meta,
+    alignment,
+    anchor: { ...meta.anchor, tokenizer: await tokenizers.anchor.digest() },
+    augment: { ...meta.augment, tokenizer: await tokenizers.augment.digest() },
+  };
+}
+
+/**
+ * Loading a bundle: the alignment it was trained under, checked against the models' tokenizers
+ * (both recorded digests must match); undefined for a composition of one tokenizer.
+ */
+export async function loadedAlignment(m: BundleManifest, tokenizers: { anchor?: Tokenizer; augment?: Tokenizer }): Promise<AlignmentRule | undefined> {
+  if (!m.alignment) return undefined;
+  if (!tokenizers.anchor || !tokenizers.augment) {
+    throw new CompositionError('model-mismatch', `${COMPOSITION_FILE}: a composition across tokenizers needs both models' tokenizer.json`, { file: COMPOSITION_FILE, field: 'alignment' });
+  }
+  checkTokenizers(m, { anchor: await tokenizers.anchor.digest(), augment: await tokenizers.augment.digest() });
+  return m.alignment;
 }
 
 /**

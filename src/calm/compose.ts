@@ -12,6 +12,7 @@ import type { Decoder } from '../model/sampling';
 import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias, queryInput } from './bridge';
 import type { BridgeWeights } from './types';
 import type { CompositionSpec } from './spec';
+import type { AlignmentRule } from './align';
 
 export interface ComposeOptions {
   /** [B, S] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */
@@ -35,6 +36,12 @@ export class Composition {
     readonly augment: CausalLM,
     readonly spec: CompositionSpec,
     readonly bridges: BridgeWeights[],
+    /**
+     * Set when the two models tokenize differently: the augmenting model reads its own
+     * tokenization of the text, aligned by this rule (docs/design.md § Across tokenizers).
+     * Absent: both read the same ids.
+     */
+    readonly alignment?: AlignmentRule,
   ) {
     if (bridges.length !== spec.connections.length) {
       throw new Error(`${spec.connections.length} connections but ${bridges.length} bridges`);

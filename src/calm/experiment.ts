@@ -4,6 +4,7 @@
 import type { CausalLM } from '../model/causal-lm';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition } from './compose';
+import { ALIGNMENT_RULE } from './align';
 import { initBridges } from './bridge';
 import { CompositionError } from './errors';
 import { resolveSpec, specOnly, type SpecSettings } from './spec';
@@ -18,13 +19,27 @@ export interface ModelHandle {
 /** The spec's settings (SPEC_DEFAULTS fills what they leave out) and the seed of the fresh bridges. */
 export type ComposeSettings = SpecSettings & { seed: number };
 
-/** Checks that two models can be composed and builds fresh bridges. */
-export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: ComposeSettings): Composition {
+/**
+ * Checks that two models can be composed and builds fresh bridges. Models whose tokenizers
+ * differ compose only with `align` (docs/design.md § Across tokenizers): each then reads its
+ * own tokenization of the text, which needs token ends from both tokenizers.
+ */
+export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: ComposeSettings, opts: { align?: boolean } = {}): Composition {
   const cmp = compareVocabularies(anchor.tokenizer, augment.tokenizer);
-  if (!cmp.same) {
+  if (cmp.same) return freshComposition(anchor.model, augment.model, s);
+  if (!opts.align) {
     throw new CompositionError('model-mismatch', `cannot compose ${anchor.name} with ${augment.name}: ${cmp.message}`);
   }
-  return freshComposition(anchor.model, augment.model, s);
+  for (const [side, m] of [['anchor', anchor], ['augmenting model', augment]] as const) {
+    if (!m.tokenizer.hasEnds) {
+      throw new CompositionError(
+        'model-mismatch',
+        `cannot align ${anchor.name} with ${augment.name} by characters: the ${side}'s tokenizer (${m.name}) is neither a byte-level BPE nor the character tokenizer, so where its tokens end in the text is not known`,
+      );
+    }
+  }
+  const c = freshComposition(anchor.model, augment.model, s);
+  return new Composition(c.anchor, c.augment, c.spec, c.bridges, ALIGNMENT_RULE);
 }
 
 /**

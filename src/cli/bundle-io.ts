@@ -8,6 +8,8 @@ import { BUNDLE_EXTENSION, bundleFromEntries, isZip, unzipFiles } from '../io/bu
 import { Composition } from '../calm/compose';
 import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, exportBundle, parseBundle, readBundleManifest, type BundleMeta, type ModelRef } from '../calm/bundle';
 import type { ModelHandle } from '../calm/experiment';
+import { loadedAlignment, withAlignment } from '../calm/bundle-manifest';
+import type { Tokenizer } from '../tokenizer';
 import type { CliBackend } from './command';
 import { displayPath, resolveModel, type ResolvedModel } from './resolve';
 
@@ -23,8 +25,9 @@ export function handleOf(m: ResolvedModel): ModelHandle {
   return { name: m.name, model: m.model, tokenizer: m.tokenizer };
 }
 
-export async function writeBundle(dir: string, comp: Composition, meta: BundleMeta): Promise<void> {
-  const files = await exportBundle(comp.spec, comp.bridges, meta);
+/** Writes a bundle; a composition across tokenizers needs both tokenizers (their digests are recorded). */
+export async function writeBundle(dir: string, comp: Composition, meta: BundleMeta, tokenizers?: { anchor: Tokenizer; augment: Tokenizer }): Promise<void> {
+  const files = await exportBundle(comp.spec, comp.bridges, await withAlignment(comp.alignment, tokenizers, meta));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, COMPOSITION_FILE), files[COMPOSITION_FILE]);
   await writeFile(join(dir, BRIDGE_FILE), files[BRIDGE_FILE]);
@@ -84,7 +87,8 @@ export async function loadBundle(path: string, backend: CliBackend, tokenizer: '
       { composition: compositionText, bridge },
       { anchor: anchor.config, augment: augment.config },
     );
-    const comp = new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges));
+    const alignment = await loadedAlignment(manifest, { anchor: anchor.tokenizer, augment: augment.tokenizer });
+    const comp = new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges), alignment);
     const aug = augment;
     return {
       comp,

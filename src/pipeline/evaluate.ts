@@ -5,8 +5,10 @@
 import { cachedDecoder, type Decoder } from '../model/sampling';
 import type { Tokenizer } from '../tokenizer';
 import { Composition, composedDecoder } from '../calm/compose';
+import { alignedIdsDecoder } from '../calm/align-decode';
 import { answerChance, makeExamples, type Example, type KeyTable, type TaskName } from '../tasks/kv';
 import { greedyDecode } from './decode';
+import { encodeAligned, encodeExamples, type EncodedExample } from '../train/batch';
 
 const nextTick = () => new Promise<void>((r) => setTimeout(r, 0));
 
@@ -88,10 +90,46 @@ export const TABLE_ROWS: { task: TaskName & keyof Table; keys: 'held-out' | 'all
   { task: 'kv-arith', keys: 'held-out' },
 ];
 
-/** Decoders of one column: a model alone (KV cache) or the composition (caches + bridge K/V). */
-export function columnDecoder(comp: Composition, column: Column): (B: number) => Decoder {
+/** The tokenizers of a composition: one, or across tokenizers (docs/design.md § Across tokenizers) each model's own. */
+export type Tokenizers = Tokenizer | { anchor: Tokenizer; augment: Tokenizer };
+
+function sides(t: Tokenizers): { anchor: Tokenizer; augment: Tokenizer } {
+  return 'anchor' in t ? t : { anchor: t, augment: t };
+}
+
+/**
+ * The training examples of a composition, tokenized: one id sequence for a shared tokenizer,
+ * each model's own tokenization aligned by characters across tokenizers (encodeAligned).
+ * Throws naming the example that does not fit the context.
+ */
+export function encodeForComposition(comp: Composition, tokenizers: Tokenizers, examples: { prompt: string; completion: string }[]): EncodedExample[] {
+  const t = sides(tokenizers);
+  if (comp.alignment) return encodeAligned(t.anchor, t.augment, examples, { anchor: comp.anchor.config.nPositions, augment: comp.augment.config.nPositions });
+  return encodeExamples(codecOf(t.anchor), examples, columnContext(comp, 'composed'));
+}
+
+/** The tokenizers a composition reads with: both across tokenizers, else the anchor's. */
+export function compositionTokenizers(comp: Composition, anchor: Tokenizer, augment: Tokenizer): Tokenizers {
+  return comp.alignment ? { anchor, augment } : anchor;
+}
+
+/** The tokenizer a column reads and writes with: the augmenting model's own in its column, else the anchor's. */
+export function columnTokenizer(tokenizers: Tokenizers, column: Column): Tokenizer {
+  return column === 'augment' ? sides(tokenizers).augment : sides(tokenizers).anchor;
+}
+
+/**
+ * Decoders of one column: a model alone (KV cache) or the composition (caches + bridge K/V);
+ * across tokenizers, an aligned decoder per row.
+ */
+export function columnDecoder(comp: Composition, column: Column, tokenizers?: Tokenizers): (B: number) => Decoder {
   if (column === 'anchor') return (B) => cachedDecoder(comp.anchor, B);
   if (column === 'augment') return (B) => cachedDecoder(comp.augment, B);
+  if (comp.alignment) {
+    if (!tokenizers || !('anchor' in tokenizers)) throw new Error('decoding across tokenizers needs both tokenizers');
+    const t = tokenizers;
+    return (B) => alignedIdsDecoder(comp, t.anchor, t.augment, B);
+  }
   return (B) => composedDecoder(comp, B);
 }
 
@@ -110,20 +148,21 @@ export interface EvaluateOptions {
 /** Exact-match accuracy of one column on examples. */
 export async function evaluateColumn(
   comp: Composition,
-  tokenizer: Tokenizer,
+  tokenizers: Tokenizers,
   column: Column,
   examples: Example[],
   opts: EvaluateOptions = {},
 ): Promise<number> {
   // every column decodes within the composition's context, so the three columns see the same room
   const maxLength = columnContext(comp, 'composed');
-  return (await exactMatch(columnDecoder(comp, column), codecOf(tokenizer), examples, { maxLength, ...opts })).accuracy;
+  const codec = codecOf(columnTokenizer(tokenizers, column));
+  return (await exactMatch(columnDecoder(comp, column, tokenizers), codec, examples, { maxLength, ...opts })).accuracy;
 }
 
 /** Table 1 at toy scale: tasks × anchor / augmenting / composition, plus each row's chance. */
 export async function evaluateTable(
   comp: Composition,
-  tokenizer: Tokenizer,
+  tokenizer: Tokenizers,
   table: KeyTable,
   n: number,
   seed: number,

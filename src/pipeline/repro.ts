@@ -8,10 +8,9 @@ import type { SpecSettings } from '../calm/spec';
 import type { Composition } from '../calm/compose';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../tasks/kv';
 import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
-import { encodeExamples } from '../train/batch';
 import { trainComposition } from '../train/compose-train';
 import type { TrainProgress, TrainResult } from '../train/loop';
-import { codecOf, evaluateColumn, evaluateTable, type Table } from './evaluate';
+import { compositionTokenizers, encodeForComposition, evaluateColumn, evaluateTable, type Table } from './evaluate';
 
 export interface ReproResult {
   table: Table;
@@ -34,6 +33,8 @@ export async function runKVRepro(
     /** Changes to the spec's defaults (SPEC_DEFAULTS); none: the recipe's composition. */
     spec?: SpecSettings;
     seed: number;
+    /** Compose even when the tokenizers differ, aligning them by characters (docs/design.md § Across tokenizers). */
+    align?: boolean;
     signal?: AbortSignal;
     onProgress?: (p: TrainProgress) => void;
     onStage?: (stage: string) => void;
@@ -42,10 +43,9 @@ export async function runKVRepro(
   const recipe = opts.recipe ?? KV_RECIPE;
   const t0 = performance.now();
   const table = makeKeyTable(KV_SPEC);
-  const comp = composeModels(anchor, augment, { ...opts.spec, seed: opts.seed });
-  const codec = codecOf(anchor.tokenizer);
-  const maxLength = Math.min(anchor.model.config.nPositions, augment.model.config.nPositions);
-  const data = encodeExamples(codec, compositionExamples(table, recipe, opts.seed), maxLength);
+  const comp = composeModels(anchor, augment, { ...opts.spec, seed: opts.seed }, { align: opts.align });
+  const tokenizers = compositionTokenizers(comp, anchor.tokenizer, augment.tokenizer);
+  const data = encodeForComposition(comp, tokenizers, compositionExamples(table, recipe, opts.seed));
   opts.onStage?.(`training ${comp.bridges.length} bridges on ${data.length} examples`);
   const training = await trainComposition(comp, data, {
     batchSize: recipe.batch,
@@ -60,9 +60,9 @@ export async function runKVRepro(
   });
   if (training.stopped !== 'done') throw new Error(training.message ?? `training ${training.stopped}`);
   opts.onStage?.('evaluating');
-  const { table: t, chance } = await evaluateTable(comp, anchor.tokenizer, table, recipe.evalN, opts.seed, { signal: opts.signal });
+  const { table: t, chance } = await evaluateTable(comp, tokenizers, table, recipe.evalN, opts.seed, { signal: opts.signal });
   const trainingKeys = makeExamples('kv-arith', recipe.evalN, { seed: opts.seed + 9002, table, keys: 'composition' });
-  const compositionKeys = await evaluateColumn(comp, anchor.tokenizer, 'composed', trainingKeys, { signal: opts.signal });
+  const compositionKeys = await evaluateColumn(comp, tokenizers, 'composed', trainingKeys, { signal: opts.signal });
   return {
     table: t,
     chance,
@@ -74,6 +74,7 @@ export async function runKVRepro(
       augment: augment.name,
       ...recipe,
       ...comp.spec,
+      ...(comp.alignment ? { alignment: comp.alignment, anchorTokenizer: anchor.tokenizer.label, augmentTokenizer: augment.tokenizer.label } : {}),
       seed: opts.seed,
       keys: { total: KV_SPEC.numKeys, composition: table.compositionKeys.length, heldOut: table.heldOutKeys.length },
       trainingExamples: data.length,

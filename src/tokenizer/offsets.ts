@@ -47,6 +47,8 @@ export interface TokenSpelling {
   token(id: number): string | undefined;
   /** Added tokens (cut out of the text literally): their ids. */
   added: ReadonlySet<number>;
+  /** Special tokens (pad, eos, …): decode drops them, so they spell nothing. */
+  special: ReadonlySet<number>;
   unkId?: number;
 }
 
@@ -80,4 +82,20 @@ export function tokenEnds(text: string, ids: readonly number[], sp: TokenSpellin
   }
   if (pos !== text.length) throw new Error(`the tokens spell ${pos} of ${text.length} characters`);
   return ends;
+}
+
+/**
+ * Where each of `ids` ends in their decoded text (decode drops special tokens, which so end where
+ * the token before ends), in UTF-8 bytes: the generated side of an aligned decoding, whose ids
+ * come from a model rather than from encode. Throws when a token does not spell text.
+ */
+export function idEnds(ids: readonly number[], sp: TokenSpelling): number[] {
+  let end = 0;
+  return ids.map((id) => {
+    if (sp.special.has(id)) return end;
+    const t = sp.token(id);
+    const n = t === undefined ? null : sp.kind === 'literal' || sp.added.has(id) ? utf8Length(t) : byteLevelTokenBytes(t);
+    if (n === null) throw new Error(`token ${id} (${JSON.stringify(t)}) does not spell text`);
+    return (end += n);
+  });
 }

@@ -1,5 +1,5 @@
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
-import { tokenEnds, type OffsetsKind, type TokenSpelling } from './offsets';
+import { idEnds, tokenEnds, utf8Length, type OffsetsKind, type TokenSpelling } from './offsets';
 
 /** A `tokenizer.json` that cannot be loaded; the message is one line naming the file. */
 export class TokenizerError extends Error {
@@ -66,9 +66,17 @@ function spellingOf(json: Record<string, unknown>, inner: HFTokenizer): Omit<Tok
   if (decoder === 'ByteLevel' && roundTripForm(json)) kind = 'byte-level';
   else if (decoder === 'Fuse' && json.normalizer === null && json.pre_tokenizer === null) kind = 'literal';
   else return null;
-  const added = new Set((json.added_tokens as { id?: unknown }[]).map((t) => Number(t.id)));
+  const addedTokens = json.added_tokens as { id?: unknown; special?: unknown }[];
+  const added = new Set(addedTokens.map((t) => Number(t.id)));
+  const special = new Set(addedTokens.filter((t) => t.special === true).map((t) => Number(t.id)));
   const unkId = typeof model.unk_token === 'string' ? inner.token_to_id(model.unk_token) : undefined;
-  return { kind, added, unkId };
+  return { kind, added, special, unkId };
+}
+
+/** sha256 (lowercase hex) of a tokenizer.json's text, as composition.json records it. */
+export async function tokenizerDigest(tokenizerJsonText: string): Promise<string> {
+  const hash = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(tokenizerJsonText));
+  return [...new Uint8Array(hash)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Collapses a message to one line so it fits a status bar or a CLI error. */
@@ -97,7 +105,18 @@ export class Tokenizer {
     private readonly roundTrip: ((text: string) => string) | null = null,
     /** How the tokens spell the text (for encodeWithEnds); null when they do not. */
     private readonly spelling: Omit<TokenSpelling, 'token'> | null = null,
+    /** The parsed tokenizer.json, for digest. */
+    private readonly json: unknown = null,
   ) {}
+
+  /**
+   * sha256 (lowercase hex) of this tokenizer.json as parsed and written back (JSON.stringify):
+   * the same file gives the same digest whatever its white space. A composition across
+   * tokenizers records both models' digests (docs/design.md § Across tokenizers).
+   */
+  digest(): Promise<string> {
+    return tokenizerDigest(JSON.stringify(this.json));
+  }
 
   /** Loads a parsed `tokenizer.json`; any problem becomes a one-line `TokenizerError`. */
   static fromJSON(json: unknown, label = 'tokenizer.json'): Tokenizer {
@@ -124,7 +143,7 @@ export class Tokenizer {
       return undefined;
     };
     const j = json as Record<string, unknown>;
-    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES), roundTripForm(j), spellingOf(j, inner));
+    return new Tokenizer(inner, label, vocabSize, find(PAD_NAMES), find(EOS_NAMES), roundTripForm(j), spellingOf(j, inner), json);
   }
 
   /** Token ids of `text`, with no special tokens added (no BOS/EOS). */
@@ -175,6 +194,31 @@ export class Tokenizer {
     } catch (e) {
       throw new TokenizerError(oneLine(`${this.label}: cannot place its tokens in the text: ${e instanceof Error ? e.message : String(e)}`));
     }
+  }
+
+  /**
+   * The text of ids a model generated (decode, special tokens dropped) and where each token ends
+   * in it, in UTF-8 bytes (docs/design.md § Across tokenizers). A byte-level token may end inside a
+   * character; a text that ends so is cut before that character, and the ends clamped to the cut,
+   * so nothing reads a character before all its bytes are there.
+   */
+  spell(ids: number[]): { text: string; ends: number[] } {
+    if (!this.spelling) throw new TokenizerError(`${this.label}: token end offsets are known only for a byte-level BPE or the character tokenizer`);
+    let ends: number[];
+    try {
+      ends = idEnds(ids, { ...this.spelling, token: (id) => this.inner.id_to_token(id) });
+    } catch (e) {
+      throw new TokenizerError(oneLine(`${this.label}: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    const total = ends.at(-1) ?? 0;
+    let text = this.decode(ids);
+    // an incomplete last character decodes to U+FFFD (3 bytes), more or fewer than its bytes so far
+    while (utf8Length(text) !== total && text.endsWith('\uFFFD')) text = text.slice(0, -1);
+    const n = utf8Length(text);
+    if (n > total || (n < total && !this.decode(ids).endsWith('\uFFFD'))) {
+      throw new TokenizerError(`${this.label}: the decoded text has ${n} bytes where its tokens spell ${total}`);
+    }
+    return { text, ends: ends.map((e) => Math.min(e, n)) };
   }
 
   /** The text of `ids`; special tokens (pad, eos, ...) are dropped unless `skipSpecial` is false. */

@@ -1,9 +1,47 @@
-// Examples → padded token batches with a loss mask on the completion only.
+// Examples → padded token batches with a loss mask on the completion only. Across tokenizers
+// (docs/design.md § Across tokenizers) an example also carries the augmenting model's own
+// tokenization of its text and each anchor input position's key limit.
 import { tf } from '../model/tf';
+import { keyLimits, type Tokenized } from '../calm/align';
 
 export interface EncodedExample {
   ids: number[]; // prompt + completion + eos
   promptLength: number;
+  /** Across tokenizers: the augmenting ids of prompt + completion and, per anchor input position (ids[:-1]), how many of them it may read. */
+  augment?: { ids: number[]; keyLimit: number[] };
+}
+
+/** What aligned encoding needs of a tokenizer (src/tokenizer/tokenizer.ts). */
+export interface EndsCodec {
+  encodeWithEnds(text: string): Tokenized;
+  eosId?: number;
+  label: string;
+}
+
+/**
+ * Tokenizes examples for a composition across tokenizers: the anchor reads prompt then
+ * completion (each encoded on its own, as encodeExamples) then its end token, which ends where
+ * the text ends; the augmenting model reads its own tokenization of prompt + completion. Throws
+ * naming the example when a side is longer than its context.
+ */
+export function encodeAligned(
+  anchor: EndsCodec,
+  augment: EndsCodec,
+  examples: { prompt: string; completion: string }[],
+  context: { anchor: number; augment: number },
+): EncodedExample[] {
+  if (anchor.eosId === undefined) throw new Error(`the tokenizer ${anchor.label} has no end-of-sequence token`);
+  return examples.map((e, i) => {
+    const p = anchor.encodeWithEnds(e.prompt);
+    const c = anchor.encodeWithEnds(e.completion);
+    const at = p.ends.at(-1) ?? 0;
+    const ids = [...p.ids, ...c.ids, anchor.eosId!];
+    const ends = [...p.ends, ...c.ends.map((x) => x + at), (c.ends.at(-1) ?? 0) + at];
+    const g = augment.encodeWithEnds(e.prompt + e.completion);
+    if (ids.length > context.anchor) throw new Error(`example ${i + 1} is ${ids.length} anchor tokens (with the end) but the anchor's context is ${context.anchor}`);
+    if (g.ids.length > context.augment) throw new Error(`example ${i + 1} is ${g.ids.length} augmenting tokens but the augmenting model's context is ${context.augment}`);
+    return { ids, promptLength: p.ids.length, augment: { ids: g.ids, keyLimit: keyLimits(ends.slice(0, -1), g.ends) } };
+  });
 }
 
 export interface TokenCodec {
@@ -36,10 +74,17 @@ export interface Batch {
   mask: tf.Tensor2D; // [B, T] float32, 1 where the target is a completion token or the end
   real: tf.Tensor2D; // [B, T] float32, 1 at real (not padding) input positions
   T: number;
+  /** Across tokenizers: the augmenting side, right-padded to S. */
+  augment?: {
+    ids: tf.Tensor2D; // [B, S] int32
+    real: tf.Tensor2D; // [B, S] float32, 1 at real augmenting tokens
+    keyLimit: number[][]; // [B][T]; a padded anchor position keeps its row's last limit
+    S: number;
+  };
 }
 
-/** Right-pads rows to the longest (or to T); input = ids[:-1], target = ids[1:]. */
-export function makeBatch(examples: EncodedExample[], padId: number, fixedT?: number): Batch {
+/** Right-pads rows to the longest (or to T, and the augmenting side to S); input = ids[:-1], target = ids[1:]. */
+export function makeBatch(examples: EncodedExample[], padId: number, fixedT?: number, fixedS?: number): Batch {
   const T = fixedT ?? Math.max(...examples.map((e) => e.ids.length)) - 1;
   const B = examples.length;
   const ids = new Int32Array(B * T).fill(padId);
@@ -61,7 +106,30 @@ export function makeBatch(examples: EncodedExample[], padId: number, fixedT?: nu
     mask: tf.tensor2d(mask, [B, T], 'float32'),
     real: tf.tensor2d(real, [B, T], 'float32'),
     T,
+    ...(examples[0]?.augment ? { augment: augmentSide(examples, T, fixedS) } : {}),
   };
+}
+
+/** The longest augmenting side of aligned examples (0 without one). */
+export function augmentLength(examples: EncodedExample[]): number {
+  return Math.max(0, ...examples.map((e) => e.augment?.ids.length ?? 0));
+}
+
+// Augmenting padding is id 0 (any id of its vocabulary): no key limit reaches a padded position,
+// and the augmenting model is causal, so what pads it is never read.
+function augmentSide(examples: EncodedExample[], T: number, fixedS?: number): NonNullable<Batch['augment']> {
+  const S = fixedS ?? augmentLength(examples);
+  const B = examples.length;
+  const ids = new Int32Array(B * S);
+  const real = new Float32Array(B * S);
+  const keyLimit = examples.map((e, b) => {
+    const a = e.augment;
+    if (!a) throw new Error(`example ${b + 1} of an aligned batch has no augmenting side`);
+    a.ids.forEach((id, j) => ((ids[b * S + j] = id), (real[b * S + j] = 1)));
+    const last = a.keyLimit.at(-1) ?? 0;
+    return Array.from({ length: T }, (_, t) => a.keyLimit[t] ?? last);
+  });
+  return { ids: tf.tensor2d(ids, [B, S], 'int32'), real: tf.tensor2d(real, [B, S], 'float32'), keyLimit, S };
 }
 
 export function disposeBatch(b: Batch): void {
@@ -69,4 +137,6 @@ export function disposeBatch(b: Batch): void {
   b.targets.dispose();
   b.mask.dispose();
   b.real.dispose();
+  b.augment?.ids.dispose();
+  b.augment?.real.dispose();
 }

@@ -5,7 +5,7 @@ import { tf } from '../model/tf';
 import { Composition } from '../calm/compose';
 import { bridgeVariables, needsInputStats, setInputStats } from '../calm/bridge';
 import { MomentAccumulator, whiteningMatrix } from '../calm/whiten';
-import { makeBatch, disposeBatch, type EncodedExample } from './batch';
+import { augmentLength, makeBatch, disposeBatch, type EncodedExample } from './batch';
 import { maskedCrossEntropy } from './loss';
 import { trainLoop, type TrainLoopOptions, type TrainResult } from './loop';
 
@@ -27,8 +27,10 @@ export interface ComposeTrainOptions
 /** The frozen work of every example, padded to one length T: rows are gathered per batch. */
 export interface FrozenCache {
   T: number;
+  /** Augmenting positions: T, or across tokenizers the longest augmenting side. */
+  S: number;
   prefix: tf.Tensor3D; // [N, T, D_a]: the anchor's stream after block firstAnchorLayer
-  states: Map<number, tf.Tensor3D>; // augmenting layer → [N, T, D_g]
+  states: Map<number, tf.Tensor3D>; // augmenting layer → [N, S, D_g]
   bytes: number;
   /**
    * Whitening statistics per augmenting layer, measured from these states the first time a
@@ -39,6 +41,24 @@ export interface FrozenCache {
 }
 
 const CACHE_CHUNK = 64;
+
+/** Throws when the data's form does not match the composition's (aligned data for a composition across tokenizers, plain ids otherwise). */
+export function checkAligned(comp: Composition, data: EncodedExample[]): void {
+  const aligned = data.length > 0 && data.every((e) => e.augment !== undefined);
+  if (data.length > 0 && aligned !== (comp.alignment !== undefined)) {
+    throw new Error(
+      comp.alignment
+        ? 'this composition aligns two tokenizers: its examples need each model\'s own tokenization (encodeAligned)'
+        : 'these examples carry an augmenting tokenization, but the two models share one tokenizer',
+    );
+  }
+}
+
+/** The lengths every batch of `data` is padded to: anchor input positions T and augmenting positions S. */
+function paddedLengths(data: EncodedExample[]): { T: number; S: number } {
+  const T = Math.max(...data.map((e) => e.ids.length)) - 1;
+  return { T, S: data[0]?.augment ? augmentLength(data) : T };
+}
 /** Examples per chunk when the whitening statistics read the frozen cache. */
 const STATS_CHUNK = 1024;
 
@@ -49,21 +69,22 @@ export async function buildFrozenCache(
   onProgress?: (done: number, total: number) => void,
   signal?: AbortSignal,
 ): Promise<FrozenCache> {
-  const T = Math.max(...data.map((e) => e.ids.length)) - 1;
+  checkAligned(comp, data);
+  const { T, S } = paddedLengths(data);
   const prefixes: tf.Tensor3D[] = [];
   const states = new Map<number, tf.Tensor3D[]>(comp.augmentLayers.map((g) => [g, []]));
   try {
     for (let s = 0; s < data.length; s += CACHE_CHUNK) {
       if (signal?.aborted) throw new DOMException('training cancelled', 'AbortError');
-      const batch = makeBatch(data.slice(s, s + CACHE_CHUNK), padId, T);
+      const batch = makeBatch(data.slice(s, s + CACHE_CHUNK), padId, T, S);
       prefixes.push(comp.anchorPrefix(batch.ids));
-      comp.augmentStates(batch.ids).forEach((t, g) => states.get(g)!.push(t));
+      comp.augmentStates(batch.augment?.ids ?? batch.ids).forEach((t, g) => states.get(g)!.push(t));
       disposeBatch(batch);
       onProgress?.(Math.min(data.length, s + CACHE_CHUNK), data.length);
       await new Promise((r) => setTimeout(r, 0));
     }
     const cat = (ts: tf.Tensor3D[]) => (ts.length === 1 ? ts[0] : (tf.concat(ts, 0) as tf.Tensor3D));
-    const cache: FrozenCache = { T, prefix: cat(prefixes), states: new Map(), bytes: 0, inputStats: new Map() };
+    const cache: FrozenCache = { T, S, prefix: cat(prefixes), states: new Map(), bytes: 0, inputStats: new Map() };
     states.forEach((ts, g) => cache.states.set(g, cat(ts)));
     cache.bytes = 4 * (cache.prefix.size + [...cache.states.values()].reduce((n, t) => n + t.size, 0));
     if (prefixes.length > 1) prefixes.forEach((t) => t.dispose());
@@ -95,7 +116,7 @@ export async function augmentStateMoments(
   cache?: FrozenCache,
   signal?: AbortSignal,
 ): Promise<Map<number, { mean: Float64Array; cov: Float64Array }>> {
-  const T = cache?.T ?? Math.max(...data.map((e) => e.ids.length)) - 1;
+  const { T, S } = cache ?? paddedLengths(data);
   const Dg = comp.augment.config.nEmbd;
   const acc = new Map(layers.map((g) => [g, new MomentAccumulator(Dg)]));
   // Larger chunks than the cache's: each chunk's reads cost far more than its arithmetic
@@ -104,15 +125,15 @@ export async function augmentStateMoments(
   for (let s = 0; s < data.length; s += chunk) {
     if (signal?.aborted) throw new DOMException('training cancelled', 'AbortError');
     const n = Math.min(chunk, data.length - s);
-    const batch = makeBatch(data.slice(s, s + n), padId, T);
+    const batch = makeBatch(data.slice(s, s + n), padId, T, S);
     const states = cache
       ? new Map(layers.map((g) => [g, tf.slice(cache.states.get(g)!, [s, 0, 0], [n, -1, -1]) as tf.Tensor3D]))
-      : comp.augmentStates(batch.ids);
+      : comp.augmentStates(batch.augment?.ids ?? batch.ids);
     try {
       for (const g of layers) {
         const a = acc.get(g)!;
-        const m = tf.reshape(batch.real, [n * T, 1]); // [n·T, 1]: 1 at real positions
-        const x = tf.reshape(states.get(g)!, [n * T, Dg]); // [n·T, D_g]
+        const m = tf.reshape(batch.augment?.real ?? batch.real, [n * S, 1]); // [n·S, 1]: 1 at real augmenting positions
+        const x = tf.reshape(states.get(g)!, [n * S, Dg]); // [n·S, D_g]
         try {
           const count = await readScalar(tf.sum(m));
           if (count === 0) continue;
@@ -195,17 +216,19 @@ export function compositionLoss(
   padId: number,
   T: number,
   cache?: FrozenCache,
+  S?: number,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const batch = makeBatch(indices.map((i) => data[i]), padId, T);
+    const batch = makeBatch(indices.map((i) => data[i]), padId, T, cache?.S ?? S);
+    const opts = batch.augment ? { keyLimit: batch.augment.keyLimit } : {};
     let logits: tf.Tensor3D;
     if (cache) {
       const rows = tf.tensor1d(indices, 'int32');
       const states = new Map<number, tf.Tensor3D>();
       cache.states.forEach((t, g) => states.set(g, tf.gather(t, rows)));
-      logits = comp.forwardFromCache(tf.gather(cache.prefix, rows), states);
+      logits = comp.forwardFromCache(tf.gather(cache.prefix, rows), states, opts);
     } else {
-      logits = comp.forward(batch.ids);
+      logits = batch.augment ? comp.forwardAligned(batch.ids, batch.augment.ids, opts) : comp.forward(batch.ids);
     }
     const loss = maskedCrossEntropy(logits, batch.targets, batch.mask);
     disposeBatch(batch);
@@ -221,7 +244,8 @@ export async function trainComposition(
   const t0 = performance.now();
   const owned = opts.cache === undefined;
   const cache = opts.cache ?? (opts.cacheFrozen === false ? undefined : await buildFrozenCache(comp, data, opts.padId, opts.onCacheProgress, opts.signal));
-  const T = cache?.T ?? Math.max(...data.map((e) => e.ids.length)) - 1;
+  checkAligned(comp, data);
+  const { T, S } = cache ?? paddedLengths(data);
   try {
     // before step 0; frozen from then on (they are not among the params below)
     await fitInputStats(comp, data, opts.padId, cache, opts.signal);
@@ -230,7 +254,7 @@ export async function trainComposition(
       ...opts,
       params: comp.bridges.flatMap(bridgeVariables),
       numExamples: data.length,
-      loss: (indices) => compositionLoss(comp, data, indices, opts.padId, T, cache),
+      loss: (indices) => compositionLoss(comp, data, indices, opts.padId, T, cache, S),
     });
     return { ...result, cacheBytes: cache?.bytes ?? 0, cacheSeconds };
   } finally {
@@ -254,6 +278,11 @@ export function frozenCacheKey(comp: Composition, data: EncodedExample[], padId:
   for (const e of data) {
     mix(e.ids.length);
     for (const id of e.ids) mix(id);
+    if (e.augment) {
+      mix(e.augment.ids.length);
+      for (const id of e.augment.ids) mix(id);
+      for (const l of e.augment.keyLimit) mix(l);
+    }
   }
   return JSON.stringify([comp.firstAnchorLayer, comp.augmentLayers, padId, data.length, h1, h2]);
 }

@@ -13,6 +13,7 @@ export function CompositionSummary() {
   const { connections, output, batch } = config;
   const status = useAppStore((s) => s.composition.status);
   const source = useAppStore((s) => s.composition.source);
+  const aligned = useAppStore((s) => s.composition.info?.alignment !== undefined);
 
   const estimate = useMemo(() => {
     if (!anchor || !augment) return null;
@@ -44,6 +45,12 @@ export function CompositionSummary() {
         </div>
       </dl>
       <p className="small">{statusText(status, source?.kind)}</p>
+      {aligned && (
+        <p role="note" className="small">
+          These two models tokenize differently, so the bridges align them by characters: each anchor token reads the augmenting tokens that end at or
+          before it ends in the text.
+        </p>
+      )}
       <details className="fold">
         <summary>Memory</summary>
         <dl className="sizes">

@@ -5,6 +5,7 @@
 // spec (src/calm/spec.ts, tfjs-free; docs/design.md § Spec).
 import type { CompositionEstimate, Connection, OutputVariant, SpecSettings } from '../calm/spec';
 import type { KernelCalls, KernelUsage } from '../kernels/usage';
+import type { AlignmentRule } from '../calm/align';
 
 export type { Connection, OutputVariant, KernelCalls, KernelUsage };
 
@@ -66,7 +67,10 @@ export type CompositionSettings = Omit<SpecSettings, 'connections' | 'numHeads'>
 export type CompositionInfo = Pick<
   CompositionEstimate,
   'trainableParameters' | 'bridgeBytes' | 'frozenBytes' | 'adamStateBytes' | 'activationBytesPerStep' | 'cacheBytesPerExample'
->;
+> & {
+  /** Set when the two models tokenize differently: the rule the bridges align them by (docs/design.md § Across tokenizers). */
+  alignment?: AlignmentRule;
+};
 
 export interface Example {
   prompt: string;

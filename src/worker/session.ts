@@ -6,12 +6,13 @@ import { tf } from '../model/tf';
 import { disposeBridges, exportBundle, bridgesFromRaw, parseBundle, readBundleManifest, type ModelRef } from '../calm/bundle';
 import { Composition } from '../calm/compose';
 import { composeModels, type ComposeSettings } from '../calm/experiment';
+import { loadedAlignment, withAlignment } from '../calm/bundle-manifest';
 import { compositionEstimate } from '../calm/spec';
 import type { BridgeWeights } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
 import { KV_SPEC, makeKeyTable, type KeyTable } from '../tasks/kv';
 import { generate } from '../pipeline/decode';
-import { columnContext, columnDecoder, evaluateTable, TABLE_ROWS, type Column } from '../pipeline/evaluate';
+import { columnContext, columnDecoder, columnTokenizer, compositionTokenizers, evaluateTable, TABLE_ROWS, type Column, type Tokenizers } from '../pipeline/evaluate';
 import { notify, requireInteger } from './jobs';
 import type { LoadedModel, ModelRegistry } from './registry';
 import { FrozenWork, trainJob, type Current } from './train-job';
@@ -69,6 +70,8 @@ export class CompositionSession {
       { name: anchor.entry.id, model: anchor.model, tokenizer: anchor.tokenizer },
       { name: augment.entry.id, model: augment.model, tokenizer: augment.tokenizer },
       composeSettings(settings),
+      // the page composes any two models: different tokenizers align by characters
+      { align: true },
     );
     this.replace({ settings: { ...settings, ...comp.spec }, comp, anchor, augment });
     return this.info();
@@ -92,7 +95,7 @@ export class CompositionSession {
     let done = 0;
     const progress = () => notify(onProgress ? (d: number) => onProgress(d, total) : undefined, done);
     progress();
-    const r = await evaluateTable(cur.comp, cur.anchor.tokenizer, table, n, seed, {
+    const r = await evaluateTable(cur.comp, this.tokenizers(cur), table, n, seed, {
       signal,
       onBatch: (size) => {
         done += size;
@@ -113,14 +116,15 @@ export class CompositionSession {
     if (!(typeof temperature === 'number' && temperature >= 0 && Number.isFinite(temperature))) {
       throw new Error(`the temperature must be a number ≥ 0, found ${JSON.stringify(settings.temperature)}`);
     }
-    const tokenizer = cur.anchor.tokenizer;
+    const tokenizers = this.tokenizers(cur);
+    const tokenizer = columnTokenizer(tokenizers, column);
     const prompt = tokenizer.encode(settings.prompt ?? '');
     if (prompt.length === 0) throw new Error('the prompt is empty: the models need at least one token to continue');
     const maxLength = columnContext(cur.comp, column);
     if (prompt.length > maxLength) {
       throw new Error(`the prompt is ${prompt.length} tokens but the ${column === 'composed' ? "models'" : "model's"} context is ${maxLength}`);
     }
-    const decoder = columnDecoder(cur.comp, column)(1);
+    const decoder = columnDecoder(cur.comp, column, tokenizers)(1);
     try {
       const out = await generate(decoder, prompt, {
         maxTokens,
@@ -140,6 +144,7 @@ export class CompositionSession {
   async attention(opts: { prompt: string; connection: number }): Promise<AttentionMap> {
     const cur = this.require();
     const i = requireInteger('the connection index', opts.connection, 0, cur.comp.spec.connections.length - 1);
+    if (cur.comp.alignment) throw new Error('the attention map is drawn only for two models of one tokenizer; these two align by characters');
     const tokenizer = cur.anchor.tokenizer;
     const ids = tokenizer.encode(opts.prompt ?? '');
     if (ids.length === 0) throw new Error('the prompt is empty');
@@ -165,6 +170,11 @@ export class CompositionSession {
     if (!training) this.applyDisabled();
   }
 
+  /** The tokenizers the composition reads with (both across tokenizers). */
+  private tokenizers(cur: Current): Tokenizers {
+    return compositionTokenizers(cur.comp, cur.anchor.tokenizer, cur.augment.tokenizer);
+  }
+
   async exportBundle(): Promise<BundleFiles> {
     const cur = this.require();
     // A snapshot taken synchronously, so it is one step's bridges even while training goes on
@@ -174,12 +184,13 @@ export class CompositionSession {
     );
     try {
       const ref = (m: LoadedModel): ModelRef => ({ id: m.entry.id, n_layer: m.model.config.nLayer, n_embd: m.model.config.nEmbd, vocab_size: m.model.config.vocabSize });
-      const files = await exportBundle(cur.comp.spec, snapshot, {
+      const meta = {
         anchor: ref(cur.anchor),
         augment: ref(cur.augment),
         training: { ...cur.training, init_seed: cur.settings.seed },
         metrics: cur.metrics,
-      });
+      };
+      const files = await exportBundle(cur.comp.spec, snapshot, await withAlignment(cur.comp.alignment, { anchor: cur.anchor.tokenizer, augment: cur.augment.tokenizer }, meta));
       const bytes = files['bridge.safetensors'];
       const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
       return { composition: files['composition.json'], bridge: (whole ? bytes.buffer : bytes.slice().buffer) as ArrayBuffer };
@@ -205,13 +216,14 @@ export class CompositionSession {
     }
     const [anchor, augment] = await this.registry.pair(manifest.anchor.id!, manifest.augment.id!);
     const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.model.config, augment: augment.model.config });
+    const alignment = await loadedAlignment(manifest, { anchor: anchor.tokenizer, augment: augment.tokenizer });
     const training = manifest.training;
     const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
     // the bundle's spec, every option explicit, so that composing these settings again builds the same bridges
     const settings: CompositionSettings = { anchor: anchor.entry.id, augment: augment.entry.id, ...parsed.spec, seed };
     this.replace({
       settings,
-      comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges)),
+      comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges), alignment),
       anchor,
       augment,
       training,
@@ -230,6 +242,7 @@ export class CompositionSession {
       adamStateBytes: e.adamStateBytes,
       activationBytesPerStep: e.activationBytesPerStep,
       cacheBytesPerExample: e.cacheBytesPerExample,
+      ...(cur.comp.alignment ? { alignment: cur.comp.alignment } : {}),
     };
   }
 

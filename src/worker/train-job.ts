@@ -4,12 +4,11 @@
 // TrainEvent. What it returns is the page's summary; what the bundle says of the training
 // accumulates in the composition (Current).
 import type { CausalLM } from '../model/causal-lm';
-import { composedDecoder } from '../calm/compose';
 import type { Metrics, TrainingInfo } from '../calm/bundle';
 import type { Composition } from '../calm/compose';
-import { encodeExamples, type EncodedExample } from '../train/batch';
+import type { EncodedExample } from '../train/batch';
 import { buildFrozenCache, disposeFrozenCache, frozenCacheKey, trainComposition, type FrozenCache } from '../train/compose-train';
-import { codecOf, columnContext, exactMatch } from '../pipeline/evaluate';
+import { codecOf, columnContext, columnDecoder, compositionTokenizers, encodeForComposition, exactMatch } from '../pipeline/evaluate';
 import { isAbort, notify, requireInteger } from './jobs';
 import type { LoadedModel } from './registry';
 import type { CompositionSettings, TrainEvent, TrainSettings, TrainSummary } from './protocol';
@@ -89,7 +88,8 @@ export async function trainJob(
   const codec = codecOf(tokenizer);
   const comp = cur.comp;
   const maxLength = columnContext(comp, 'composed');
-  const data = encodeExamples(codec, settings.examples, maxLength);
+  const tokenizers = compositionTokenizers(comp, tokenizer, cur.augment.tokenizer);
+  const data = encodeForComposition(comp, tokenizers, settings.examples);
   const heldOut = (settings.heldOut ?? []).slice(0, HELD_OUT_CAP);
   const emit = (e: TrainEvent) => notify(onEvent, e);
   const t0 = performance.now();
@@ -121,7 +121,7 @@ export async function trainJob(
         emit({ stage: 'evaluating', step, steps });
         let correct: number;
         try {
-          correct = (await exactMatch((B) => composedDecoder(comp, B), codec, heldOut, { maxLength, signal })).correct;
+          correct = (await exactMatch(columnDecoder(comp, 'composed', tokenizers), codec, heldOut, { maxLength, signal })).correct;
         } catch (e) {
           // Stopped mid-evaluation: the loop ends before the next step. Only our own signal
           // counts: a lost WebGPU device rejects its reads with an AbortError too.

@@ -238,4 +238,30 @@ describe('calm compose on Llama and GPT-NeoX folders (tests/golden)', () => {
     const r = await calm(['compose', 'train', '--anchor', 'tests/golden/llama-tiny', '--augment', 'tests/golden/neox-tiny', '--task', 'kv-arith', '--steps', '1', '--out', join(dir, 'never')]);
     expectOneLineError(r, 1, /cannot compose tests\/golden\/llama-tiny with tests\/golden\/neox-tiny: the tokenizers differ at id 1: the anchor has '<\|im_start\|>', the augmenting model has '<\|padding\|>'/);
   });
+
+  it('with --align the two compose across tokenizers: the bundle records both, eval and generate read it, each column with its own tokenizer', async () => {
+    const data = join(dir, 'across.txt');
+    await writeFile(data, 'the cat => sat\nab => cd\nhello => world\n');
+    const out = join(dir, 'across');
+    const train = await calm([
+      'compose', 'train', '--anchor', 'tests/golden/llama-tiny', '--augment', 'tests/golden/neox-tiny', '--align',
+      '--data', data, '--steps', '2', '--batch', '3', '--out', out, '--json', '--quiet',
+    ]);
+    expect(train.code, train.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8'));
+    expect(manifest.alignment).toBe('utf8-byte-ends@1');
+    expect(manifest.anchor.tokenizer).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.augment.tokenizer).toMatch(/^[0-9a-f]{64}$/);
+    const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', 'the cat', '--max-tokens', '4', '--json', '--quiet']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const alone = await calm(['generate', '--model', 'tests/golden/neox-tiny', '--prompt', 'the cat', '--max-tokens', '4', '--json', '--quiet']);
+    const outputs = JSON.parse(gen.stdout).outputs;
+    expect(outputs.augment).toBe(JSON.parse(alone.stdout).text);
+    expect(typeof outputs.composed).toBe('string');
+    // a recorded tokenizer that is not the model's is refused in one line
+    manifest.anchor.tokenizer = manifest.augment.tokenizer;
+    await writeFile(join(out, 'composition.json'), JSON.stringify(manifest));
+    const bad = await calm(['compose', 'generate', '--bundle', out, '--prompt', 'the', '--max-tokens', '2']);
+    expectOneLineError(bad, 1, /composition.json: the anchor's tokenizer.json is not the one the bridges were trained with/);
+  });
 });

@@ -311,12 +311,29 @@ describe('CalmEngine', () => {
     );
   });
 
-  it('refuses to compose models whose tokenizers differ, naming the first differing token', async () => {
-    const err = await engine.compose({ ...settings, augment: 'kv-odd' }).catch((e: Error) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/^cannot compose arith-tiny with kv-odd: the tokenizers differ at id \d+: the anchor has 'a', the augmenting model has 'b'$/);
-    // the composition in place is untouched
+  it('composes models whose tokenizers differ, aligned by characters: each column reads with its own tokenizer, a bundle records both', async () => {
+    const info = await engine.compose({ ...settings, augment: 'kv-odd' });
+    expect(info.alignment).toBe('utf8-byte-ends@1');
+    // kv-odd is kv-tiny's weights behind a tokenizer with 'a' and 'b' swapped: read with its own
+    // tokenizer it answers as kv-tiny does (a key is one token either way)
+    const e = makeExamples('kv-subs', 1, { seed: 3, table, keys: 'all' })[0];
+    expect((await generate('augment', e.prompt)).text).toBe(e.completion);
     expect((await generate('anchor', '4+7-3=')).text).toBe('8');
+    expect(typeof (await generate('composed', e.prompt)).text).toBe('string');
+    await expect(engine.attention({ prompt: e.prompt, connection: 0 })).rejects.toThrow('the attention map is drawn only for two models of one tokenizer');
+    const bundle = await engine.exportBundle();
+    const manifest = JSON.parse(bundle.composition);
+    expect(manifest.alignment).toBe('utf8-byte-ends@1');
+    expect(manifest.anchor.tokenizer).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.augment.tokenizer).not.toBe(manifest.anchor.tokenizer);
+    await engine.importBundle(bundle);
+    expect(JSON.parse((await engine.exportBundle()).composition).alignment).toBe('utf8-byte-ends@1');
+    // a bundle whose recorded tokenizer is not the model's is refused, naming the side
+    manifest.augment.tokenizer = manifest.anchor.tokenizer;
+    await expect(engine.importBundle({ composition: JSON.stringify(manifest), bridge: bundle.bridge })).rejects.toThrow(
+      "composition.json: the augmenting model's tokenizer.json is not the one the bridges were trained with",
+    );
+    expect((await engine.compose(settings)).alignment).toBeUndefined();
   });
 
   it('composes, trains, exports and imports bridges with input whitening, query norm and a value gate', async () => {

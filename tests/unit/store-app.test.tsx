@@ -175,12 +175,23 @@ describe('App', () => {
     expect((screen.getByRole('button', { name: 'Train' }) as HTMLButtonElement).disabled).toBe(false);
   });
 
-  it('shows the worker\'s message when the tokenizers differ', async () => {
-    worker.composeError = 'cannot compose arith-tiny with deep-tiny: the vocabularies differ at id 3 ("a" vs "b")';
+  it('shows the worker\'s message when it cannot compose the pair', async () => {
+    worker.composeError = "cannot align arith-tiny with deep-tiny by characters: the augmenting model's tokenizer (deep-tiny) is neither a byte-level BPE nor the character tokenizer";
     const user = userEvent.setup();
     render(<App />);
     await user.selectOptions(screen.getByRole('combobox', { name: 'Augmenting model' }), 'deep-tiny');
-    const alert = await screen.findByText(/Cannot build the composition: cannot compose arith-tiny with deep-tiny/);
+    const alert = await screen.findByText(/Cannot build the composition: cannot align arith-tiny with deep-tiny by characters/);
     expect(alert.getAttribute('role')).toBe('alert');
+  });
+
+  it('says when two models of different tokenizers are aligned by characters, and not otherwise', async () => {
+    worker.alignedModels.add('deep-tiny');
+    const user = userEvent.setup();
+    render(<App />);
+    await screen.findByText(/Trainable parameters/);
+    expect(screen.queryByText(/tokenize differently/)).toBeNull();
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Augmenting model' }), 'deep-tiny');
+    const note = await screen.findByText(/These two models tokenize differently, so the bridges align them by characters/);
+    expect(note.getAttribute('role')).toBe('note');
   });
 });

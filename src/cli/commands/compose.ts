@@ -3,12 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { disposeBridge } from '../../calm/bridge';
 import { composeModels } from '../../calm/experiment';
 import { generate } from '../../pipeline/decode';
-import { codecOf, columnDecoder, evaluateColumn, type Column } from '../../pipeline/evaluate';
+import { columnDecoder, columnTokenizer, compositionTokenizers, encodeForComposition, evaluateColumn, type Column } from '../../pipeline/evaluate';
 import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, compositionEstimate, describeSpec, specToJson } from '../../calm/spec';
 import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
 import { KV_RECIPE, compositionExamples } from '../../tasks/recipe';
 import { parseExamplesStrict } from '../../tasks/parse';
-import { encodeExamples } from '../../train/batch';
 import { trainComposition } from '../../train/compose-train';
 import { choiceOption, intOption, numberOption, requiredString, stringOption, type Command, type CommandArgs, type OptionValues } from '../command';
 import { compactCount, percent, printJson, printText, progress, round, UsageError } from '../output';
@@ -34,6 +33,10 @@ export const command: Command = {
     'no-query-norm': { type: 'boolean', description: 'train: the queries read the anchor state as it is' },
     'value-gate': { type: 'boolean', description: `train: a per-head sigmoid gate on each head's attention output (default ${SPEC_DEFAULTS.valueGate ? 'on' : 'off'})` },
     'no-value-gate': { type: 'boolean', description: 'train: no value gate' },
+    align: {
+      type: 'boolean',
+      description: 'train: compose models whose tokenizers differ, aligning them by characters (each reads its own tokenization; docs/design.md § Across tokenizers)',
+    },
     task: { type: 'string', value: TASKS.join('|'), description: 'train: built-in training data over the composition keys; eval: the task' },
     data: { type: 'string', value: 'FILE', description: 'train: examples, one "prompt => completion" per line or JSONL' },
     steps: { type: 'string', value: 'N', description: `train: optimizer steps (default ${KV_RECIPE.steps})` },
@@ -129,9 +132,10 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   let augment: ResolvedModel | undefined;
   try {
     augment = await resolveModel(augmentId, { backend, tokenizer: 'required', command: 'compose train' });
-    const comp = composeModels(handleOf(anchor), handleOf(augment), { ...spec, seed });
+    const comp = composeModels(handleOf(anchor), handleOf(augment), { ...spec, seed }, { align: values.align === true });
     const maxLength = Math.min(anchor.config.nPositions, augment.config.nPositions);
-    const data = encodeExamples(codecOf(anchor.tokenizer!), examples, maxLength);
+    const tokenizers = compositionTokenizers(comp, anchor.tokenizer!, augment.tokenizer!);
+    const data = encodeForComposition(comp, tokenizers, examples);
     const est = compositionEstimate(comp.spec, anchor.config, augment.config, { batch, T: maxLength, numExamples: data.length });
     progress(
       `${anchor.name} ← ${augment.name}: ${comp.bridges.length} bridges (${describeSpec(comp.spec)}), ` +
@@ -151,14 +155,19 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     const metrics: Record<string, number> = { final_loss: round(r.losses.at(-1) ?? NaN) };
     if (taskText === 'kv-arith') {
       const heldOut = makeExamples('kv-arith', 200, { seed: seed + 9001, table, keys: 'held-out' });
-      metrics['kv-arith_held_out'] = await evaluateColumn(comp, anchor.tokenizer!, 'composed', heldOut);
+      metrics['kv-arith_held_out'] = await evaluateColumn(comp, tokenizers, 'composed', heldOut);
     }
-    await writeBundle(out, comp, {
-      anchor: modelRef(anchor, out),
-      augment: modelRef(augment, out),
-      training: { steps: r.steps, lr, batch, seed, ...(taskText ? { task: taskText } : { data: dataFile }), seconds: round(r.seconds + r.cacheSeconds, 1) },
-      metrics,
-    });
+    await writeBundle(
+      out,
+      comp,
+      {
+        anchor: modelRef(anchor, out),
+        augment: modelRef(augment, out),
+        training: { steps: r.steps, lr, batch, seed, ...(taskText ? { task: taskText } : { data: dataFile }), seconds: round(r.seconds + r.cacheSeconds, 1) },
+        metrics,
+      },
+      { anchor: anchor.tokenizer!, augment: augment.tokenizer! },
+    );
     const report = {
       bundle: out,
       ...specToJson(comp.spec),
@@ -190,7 +199,7 @@ async function evaluate({ values, json, backend }: CommandArgs): Promise<void> {
     const result: Record<Column, number> = { anchor: 0, augment: 0, composed: 0 };
     for (const c of COLUMNS) {
       progress(`${c}: ${n} ${taskText} examples (keys ${keys})`);
-      result[c] = await evaluateColumn(b.comp, b.anchor.tokenizer!, c, examples);
+      result[c] = await evaluateColumn(b.comp, compositionTokenizers(b.comp, b.anchor.tokenizer!, b.augment.tokenizer!), c, examples);
     }
     const chance = answerChance(examples).share;
     if (json) printJson({ bundle: dir, task: taskText, keys, n, seed, accuracy: result.composed, columns: result, chance });
@@ -208,14 +217,15 @@ async function generateAll({ values, json, backend }: CommandArgs): Promise<void
   const maxTokens = intOption(values, 'max-tokens', 16, 0);
   const b = await loadBundle(dir, backend);
   try {
-    const tokenizer = b.anchor.tokenizer!;
-    const ids = tokenizer.encode(prompt);
+    const tokenizers = compositionTokenizers(b.comp, b.anchor.tokenizer!, b.augment.tokenizer!);
     const context = Math.min(b.anchor.config.nPositions, b.augment.config.nPositions);
-    if (ids.length >= context) throw new Error(`the prompt is ${ids.length} tokens but the context is ${context}`);
     const columns = only ? [only as Column] : COLUMNS;
     const outputs: Partial<Record<Column, string>> = {};
     for (const c of columns) {
-      const decoder = columnDecoder(b.comp, c)(1);
+      const tokenizer = columnTokenizer(tokenizers, c);
+      const ids = tokenizer.encode(prompt);
+      if (ids.length >= context) throw new Error(`the prompt is ${ids.length} tokens but the context is ${context}`);
+      const decoder = columnDecoder(b.comp, c, tokenizers)(1);
       try {
         outputs[c] = (await generate(decoder, ids, { maxTokens, eosId: tokenizer.eosId, maxLength: context, decode: (t) => tokenizer.decode(t) })).text;
       } finally {

@@ -24,6 +24,11 @@ export const command: Command = {
     anchor: { type: 'string', value: 'ID|DIR', description: 'the anchor (default arith-tiny)' },
     augment: { type: 'string', value: 'ID|DIR', description: 'the augmenting model (default kv-tiny)' },
     out: { type: 'string', value: 'DIR', description: 'also write the trained composition as a bundle' },
+    align: {
+      type: 'boolean',
+      description:
+        'compose models whose tokenizers differ, aligning them by characters, e.g. --augment kv-letters-tiny (keys spelled in letters; docs/reproduction.md § Across tokenizers)',
+    },
     recipe: {
       type: 'string',
       value: 'JSON',
@@ -31,7 +36,7 @@ export const command: Command = {
         'recipe or spec fields to change for an ablation, e.g. \'{"inputNorm":"none","valueGate":false,"steps":300}\' (src/tasks/recipe.ts and src/calm/spec.ts name them)',
     },
   },
-  examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --out public/models/compositions/kv-default'],
+  examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --augment kv-letters-tiny --align --json', 'repro kv --out public/models/compositions/kv-default'],
   async run({ values, positionals, json, backend }) {
     if (positionals.length !== 1 || positionals[0] !== 'kv') throw new UsageError('repro knows one experiment: calm repro kv');
     const seed = intOption(values, 'seed', 0);
@@ -52,18 +57,24 @@ export const command: Command = {
         recipe,
         spec: changes.spec,
         seed,
+        align: values.align === true,
         onStage: (s) => progress(s),
         onProgress: (p) => progress(`step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} ${p.stepsPerSecond.toFixed(2)} steps/s ETA ${p.etaSeconds.toFixed(0)} s`),
       });
       const seconds = (performance.now() - t0) / 1000;
       const out = stringOption(values, 'out');
       if (out) {
-        await writeBundle(out, r.composition, {
-          anchor: modelRef(anchor, out),
-          augment: modelRef(augment, out),
-          training: { steps: r.training.steps, lr: recipe.lr, batch: recipe.batch, seed, task: 'kv-arith', seconds: round(r.trainSeconds, 1), recipe },
-          metrics: { table: r.table, chance: r.chance, n: recipe.evalN, eval_seed: seed },
-        });
+        await writeBundle(
+          out,
+          r.composition,
+          {
+            anchor: modelRef(anchor, out),
+            augment: modelRef(augment, out),
+            training: { steps: r.training.steps, lr: recipe.lr, batch: recipe.batch, seed, task: 'kv-arith', seconds: round(r.trainSeconds, 1), recipe },
+            metrics: { table: r.table, chance: r.chance, n: recipe.evalN, eval_seed: seed },
+          },
+          { anchor: anchor.tokenizer!, augment: augment.tokenizer! },
+        );
         progress(`wrote ${out}`);
       }
       r.composition.bridges.forEach(disposeBridge); // the frozen statistics too

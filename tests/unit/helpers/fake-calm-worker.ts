@@ -77,6 +77,8 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 export class FakeWorker {
   readonly calls: Call[] = [];
   composeError: string | null = null;
+  /** Augmenting models whose tokenizer differs from every other's: the composition aligns by characters. */
+  alignedModels = new Set<string>();
   initError: string | null = null;
   backend: BackendReport = { backend: 'wasm', reason: 'faster in the probe', probe: { wasm: 3 } };
   trainEvents: TrainEvent[] = [
@@ -130,7 +132,8 @@ export class FakeWorker {
   }
 
   info(s: CompositionSettings): CompositionInfo {
-    return { trainableParameters: 1000 * s.connections.length, bridgeBytes: 1, frozenBytes: 0, adamStateBytes: 2, activationBytesPerStep: 3, cacheBytesPerExample: 4 };
+    const info: CompositionInfo = { trainableParameters: 1000 * s.connections.length, bridgeBytes: 1, frozenBytes: 0, adamStateBytes: 2, activationBytesPerStep: 3, cacheBytesPerExample: 4 };
+    return this.alignedModels.has(s.augment) ? { ...info, alignment: 'utf8-byte-ends@1' } : info;
   }
 
   /** What kernelUsage() answers (the real worker on WebAssembly: plain tfjs ops, the cross-attention's reference). */
