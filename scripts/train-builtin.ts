@@ -1,12 +1,14 @@
-// Trains the two built-in models from a fixed seed and writes them under public/models/ in
+// Trains the built-in models from a fixed seed and writes them under public/models/ in
 // Hugging Face layout, with a model card each, and lists them in public/models/index.json.
 //
-//   npm run train:builtin -- [--only kv|arith] [--steps N] [--seed S] [--dir public/models] [--mix task:share,…]
+//   npm run train:builtin -- [--only kv-tiny|kv-letters-tiny|arith-tiny] [--steps N] [--seed S] [--dir public/models] [--mix task:share,…]
 //
-// Both share one vocabulary: printable characters plus every key of the key table as one token.
-// The augmenting model `kv-tiny` learns the key table (the table as text, look-ups that end at
-// a key, and kv-subs, so each value is held right at its key: docs/reproduction.md); the anchor
-// `arith-tiny` learns single-digit arithmetic and never sees a key.
+// `kv-tiny` and `arith-tiny` share one vocabulary: printable characters plus every key of the key
+// table as one token. The augmenting model `kv-tiny` learns the key table (the table as text,
+// look-ups that end at a key, and kv-subs, so each value is held right at its key:
+// docs/reproduction.md); the anchor `arith-tiny` learns single-digit arithmetic and never sees a
+// key. `kv-letters-tiny` learns the same table with a tokenizer of its own, keys spelled in
+// letters: the augmenting model of the experiment across tokenizers.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -243,7 +245,7 @@ ${r.description}
 ## Retrain
 
 \`\`\`
-npm run train:builtin -- --only ${r.id.split('-')[0]} --seed ${seed}
+npm run train:builtin -- --only ${r.id} --seed ${seed}
 \`\`\`
 `;
 }

@@ -9,6 +9,7 @@ import type { Composition } from '../calm/compose';
 import { KV_SPEC, makeExamples, makeKeyTable } from '../tasks/kv';
 import { KV_RECIPE, compositionExamples, type KVRecipe } from '../tasks/recipe';
 import { trainComposition } from '../train/compose-train';
+import { alignmentStability } from '../train/batch';
 import type { TrainProgress, TrainResult } from '../train/loop';
 import { compositionTokenizers, encodeForComposition, evaluateColumn, evaluateTable, type Table } from './evaluate';
 
@@ -74,7 +75,9 @@ export async function runKVRepro(
       augment: augment.name,
       ...recipe,
       ...comp.spec,
-      ...(comp.alignment ? { alignment: comp.alignment, anchorTokenizer: anchor.tokenizer.label, augmentTokenizer: augment.tokenizer.label } : {}),
+      ...(comp.alignment
+        ? { alignment: comp.alignment, anchorTokenizer: anchor.tokenizer.label, augmentTokenizer: augment.tokenizer.label, alignmentStability: alignmentStability(data) }
+        : {}),
       seed: opts.seed,
       keys: { total: KV_SPEC.numKeys, composition: table.compositionKeys.length, heldOut: table.heldOutKeys.length },
       trainingExamples: data.length,

@@ -7,8 +7,14 @@ import { keyLimits, type Tokenized } from '../calm/align';
 export interface EncodedExample {
   ids: number[]; // prompt + completion + eos
   promptLength: number;
-  /** Across tokenizers: the augmenting ids of prompt + completion and, per anchor input position (ids[:-1]), how many of them it may read. */
-  augment?: { ids: number[]; keyLimit: number[] };
+  /**
+   * Across tokenizers: the augmenting ids of prompt + completion and, per anchor input position
+   * (ids[:-1]), how many of them it may read. `unstable`: how many of those positions would
+   * read, through the text up to their own end alone, another augmenting tokenization than the
+   * first keyLimit tokens of the whole text's (a BPE merge across their end): docs/design.md
+   * § Across tokenizers.
+   */
+  augment?: { ids: number[]; keyLimit: number[]; unstable: number };
 }
 
 /** What aligned encoding needs of a tokenizer (src/tokenizer/tokenizer.ts). */
@@ -37,11 +43,50 @@ export function encodeAligned(
     const at = p.ends.at(-1) ?? 0;
     const ids = [...p.ids, ...c.ids, anchor.eosId!];
     const ends = [...p.ends, ...c.ends.map((x) => x + at), (c.ends.at(-1) ?? 0) + at];
-    const g = augment.encodeWithEnds(e.prompt + e.completion);
+    const text = e.prompt + e.completion;
+    const g = augment.encodeWithEnds(text);
     if (ids.length > context.anchor) throw new Error(`example ${i + 1} is ${ids.length} anchor tokens (with the end) but the anchor's context is ${context.anchor}`);
     if (g.ids.length > context.augment) throw new Error(`example ${i + 1} is ${g.ids.length} augmenting tokens but the augmenting model's context is ${context.augment}`);
-    return { ids, promptLength: p.ids.length, augment: { ids: g.ids, keyLimit: keyLimits(ends.slice(0, -1), g.ends) } };
+    const inputEnds = ends.slice(0, -1);
+    const keyLimit = keyLimits(inputEnds, g.ends);
+    return { ids, promptLength: p.ids.length, augment: { ids: g.ids, keyLimit, unstable: unstablePositions(augment, text, inputEnds, keyLimit, g.ids) } };
   });
+}
+
+/** Across tokenizers: anchor input positions, and how many of them are unstable (see EncodedExample.augment). */
+export function alignmentStability(data: readonly EncodedExample[]): { positions: number; unstable: number } {
+  let positions = 0;
+  let unstable = 0;
+  for (const e of data) {
+    if (!e.augment) continue;
+    positions += e.augment.keyLimit.length;
+    unstable += e.augment.unstable;
+  }
+  return { positions, unstable };
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * How many anchor positions would read another augmenting tokenization through the text up
+ * to their own end alone: the tokenization of that prefix is not the first keyLimit tokens of
+ * the whole text's. Each distinct end is tokenized once.
+ */
+function unstablePositions(augment: EndsCodec, text: string, ends: readonly number[], keyLimit: readonly number[], whole: readonly number[]): number {
+  const bytes = utf8.encode(text);
+  const stable = new Map<number, boolean>();
+  let n = 0;
+  ends.forEach((end, t) => {
+    if (!stable.has(end)) {
+      // an end inside a character: the text before that character (what spell gives a decoder)
+      const prefix = fromUtf8.decode(bytes.subarray(0, end)).replace(/\uFFFD$/, '');
+      const ids = prefix ? augment.encodeWithEnds(prefix).ids : [];
+      stable.set(end, ids.length === keyLimit[t] && ids.every((id, j) => id === whole[j]));
+    }
+    if (!stable.get(end)) n++;
+  });
+  return n;
 }
 
 export interface TokenCodec {

@@ -364,6 +364,25 @@ describe('a shipped composition', () => {
   });
 });
 
+describe('across tokenizers', () => {
+  it('opens the shipped arith-tiny ← kv-letters-tiny (keys spelled in letters), says it aligns by characters, and compares', { timeout: 300_000 }, async () => {
+    const { page, errors } = await openPage();
+    await waitForWorker(page);
+    await page.getByRole('button', { name: /^Open arith-tiny ← kv-letters-tiny/ }).click();
+    await expectText(page.locator('.shipped [role="status"]'), /^Opened arith-tiny ← kv-letters-tiny/, SLOW);
+    await expectText(page.getByRole('group', { name: 'Composition size' }), /These two models tokenize differently, so the bridges align them by characters/, SLOW);
+    expect(await page.getByRole('combobox', { name: 'Augmenting model' }).inputValue()).toBe('kv-letters-tiny');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.verdicts li.right, .verdicts li.wrong').length === 3, undefined, { timeout: SLOW });
+    const marks = await Promise.all(['Anchor output', 'Augmenting output', 'Composed output'].map((name) => page.getByRole('region', { name }).locator('.mark').innerText()));
+    for (const m of marks) expect(m).toMatch(/^[✓✗] (Right|Wrong): its right answer is /);
+    expect(await page.getByRole('region', { name: 'Composed output' }).innerText()).toContain('(trained bridges)');
+    await page.screenshot({ path: `${ARTIFACTS}/across-tokenizers.png`, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
 describe('the model list', () => {
   it('shows a per-model config error and the models of both roles in each list (routed fixture)', async () => {
     const models = [

@@ -10,7 +10,7 @@ import { Composition } from '../../src/calm/compose';
 import { bridgeVariables } from '../../src/calm/bridge';
 import { composeModels } from '../../src/calm/experiment';
 import { loadedAlignment, manifestJson, readBundleManifest, withAlignment } from '../../src/calm/bundle-manifest';
-import { encodeAligned, makeBatch, disposeBatch } from '../../src/train/batch';
+import { alignmentStability, encodeAligned, makeBatch, disposeBatch } from '../../src/train/batch';
 import { buildFrozenCache, compositionLoss, disposeFrozenCache, trainComposition } from '../../src/train/compose-train';
 import { columnDecoder, encodeForComposition, exactMatch, codecOf } from '../../src/pipeline/evaluate';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, EOS_ID, Tokenizer } from '../../src/tokenizer';
@@ -53,6 +53,23 @@ describe('aligned examples', () => {
     // anchor input positions a b c + q d = 5 (the end token is only a target): the key 'abc' is
     // visible from 'c' on, 'qd' from 'd' on
     expect(e.augment!.keyLimit).toEqual([0, 0, 1, 2, 2, 3, 4, 5]);
+    // 'a', 'b' and 'q' would read a letter token through their own prefix ('a', 'ab', 'abc+q'),
+    // which the whole text's tokenization merged into a key token: three unstable positions
+    expect(e.augment!.unstable).toBe(3);
+  });
+
+  it('the other way round (one anchor token per key, letters on the augmenting side) every position is stable', () => {
+    const data = encodeAligned(keys, letters, [{ prompt: 'abc+qd=', completion: '5' }, { prompt: '4+abc-2=', completion: '2' }], { anchor: 32, augment: 32 });
+    expect(data.map((e) => e.augment!.unstable)).toEqual([0, 0]);
+    expect(data[0].augment!.keyLimit).toEqual([3, 4, 6, 7, 8]); // abc, +, qd, =, 5
+    expect(alignmentStability(data)).toEqual({ positions: 5 + 7, unstable: 0 });
+  });
+
+  it('a byte-level BPE augmenting side: a merge across an anchor token end makes that position unstable', () => {
+    const [e] = encodeAligned(letters, bpe, [{ prompt: 'the', completion: ' cat' }], { anchor: 32, augment: 32 });
+    // the whole text is 'the' ' ca' 't'; alone, 't' is 't', 'th' is 'th', 'the ' ends in ' ' and
+    // 'the c' in ' c': four unstable positions; 'the ca' and 'the cat' read what the whole text has
+    expect(e.augment!.unstable).toBe(4);
   });
 
   it('a padded batch: the augmenting side padded to S, padded anchor positions keep their row last limit', () => {

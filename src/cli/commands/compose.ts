@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { disposeBridge } from '../../calm/bridge';
 import { composeModels } from '../../calm/experiment';
 import { generate } from '../../pipeline/decode';
+import { alignmentStability } from '../../train/batch';
 import { columnDecoder, columnTokenizer, compositionTokenizers, encodeForComposition, evaluateColumn, type Column } from '../../pipeline/evaluate';
 import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, compositionEstimate, describeSpec, specToJson } from '../../calm/spec';
 import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
@@ -137,6 +138,13 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     const tokenizers = compositionTokenizers(comp, anchor.tokenizer!, augment.tokenizer!);
     const data = encodeForComposition(comp, tokenizers, examples);
     const est = compositionEstimate(comp.spec, anchor.config, augment.config, { batch, T: maxLength, numExamples: data.length });
+    const stability = alignmentStability(data);
+    if (stability.unstable > 0) {
+      progress(
+        `${stability.unstable} of ${stability.positions} anchor positions read augmenting tokens that the text after them decided (a merge across their end); ` +
+          'decoding reads the text so far, so these positions train on what they will not see (docs/design.md § Across tokenizers)',
+      );
+    }
     progress(
       `${anchor.name} ← ${augment.name}: ${comp.bridges.length} bridges (${describeSpec(comp.spec)}), ` +
         `${compactCount(est.trainableParameters)} trainable parameters; ${data.length} examples, ${steps} steps`,
