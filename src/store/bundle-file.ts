@@ -38,11 +38,11 @@ export function bundleFileName(name: string): string {
 }
 
 /** The free-form parts of composition.json that the page shows (`training`, `metrics`); the worker checks the rest. */
-export function readManifest(text: string): { metrics?: Record<string, unknown>; training?: Record<string, unknown> } {
+export function readManifest(text: string): { metrics?: Record<string, unknown>; training?: Record<string, unknown>; alignment?: string } {
   try {
-    const json = JSON.parse(text) as { metrics?: unknown; training?: unknown };
+    const json = JSON.parse(text) as { metrics?: unknown; training?: unknown; alignment?: unknown };
     const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-    return { metrics: obj(json.metrics), training: obj(json.training) };
+    return { metrics: obj(json.metrics), training: obj(json.training), ...(typeof json.alignment === 'string' ? { alignment: json.alignment } : {}) };
   } catch {
     return {};
   }

@@ -41,7 +41,16 @@ export interface CompositionState {
   /** True once the bridges have taken a training step or come from a bundle. */
   trained: boolean;
   /** Where trained bridges came from. */
-  source?: { kind: 'training' } | { kind: 'bundle'; title: string; metrics?: Record<string, unknown>; training?: Record<string, unknown> };
+  source?:
+    | { kind: 'training' }
+    | {
+        kind: 'bundle';
+        title: string;
+        metrics?: Record<string, unknown>;
+        training?: Record<string, unknown>;
+        /** composition.json's alignment rule: present when the two models tokenize differently. */
+        alignment?: string;
+      };
   /** Bridges switched off at inference (ablation), by connection index. */
   disabled: number[];
 }

@@ -186,7 +186,7 @@ function applyImported(
 ): void {
   const manifest = readManifest(composition);
   setState((s) => ({
-    ...bundleOpened(s, { settings, recorded: hp, source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training } }),
+    ...bundleOpened(s, { settings, recorded: hp, source: { kind: 'bundle', title, metrics: manifest.metrics, training: manifest.training, alignment: manifest.alignment } }),
     ...(text !== undefined ? { examples: examplesFromText(text ?? defaultExamplesText()) } : {}),
   }));
 }

@@ -26,7 +26,7 @@ export async function openCompositionNow(entry: BuiltinComposition, opts: { base
     const settings: CompositionSettings = await serial(() => api().importBundle(transferBundle({ composition, bridge })));
     // A shipped composition is no saved record (bundleOpened forgets the open one).
     const manifest = readManifest(composition);
-    const source = { kind: 'bundle', title: entry.title, metrics: manifest.metrics, training: manifest.training } as const;
+    const source = { kind: 'bundle', title: entry.title, metrics: manifest.metrics, training: manifest.training, alignment: manifest.alignment } as const;
     setState((s) => bundleOpened(s, { settings, source, recorded: recordedSettings(manifest) }));
   } catch (e) {
     setState((s) => ({

@@ -13,7 +13,8 @@ export function CompositionSummary() {
   const { connections, output, batch } = config;
   const status = useAppStore((s) => s.composition.status);
   const source = useAppStore((s) => s.composition.source);
-  const aligned = useAppStore((s) => s.composition.info?.alignment !== undefined);
+  // what the worker said when it composed, or what the opened bundle records
+  const aligned = useAppStore((s) => s.composition.info?.alignment !== undefined || (s.composition.source?.kind === 'bundle' && s.composition.source.alignment !== undefined));
 
   const estimate = useMemo(() => {
     if (!anchor || !augment) return null;
