@@ -88,7 +88,7 @@ describe('the CALM worker in Chromium', () => {
 
   it('lists the models and composes the default pair', async () => {
     const cards = await c.api.listModels();
-    expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-tiny']);
+    expect(cards.map((m) => m.id).sort()).toEqual(['arith-tiny', 'kv-letters-tiny', 'kv-tiny']);
     const info = await c.api.compose(SETTINGS);
     // per bridge: proj (kv-tiny's width 128 → 128), q/k/v/o, the spec's default relative-position bias
     // (h·R = 4·4) and its value gate (128·4 + 4), which the worker applies when the settings do
