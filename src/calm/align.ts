@@ -92,6 +92,12 @@ export function alignedBatch(rows: readonly Alignment[], pad: { anchor: number; 
     anchorIds: rows.map((r) => fill(r.anchor.ids, T, pad.anchor)),
     augmentIds: rows.map((r) => fill(r.augment.ids, S, pad.augment)),
     augmentMask: rows.map((r) => fill(r.augment.ids.map(() => 1), S, 0)),
-    keyLimit: rows.map((r) => fill(r.keyLimit, T, r.keyLimit.at(-1) ?? 0)),
+    keyLimit: rows.map((r) => padKeyLimit(r.keyLimit, T)),
   };
+}
+
+/** A row's key limits padded to T anchor positions: a padded position keeps the row's last limit. */
+export function padKeyLimit(keyLimit: readonly number[], T: number): number[] {
+  const last = keyLimit.at(-1) ?? 0;
+  return Array.from({ length: T }, (_, t) => keyLimit[t] ?? last);
 }

@@ -5,14 +5,16 @@
 // import. Both files are untrusted on import: every check is a one-line CompositionError
 // naming the file and the field or tensor (safetensors-level damage is a SafetensorsError).
 
-import type { ModelConfig } from '../model/causal-lm';
+import type { CausalLM, ModelConfig } from '../model/causal-lm';
+import type { Tokenizer } from '../tokenizer/tokenizer';
 import { tf } from '../model/tf';
 import { quote } from '../io/errors';
 import { parseSafetensors, writeSafetensors } from '../io/safetensors';
 import { validateConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
 import { markUnfitted } from './bridge';
-import { BRIDGE_FILE, COMPOSITION_FILE, manifestJson, readBundleManifest, specOf, type BundleManifest, type BundleMeta } from './bundle-manifest';
+import { BRIDGE_FILE, COMPOSITION_FILE, loadedAlignment, manifestJson, readBundleManifest, specOf, type BundleManifest, type BundleMeta } from './bundle-manifest';
+import { Composition } from './compose';
 import { bridgeShapes, specToJson, type CompositionSpec } from './spec';
 import { BRIDGE_TENSORS, type BridgeWeights } from './types';
 
@@ -249,6 +251,21 @@ export function bridgesFromRaw(raw: RawBridge[]): BridgeWeights[] {
     if (r.inWhiten && r.inWhiten.data.every((v) => v === 0)) markUnfitted(b as BridgeWeights);
     return b as BridgeWeights;
   });
+}
+
+/**
+ * A bundle's composition over two loaded models: both files checked against the models
+ * (parseBundle), the bridges as variables, and across tokenizers the recorded tokenizers checked
+ * against theirs (loadedAlignment). What the CLI and the worker load a bundle with.
+ */
+export async function compositionFromBundle(
+  files: { composition: string; bridge: Uint8Array },
+  anchor: { model: CausalLM; tokenizer?: Tokenizer },
+  augment: { model: CausalLM; tokenizer?: Tokenizer },
+): Promise<{ comp: Composition; manifest: BundleManifest }> {
+  const parsed = parseBundle(files, { anchor: anchor.model.config, augment: augment.model.config });
+  const alignment = await loadedAlignment(parsed.manifest, { anchor: anchor.tokenizer, augment: augment.tokenizer });
+  return { comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges), alignment), manifest: parsed.manifest };
 }
 
 export function disposeBridges(bridges: BridgeWeights[]): void {

@@ -4,7 +4,7 @@
 import type { CausalLM } from '../model/causal-lm';
 import { Tokenizer, compareVocabularies } from '../tokenizer';
 import { Composition } from './compose';
-import { ALIGNMENT_RULE } from './align';
+import { ALIGNMENT_RULE, type AlignmentRule } from './align';
 import { initBridges } from './bridge';
 import { CompositionError } from './errors';
 import { resolveSpec, specOnly, type SpecSettings } from './spec';
@@ -38,8 +38,7 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
       );
     }
   }
-  const c = freshComposition(anchor.model, augment.model, s);
-  return new Composition(c.anchor, c.augment, c.spec, c.bridges, ALIGNMENT_RULE);
+  return freshComposition(anchor.model, augment.model, s, ALIGNMENT_RULE);
 }
 
 /**
@@ -48,11 +47,11 @@ export function composeModels(anchor: ModelHandle, augment: ModelHandle, s: Comp
  * what they leave out; connection text such as `-1:f` read against their depths), checked, and
  * the bridges seeded as composeModels seeds them.
  */
-export function freshComposition(anchor: CausalLM, augment: CausalLM, s: ComposeSettings): Composition {
+export function freshComposition(anchor: CausalLM, augment: CausalLM, s: ComposeSettings, alignment?: AlignmentRule): Composition {
   const a = anchor.config;
   const g = augment.config;
   const resolved = resolveSpec(s, { anchor: a, augment: g });
   const spec = specOnly(resolved);
   const bridges = initBridges(spec, a.nEmbd, g.nEmbd, s.seed, resolved.positionInit);
-  return new Composition(anchor, augment, spec, bridges);
+  return new Composition(anchor, augment, spec, bridges, alignment);
 }

@@ -6,9 +6,9 @@ import { dirname, isAbsolute, join, relative, resolve as resolvePath } from 'nod
 import { ModelLoadError } from '../io/errors';
 import { BUNDLE_EXTENSION, bundleFromEntries, isZip, unzipFiles } from '../io/bundle-zip';
 import { Composition } from '../calm/compose';
-import { BRIDGE_FILE, COMPOSITION_FILE, bridgesFromRaw, exportBundle, parseBundle, readBundleManifest, type BundleMeta, type ModelRef } from '../calm/bundle';
+import { BRIDGE_FILE, COMPOSITION_FILE, compositionFromBundle, exportBundle, readBundleManifest, type BundleMeta, type ModelRef } from '../calm/bundle';
 import type { ModelHandle } from '../calm/experiment';
-import { loadedAlignment, withAlignment } from '../calm/bundle-manifest';
+import { withAlignment } from '../calm/bundle-manifest';
 import type { Tokenizer } from '../tokenizer';
 import type { CliBackend } from './command';
 import { displayPath, resolveModel, type ResolvedModel } from './resolve';
@@ -83,12 +83,7 @@ export async function loadBundle(path: string, backend: CliBackend, tokenizer: '
   let augment: ResolvedModel | undefined;
   try {
     augment = await resolveModel(where(manifest.augment), { backend, tokenizer, command: 'compose' });
-    const parsed = parseBundle(
-      { composition: compositionText, bridge },
-      { anchor: anchor.config, augment: augment.config },
-    );
-    const alignment = await loadedAlignment(manifest, { anchor: anchor.tokenizer, augment: augment.tokenizer });
-    const comp = new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges), alignment);
+    const { comp } = await compositionFromBundle({ composition: compositionText, bridge }, anchor, augment);
     const aug = augment;
     return {
       comp,

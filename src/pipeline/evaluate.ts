@@ -162,7 +162,7 @@ export async function evaluateColumn(
 /** Table 1 at toy scale: tasks × anchor / augmenting / composition, plus each row's chance. */
 export async function evaluateTable(
   comp: Composition,
-  tokenizer: Tokenizers,
+  tokenizers: Tokenizers,
   table: KeyTable,
   n: number,
   seed: number,
@@ -174,9 +174,9 @@ export async function evaluateTable(
     const examples = makeExamples(row.task, n, { seed: seed + 9001, table, keys: row.keys });
     chance[row.task] = answerChance(examples).share;
     out[row.task] = {
-      anchor: await evaluateColumn(comp, tokenizer, 'anchor', examples, opts),
-      augment: await evaluateColumn(comp, tokenizer, 'augment', examples, opts),
-      composed: await evaluateColumn(comp, tokenizer, 'composed', examples, opts),
+      anchor: await evaluateColumn(comp, tokenizers, 'anchor', examples, opts),
+      augment: await evaluateColumn(comp, tokenizers, 'augment', examples, opts),
+      composed: await evaluateColumn(comp, tokenizers, 'composed', examples, opts),
     };
   }
   return { table: out, chance };

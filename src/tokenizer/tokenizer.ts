@@ -211,11 +211,12 @@ export class Tokenizer {
       throw new TokenizerError(oneLine(`${this.label}: ${e instanceof Error ? e.message : String(e)}`));
     }
     const total = ends.at(-1) ?? 0;
-    let text = this.decode(ids);
+    const decoded = this.decode(ids);
+    let text = decoded;
     // an incomplete last character decodes to U+FFFD (3 bytes), more or fewer than its bytes so far
     while (utf8Length(text) !== total && text.endsWith('\uFFFD')) text = text.slice(0, -1);
     const n = utf8Length(text);
-    if (n > total || (n < total && !this.decode(ids).endsWith('\uFFFD'))) {
+    if (n > total || (n < total && !decoded.endsWith('\uFFFD'))) {
       throw new TokenizerError(`${this.label}: the decoded text has ${n} bytes where its tokens spell ${total}`);
     }
     return { text, ends: ends.map((e) => Math.min(e, n)) };

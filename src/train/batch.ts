@@ -2,7 +2,7 @@
 // (docs/design.md § Across tokenizers) an example also carries the augmenting model's own
 // tokenization of its text and each anchor input position's key limit.
 import { tf } from '../model/tf';
-import { keyLimits, type Tokenized } from '../calm/align';
+import { keyLimits, padKeyLimit, type Tokenized } from '../calm/align';
 
 export interface EncodedExample {
   ids: number[]; // prompt + completion + eos
@@ -171,8 +171,7 @@ function augmentSide(examples: EncodedExample[], T: number, fixedS?: number): No
     const a = e.augment;
     if (!a) throw new Error(`example ${b + 1} of an aligned batch has no augmenting side`);
     a.ids.forEach((id, j) => ((ids[b * S + j] = id), (real[b * S + j] = 1)));
-    const last = a.keyLimit.at(-1) ?? 0;
-    return Array.from({ length: T }, (_, t) => a.keyLimit[t] ?? last);
+    return padKeyLimit(a.keyLimit, T);
   });
   return { ids: tf.tensor2d(ids, [B, S], 'int32'), real: tf.tensor2d(real, [B, S], 'float32'), keyLimit, S };
 }

@@ -3,10 +3,9 @@
 // (src/calm, src/train, src/pipeline); what is here is the worker's state and its checks of
 // what the page sends.
 import { tf } from '../model/tf';
-import { disposeBridges, exportBundle, bridgesFromRaw, parseBundle, readBundleManifest, type ModelRef } from '../calm/bundle';
-import { Composition } from '../calm/compose';
+import { compositionFromBundle, disposeBridges, exportBundle, readBundleManifest, type ModelRef } from '../calm/bundle';
 import { composeModels, type ComposeSettings } from '../calm/experiment';
-import { loadedAlignment, withAlignment } from '../calm/bundle-manifest';
+import { withAlignment } from '../calm/bundle-manifest';
 import { compositionEstimate } from '../calm/spec';
 import type { BridgeWeights } from '../calm/types';
 import { crossAttentionWeights } from '../kernels/cross-attention';
@@ -215,15 +214,14 @@ export class CompositionSession {
       );
     }
     const [anchor, augment] = await this.registry.pair(manifest.anchor.id!, manifest.augment.id!);
-    const parsed = parseBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, { anchor: anchor.model.config, augment: augment.model.config });
-    const alignment = await loadedAlignment(manifest, { anchor: anchor.tokenizer, augment: augment.tokenizer });
+    const { comp } = await compositionFromBundle({ composition: files.composition, bridge: new Uint8Array(files.bridge) }, anchor, augment);
     const training = manifest.training;
     const seed = [training.init_seed, training.seed].find((s): s is number => Number.isInteger(s) && (s as number) >= 0) ?? 0;
     // the bundle's spec, every option explicit, so that composing these settings again builds the same bridges
-    const settings: CompositionSettings = { anchor: anchor.entry.id, augment: augment.entry.id, ...parsed.spec, seed };
+    const settings: CompositionSettings = { anchor: anchor.entry.id, augment: augment.entry.id, ...comp.spec, seed };
     this.replace({
       settings,
-      comp: new Composition(anchor.model, augment.model, parsed.spec, bridgesFromRaw(parsed.bridges), alignment),
+      comp,
       anchor,
       augment,
       training,
