@@ -15,7 +15,11 @@
 // against a shared tokenizer: the same T anchor tokens with the augmenting model on the same T
 // tokens by position (shared), on T tokens through a key limit (aligned, same lengths: the cost
 // of the alignment itself), and on T/2 tokens of its own, each ending every second anchor token
-// (aligned, half: an augmenting tokenizer with longer tokens).
+// (aligned, half: an augmenting tokenizer with longer tokens). Then the tails (a BPE merging
+// across anchor ends, as a character anchor over a BPE gives): a step from the frozen cache with
+// the T whole-text states, against one where every anchor position also reads a tail of one
+// token of its own (T more keys), and the cache-time cost of the whole text's augmenting states
+// with those T tails per row against without.
 // Sections run in the order above; --only picks some. --repeats (default 5; 3 for smollm2,
 // whose figures take seconds each on a CPU) is the number of timed runs after one warm-up, the
 // median kept; cached and recomputed training steps are timed in alternation.
@@ -33,6 +37,7 @@ import { parseConnections } from '../src/calm/connections';
 import { AdamW } from '../src/train/adamw';
 import { buildFrozenCache, compositionLoss, disposeFrozenCache, fitInputStats } from '../src/train/compose-train';
 import type { EncodedExample } from '../src/train/batch';
+import { layTails } from '../src/calm/align';
 import { makeRng } from '../src/tasks/rng';
 import { nodeFolderSource } from '../src/io/node-source';
 import { loadModelFolder } from '../src/io/model-folder';
@@ -371,16 +376,56 @@ async function benchAcross(comp: Composition, B: number, T: number, vocab: numbe
       ts[name].push((performance.now() - t0) / 1000);
     }
   }
-  [ids, half, targets].forEach((t) => t.dispose());
   const shared = median(ts.shared);
   const sameLengths = median(ts.aligned_same_lengths);
   const halfS = median(ts.aligned_half);
+
+  // tails: position t ≥ 1 reads t whole-text tokens then a tail of one token of its own
+  const rows = (ids.arraySync() as number[][]).map((whole) => ({
+    ids: whole,
+    reads: { tailOf: whole.map((_, t) => t - 1), tails: whole.slice(1).map((_, t) => ({ shared: t + 1, ids: [rng.int(3, vocab - 1)] })) },
+  }));
+  const layout = layTails(rows, T, T);
+  const tailLimit = Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => Math.max(t, 1))); // [B][T]
+  const timeOnce = async (f: () => Map<number, tf.Tensor3D>) => {
+    const t0 = performance.now();
+    const m = f();
+    await Promise.all([...m.values()].map((x) => x.data()));
+    return { s: (performance.now() - t0) / 1000, m };
+  };
+  const wholeCache = await timeOnce(() => comp.augmentStates(ids)); // layer → [B, T, D_g]
+  const withTails = (await timeOnce(() => comp.augmentStatesWithTails(ids, layout))).m; // layer → [B, 2T, D_g]
+  const tailCache = await timeOnce(() => comp.augmentStatesWithTails(ids, layout)); // timed after a warm-up
+  const prefix = comp.anchorPrefix(ids);
+  const cached = {
+    cached_shared: step(() => comp.forwardFromCache(prefix, wholeCache.m)),
+    cached_tails: step(() => comp.forwardFromCache(prefix, withTails, { keyLimit: tailLimit, keyTail: layout.keyTail })),
+  };
+  for (const f of Object.values(cached)) await f();
+  const tc: Record<keyof typeof cached, number[]> = { cached_shared: [], cached_tails: [] };
+  for (let i = 0; i < repeats; i++) {
+    for (const [name, f] of Object.entries(cached) as [keyof typeof cached, () => Promise<void>][]) {
+      const t0 = performance.now();
+      await f();
+      tc[name].push((performance.now() - t0) / 1000);
+    }
+  }
+  [ids, half, targets, prefix].forEach((t) => t.dispose());
+  [wholeCache.m, tailCache.m, withTails].forEach((m) => m.forEach((t) => t.dispose()));
+  const cachedShared = median(tc.cached_shared);
+  const cachedTails = median(tc.cached_tails);
   return {
     step_shared_s: shared,
     step_aligned_same_lengths_s: sameLengths,
     step_aligned_half_s: halfS,
     aligned_vs_shared_same_lengths: sameLengths / shared,
     aligned_half_vs_shared: halfS / shared,
+    step_cached_shared_s: cachedShared,
+    step_cached_tails_s: cachedTails,
+    tails_vs_shared_cached_step: cachedTails / cachedShared,
+    cache_whole_s: wholeCache.s,
+    cache_whole_and_tails_s: tailCache.s,
+    whole_and_tails_vs_whole_cache: tailCache.s / wholeCache.s,
   };
 }
 
@@ -424,6 +469,8 @@ async function main(): Promise<void> {
     log(`  ${JSON.stringify(across)}`);
     ratios.aligned_vs_shared_train_step = across.aligned_vs_shared_same_lengths;
     ratios.aligned_half_vs_shared_train_step = across.aligned_half_vs_shared;
+    ratios.tails_vs_shared_cached_train_step = across.tails_vs_shared_cached_step;
+    ratios.whole_and_tails_vs_whole_cache_time = across.whole_and_tails_vs_whole_cache;
     report.across = { batch: 4, T: 128, connections: 'every:4', repeats, ...across };
   }
   if (values.json) process.stdout.write(JSON.stringify({ backend, sections: only, ratios, ...report }, null, 2) + '\n');

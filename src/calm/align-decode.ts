@@ -1,16 +1,19 @@
 // Composed decoding across tokenizers (docs/design.md § Across tokenizers). The anchor advances by
-// its own tokens; after each, the augmenting tokenizer re-reads the whole text so far, and only
-// what changed is recomputed: the augmenting model's KV cache and the bridges' keys and values
-// are kept up to the first augmenting token that changed (a BPE merge across the old end changes
-// the last token: 't' then 'th'), and the anchor's cache up to the first anchor token whose
-// visible augmenting tokens changed. So every step's logits are those of the full composed
-// forward over the text so far (Composition.forwardAligned), to float rounding.
+// its own tokens; after each feed, the augmenting tokenizer re-reads the whole text so far, and
+// only what changed is recomputed: the augmenting model's KV cache and the bridges' keys and
+// values are kept up to the first augmenting token that changed (a BPE merge across the old end
+// changes the last token: 't' then 'th'), and the tail run again. Each anchor token reads the
+// augmenting tokenization of the text up to its own end (prefixReads) and is never recomputed:
+// the last token of a feed reads the whole text so far, a token before it in the same feed whose
+// prefix tokenizes otherwise reads its tail, run for this feed only. So every step's logits are
+// those of the full composed forward over the text so far (Composition.forwardAligned with its
+// tails), to float rounding.
 // Legend: B = 1, T anchor tokens, S augmenting tokens, h heads, hd head width.
 import { tf } from '../model/tf';
 import { disposeCache, type KVCache } from '../model/causal-lm';
 import { truncateCache, type Decoder } from '../model/sampling';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import { keyLimits, withBos, type Tokenized } from './align';
+import { commonPrefix, layTails, prefixReads, withBos, type Tokenized } from './align';
 import type { Composition, KV } from './compose';
 
 export interface AlignedDecoder {
@@ -19,16 +22,9 @@ export interface AlignedDecoder {
    * returns the composed logits of the last [1, V]. `text` is the whole text so far.
    */
   feed(text: string, anchor: Tokenized): tf.Tensor2D;
-  /** What the last feed re-used: augmenting tokens and anchor tokens taken from the caches. */
-  readonly reused: { augment: number; anchor: number };
+  /** What the last feed re-used: augmenting tokens taken from the cache, and tails it ran. */
+  readonly reused: { augment: number; tails: number };
   dispose(): void;
-}
-
-/** The number of leading entries two id lists share. */
-function commonPrefix(a: readonly number[], b: readonly number[]): number {
-  let n = 0;
-  while (n < a.length && n < b.length && a[n] === b[n]) n++;
-  return n;
 }
 
 /** Keeps the first n positions of bridge keys and values (axis 2). */
@@ -46,9 +42,7 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
   const anchorCache: KVCache = comp.anchor.newCache(1);
   let bridgeKV: KV[] = []; // per bridge [1, h, S, hd]
   let aug: Tokenized = { ids: [], ends: [] };
-  const anchor: Tokenized = { ids: [], ends: [] };
-  let limits: number[] = []; // per anchor token, what its cached state read
-  const reused = { augment: 0, anchor: 0 };
+  const reused = { augment: 0, tails: 0 };
 
   /** Runs the augmenting model over its tokens from k on (cache kept up to k): appends to the bridges' keys and values. */
   function advanceAugment(ids: number[], k: number): void {
@@ -66,28 +60,28 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
       if (fresh.ids.length < 1 || fresh.ids.length !== fresh.ends.length) throw new RangeError('feed needs at least one anchor token and an end for each');
       let g: Tokenized = augment.encodeWithEnds(text);
       if (opts.augmentBos !== undefined) g = withBos(g, opts.augmentBos);
-      const k = commonPrefix(aug.ids, g.ids); // augmenting tokens still valid
-      const ids = [...anchor.ids, ...fresh.ids];
-      const next = keyLimits([...anchor.ends, ...fresh.ends], g.ends); // [T]
-      // an anchor token must be recomputed when what it may read changed
-      let t0 = 0;
-      while (t0 < anchor.ids.length && limits[t0] === next[t0] && limits[t0] <= k) t0++;
       if (g.ids.length === 0) throw new RangeError('the augmenting tokenizer gives no token for this text (give it a BOS)');
+      const k = commonPrefix(aug.ids, g.ids); // augmenting tokens still valid
       advanceAugment(g.ids, k);
-      truncateCache(anchorCache, t0);
       reused.augment = k;
-      reused.anchor = t0;
+      // what each new anchor token reads: its own prefix's tokenization, a tail where that is not g's
+      const reads = prefixReads(augment, text, fresh.ends, g, opts.augmentBos);
+      const S = g.ids.length;
+      const tails = layTails([{ ids: g.ids, reads }], S, fresh.ids.length);
+      reused.tails = reads.tails.length;
       const kvs = bridgeKV;
       const logits = tf.tidy(() => {
-        const x = tf.tensor2d([ids.slice(t0)], [1, ids.length - t0], 'int32');
-        const out = comp.anchor.forward(x, { hook: comp.bridgeHook(kvs, { keyLimit: [next.slice(t0)] }) }, anchorCache);
+        let read = kvs;
+        if (tails.slots > 0) {
+          const states = comp.tailStates(tails.runs, augCache, S, tails.slots); // layer → [1, slots, D_g]
+          read = comp.keysValues(states).map((t, i) => ({ k: tf.concat([kvs[i].k, t.k], 2) as tf.Tensor4D, v: tf.concat([kvs[i].v, t.v], 2) as tf.Tensor4D }));
+        }
+        const x = tf.tensor2d([fresh.ids], [1, fresh.ids.length], 'int32');
+        const out = comp.anchor.forward(x, { hook: comp.bridgeHook(read, { keyLimit: [reads.keyLimit], keyTail: tails.keyTail }) }, anchorCache);
         const T = out.logits!.shape[1];
         return tf.squeeze(tf.slice(out.logits!, [0, T - 1, 0], [-1, 1, -1]), [1]) as tf.Tensor2D; // [1, V]
       });
       aug = g;
-      anchor.ids = ids;
-      anchor.ends.push(...fresh.ends);
-      limits = next;
       return logits;
     },
     dispose() {

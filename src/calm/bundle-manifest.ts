@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { issueMessage, quote } from '../io/errors';
 import { validateConnections, validateHeads } from './connections';
 import { CompositionError } from './errors';
-import { ALIGNMENT_RULE, type AlignmentRule } from './align';
+import { ALIGNMENT_RULE, PREVIOUS_ALIGNMENT_RULE, type AlignmentRule } from './align';
 import { tokenizerDigest, type Tokenizer } from '../tokenizer/tokenizer';
 import { SPEC_JSON_SHAPE, specFromJson, specToJson, type CompositionSpec, type SpecJson } from './spec';
 
@@ -56,7 +56,8 @@ const manifestSchema = z.object({
   anchor: modelRefSchema,
   augment: modelRefSchema,
   ...SPEC_JSON_SHAPE,
-  alignment: z.optional(z.literal(ALIGNMENT_RULE, { error: `must be ${JSON.stringify(ALIGNMENT_RULE)}` })),
+  // the previous rule is read under the current one (src/calm/align.ts PREVIOUS_ALIGNMENT_RULE)
+  alignment: z.optional(z.literal([ALIGNMENT_RULE, PREVIOUS_ALIGNMENT_RULE], { error: `must be ${JSON.stringify(ALIGNMENT_RULE)}` })),
   training: z.optional(trainingSchema),
   metrics: z.optional(z.record(z.string(), z.unknown(), { error: 'must be an object' })),
 });
@@ -166,7 +167,7 @@ export function readBundleManifest(compositionJsonText: string): BundleManifest 
     anchor: m.anchor,
     augment: m.augment,
     ...specToJson(specFromJson(m)), // an option written as off ("none", false, 0) reads as absent
-    ...(m.alignment !== undefined ? { alignment: m.alignment } : {}),
+    ...(m.alignment !== undefined ? { alignment: ALIGNMENT_RULE } : {}),
     training: (m.training ?? {}) as TrainingInfo,
     metrics: m.metrics ?? {},
   };

@@ -12,7 +12,7 @@ import type { Decoder } from '../model/sampling';
 import { bridgeKeysValues, bridgeOutput, bridgeQueries, positionScoreBias, queryInput } from './bridge';
 import type { BridgeWeights } from './types';
 import type { CompositionSpec } from './spec';
-import type { AlignmentRule } from './align';
+import type { AlignmentRule, KeyTail, TailLayout, TailRun } from './align';
 
 export interface ComposeOptions {
   /** [B, S] 1 for real tokens, 0 for padding: bridges never read padded augmenting positions. */
@@ -22,6 +22,8 @@ export interface ComposeOptions {
    * augmenting tokens it may read (src/calm/align.ts). Absent: the causal rule by position.
    */
   keyLimit?: readonly (readonly number[])[];
+  /** Across tokenizers, with keyLimit: [B|1][T] each anchor position's tail keys (src/calm/align.ts TailLayout). */
+  keyTail?: readonly (readonly KeyTail[])[];
 }
 
 /** A bridge's keys and values [B, h, S, hd]. */
@@ -67,6 +69,81 @@ export class Composition {
     return this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps, to: Math.max(0, ...taps) + 1, noHead: true })));
   }
 
+  /**
+   * The augmenting states of tails (docs/design.md § Across tokenizers): run `run` continues the
+   * first `run.shared` whole-text tokens of row run.row — whose keys and values `cache` [B, …]
+   * holds — with its tail, and the tail's states land at key positions run.start − S … of that
+   * row → layer → [B, slots, D_g], zero where no tail sits. The tails of equal shared length and
+   * tail length go through together, reading the cache cut to their shared tokens: only tail
+   * tokens run. The cache's depth (its blocks) is the depth every tail forward runs to.
+   */
+  tailStates(runs: readonly TailRun[], cache: KVCache, S: number, slots: number): Map<number, tf.Tensor3D> {
+    const layers = this.augmentLayers;
+    const Dg = this.augment.config.nEmbd;
+    const B = cache.k[0].shape[0];
+    const to = cache.k.length;
+    const parts = new Map<number, tf.Tensor2D[]>(layers.map((g) => [g, []])); // [tail tokens of a group, D_g]
+    const index = new Int32Array(B * slots); // (row, slot) → row of the stacked tail states + 1; 0: zeros
+    const groups = new Map<string, TailRun[]>();
+    for (const r of runs) {
+      const key = `${r.shared}:${r.ids.length - r.shared}`;
+      groups.set(key, [...(groups.get(key) ?? []), r]);
+    }
+    let stacked = 0;
+    for (const group of groups.values()) {
+      const [k, n] = [group[0].shared, group[0].ids.length - group[0].shared];
+      group.forEach((r) => {
+        for (let i = 0; i < n; i++) index[r.row * slots + r.start - S + i] = ++stacked;
+      });
+      // stacked rows are group-major then token: the gather below reads [nb, n] row by row
+      const got = tf.tidy(() => {
+        const rows = tf.tensor1d(group.map((r) => r.row), 'int32');
+        const cut = (ts: tf.Tensor4D[]) => ts.map((t) => tf.slice(tf.gather(t, rows), [0, 0, 0, 0], [-1, -1, k, -1]) as tf.Tensor4D); // [nb, H, k, hd]
+        const sub: KVCache = { k: cut(cache.k), v: cut(cache.v), length: k };
+        const ids = tf.tensor2d(group.flatMap((r) => r.ids.slice(k)), [group.length, n], 'int32');
+        const states = this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps: this.augmentTaps(), to, noHead: true }, sub))); // layer → [nb, n, D_g]
+        const out = layers.map((g) => tf.reshape(states.get(g)!, [group.length * n, Dg]) as tf.Tensor2D);
+        [...sub.k, ...sub.v].forEach((t) => t.dispose());
+        return out;
+      });
+      layers.forEach((g, i) => parts.get(g)!.push(got[i]));
+    }
+    return new Map(
+      layers.map((g) => {
+        const out = tf.tidy(() => {
+          const all = tf.concat([tf.zeros([1, Dg]), ...parts.get(g)!], 0); // [1 + tail tokens, D_g]
+          return tf.reshape(tf.gather(all, tf.tensor1d(index, 'int32')), [B, slots, Dg]) as tf.Tensor3D;
+        });
+        parts.get(g)!.forEach((t) => t.dispose());
+        return [g, out];
+      }),
+    );
+  }
+
+  /**
+   * augmentStates of ids [B, S] with the tails of `layout` after them: layer → [B, S + slots, D_g].
+   * The whole texts run once, keeping their keys and values for the tails to continue.
+   */
+  augmentStatesWithTails(ids: tf.Tensor2D, layout: Pick<TailLayout, 'runs' | 'slots'>): Map<number, tf.Tensor3D> {
+    if (layout.slots === 0) return this.augmentStates(ids);
+    const [B, S] = ids.shape;
+    const taps = this.augmentTaps();
+    const cache = this.augment.newCache(B);
+    try {
+      const whole = this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps, to: Math.max(0, ...taps) + 1, noHead: true }, cache)));
+      const tails = this.tailStates(layout.runs, cache, S, layout.slots);
+      whole.forEach((w, g) => {
+        const t = tails.get(g)!;
+        whole.set(g, tf.concat([w, t], 1) as tf.Tensor3D);
+        w.dispose();
+        t.dispose();
+      });
+      return whole;
+    } finally {
+      disposeCache(cache);
+    }
+  }
+
   /** The block outputs to tap: layer N (after the final norm) is computed from block N-1. */
   augmentTaps(): number[] {
     const N = this.augment.config.nLayer;
@@ -101,7 +178,7 @@ export class Composition {
       connections.forEach(([a], i) => {
         const kv = kvs[i];
         if (a !== layer || !kv || this.disabled.has(i)) return;
-        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask, keyLimit: opts.keyLimit, queryNorm }));
+        outs.push(bridgeOutput(this.bridges[i], h, kv, numHeads, output, { past, keyMask: opts.keyMask, keyLimit: opts.keyLimit, keyTail: opts.keyTail, queryNorm }));
       });
       return outs.length ? (tf.add(h, outs.length === 1 ? outs[0] : tf.addN(outs)) as tf.Tensor3D) : h;
     };
@@ -125,7 +202,8 @@ export class Composition {
     });
   }
 
-  private keysValues(states: Map<number, tf.Tensor3D>): KV[] {
+  /** Every bridge's keys and values [B, h, S, hd] of augmenting states (layer → [B, S, D_g]). */
+  keysValues(states: Map<number, tf.Tensor3D>): KV[] {
     return this.spec.connections.map(([, g], i) => bridgeKeysValues(this.bridges[i], states.get(g)!, this.spec.numHeads));
   }
 
@@ -136,13 +214,19 @@ export class Composition {
 
   /**
    * Composed logits [B, T, V] across tokenizers: anchor ids [B, T], augmenting ids [B, S] of its
-   * own tokenizer, and opts.keyLimit (needed unless the ids are the same tensor).
+   * own tokenizer, and opts.keyLimit (needed unless the ids are the same tensor). `tails` (a
+   * TailLayout, src/calm/align.ts): the anchor positions whose own prefix tokenizes otherwise
+   * read its tail too; opts.keyMask [B, S] then covers the whole texts' keys, the tails are real.
    */
-  forwardAligned(ids: tf.Tensor2D, augmentIds: tf.Tensor2D, opts: ComposeOptions = {}): tf.Tensor3D {
+  forwardAligned(ids: tf.Tensor2D, augmentIds: tf.Tensor2D, opts: ComposeOptions & { tails?: TailLayout } = {}): tf.Tensor3D {
     if (augmentIds !== ids && !opts.keyLimit) throw new Error('augmenting ids of their own need a keyLimit (docs/design.md § Across tokenizers)');
+    const { tails, ...rest } = opts;
     return tf.tidy(() => {
-      const kvs = this.keysValues(this.augmentStates(augmentIds));
-      const r = this.anchor.forward(ids, { hook: this.bridgeHook(kvs, opts) });
+      const states = tails ? this.augmentStatesWithTails(augmentIds, tails) : this.augmentStates(augmentIds);
+      const o: ComposeOptions = { ...rest, keyTail: tails?.keyTail };
+      if (tails && tails.slots > 0 && o.keyMask) o.keyMask = tf.concat([o.keyMask, tf.ones([augmentIds.shape[0], tails.slots])], 1) as tf.Tensor2D;
+      const kvs = this.keysValues(states);
+      const r = this.anchor.forward(ids, { hook: this.bridgeHook(kvs, o) });
       return r.logits!;
     });
   }

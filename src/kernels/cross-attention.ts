@@ -7,8 +7,9 @@
 //   scores = q·kᵀ/√hd + mask (+ bias) (+ positionScoreBias(positionBias, T, S, past)),
 //   out = softmax(scores)·v; mask: -1e9 for keys after the query's position, (1 − keyMask)·-1e9.
 // With a character alignment (`keyLimit`, docs/design.md § Across tokenizers) query i sees keys
-// j < keyLimit[i] instead, the bias counts back from key keyLimit[i] − 1, and a query that sees
-// no key gives 0. Both rules are one: the causal one is keyLimit[i] = past + i + 1.
+// j < keyLimit[i] instead (and a tail of keys, `keyTail`), the bias counts back over the keys it
+// reads from the last, and a query that sees no key gives 0. Both rules are one: the causal one
+// is keyLimit[i] = past + i + 1.
 //
 // `crossAttention` is what the model calls: on the WebGPU backend, for inputs the fused WGSL
 // kernel takes (cross-attention-rowwise-webgpu.ts; the relative-position bias included), the
@@ -46,41 +47,80 @@ export interface CrossAttentionOptions {
    * and gives 0. Not fused.
    */
   keyLimit?: readonly (readonly number[])[];
+  /**
+   * With keyLimit, [B|1][T]: query i of row b also reads keys [start, start + length) — the tail
+   * of its own prefix's augmenting tokenization, placed after the whole text's keys. The position
+   * bias then counts back over the keys it reads: the tail's last is offset 0, keys j < keyLimit
+   * follow it (docs/design.md § Across tokenizers). Not fused.
+   */
+  keyTail?: readonly (readonly { start: number; length: number }[])[];
+}
+
+/** A query's reads: keys j < limit, then `length` tail keys from `start` (docs/design.md § Across tokenizers). */
+interface QueryReads {
+  limit: number;
+  start: number;
+  length: number;
 }
 
 /**
- * The key limits [B'][T] of the inputs: opts.keyLimit with equal rows collapsed to one (so the
- * mask and bias are [1, …] as for the causal rule), or past + i + 1 for every query i.
+ * The reads [B'][T] of the inputs: opts.keyLimit (and keyTail) with equal rows collapsed to one
+ * (so the mask and bias are [1, …] as for the causal rule), or past + i + 1 for every query i.
  */
-function keyLimitRows(T: number, S: number, opts: CrossAttentionOptions): number[][] {
+function keyLimitRows(T: number, S: number, opts: CrossAttentionOptions): QueryReads[][] {
   const past = opts.past ?? 0;
   const rows = opts.keyLimit;
-  if (!rows) return [Array.from({ length: T }, (_, i) => past + i + 1)];
-  if (rows.length < 1) throw new RangeError('keyLimit has no rows');
-  for (const row of rows) {
-    if (row.length !== T) throw new RangeError(`keyLimit rows have ${row.length} entries for ${T} queries`);
-    for (const n of row) if (!Number.isInteger(n) || n < 0 || n > S) throw new RangeError(`keyLimit ${n} is not an integer in [0, ${S}]`);
+  const tails = opts.keyTail;
+  if (!rows) {
+    if (tails) throw new RangeError('keyTail needs a keyLimit');
+    return [Array.from({ length: T }, (_, i) => ({ limit: past + i + 1, start: 0, length: 0 }))];
   }
-  const same = rows.every((r) => r.every((n, i) => n === rows[0][i]));
-  return (same ? rows.slice(0, 1) : rows).map((r) => [...r]);
+  if (rows.length < 1) throw new RangeError('keyLimit has no rows');
+  if (tails && tails.length !== rows.length) throw new RangeError(`keyTail has ${tails.length} rows for ${rows.length} keyLimit rows`);
+  const out = rows.map((row, b) => {
+    if (row.length !== T) throw new RangeError(`keyLimit rows have ${row.length} entries for ${T} queries`);
+    const tail = tails?.[b];
+    if (tail && tail.length !== T) throw new RangeError(`keyTail rows have ${tail.length} entries for ${T} queries`);
+    return row.map((n, i) => {
+      if (!Number.isInteger(n) || n < 0 || n > S) throw new RangeError(`keyLimit ${n} is not an integer in [0, ${S}]`);
+      const { start, length } = tail?.[i] ?? { start: 0, length: 0 };
+      if (!Number.isInteger(start) || !Number.isInteger(length) || length < 0 || (length > 0 && (start < n || start + length > S))) {
+        throw new RangeError(`keyTail {start ${start}, length ${length}} is not after keyLimit ${n} and within ${S} keys`);
+      }
+      return { limit: n, start, length };
+    });
+  });
+  const same = out.every((r) => r.every((q, i) => q.limit === out[0][i].limit && q.start === out[0][i].start && q.length === out[0][i].length));
+  return same ? out.slice(0, 1) : out;
 }
 
 /**
- * The relative-position bias [B', h, T, S] of queries with key limits `limits` [B'][T]: query i
- * of row b, key j read bucket limits[b][i] − 1 − j, clamped to R−1 (offsets beyond the last
- * bucket share it), and R−1 for keys it cannot see (masked anyway). posBias · onehot(bucket)ᵀ.
+ * How far key j lies back from the last key query `q` reads, counted in the keys it reads (0:
+ * the last), or -1 when it does not read j. The keys it reads are j < limit then its tail.
  */
-function limitScoreBias(posBias: tf.Tensor, limits: number[][], S: number): tf.Tensor4D {
+function readOffset(q: QueryReads, j: number): number {
+  const last = q.limit + q.length - 1;
+  if (j < q.limit) return last - j;
+  if (j >= q.start && j < q.start + q.length) return last - (q.limit + j - q.start);
+  return -1;
+}
+
+/**
+ * The relative-position bias [B', h, T, S] of queries with reads `reads` [B'][T]: query i of row
+ * b, key j read bucket readOffset (limit − 1 − j without a tail), clamped to R−1 (offsets beyond
+ * the last bucket share it), and R−1 for keys it cannot see (masked anyway). posBias · onehot(bucket)ᵀ.
+ */
+function limitScoreBias(posBias: tf.Tensor, reads: QueryReads[][], S: number): tf.Tensor4D {
   const [h, R] = posBias.shape;
-  const B = limits.length;
-  const T = limits[0].length;
+  const B = reads.length;
+  const T = reads[0].length;
   return tf.tidy(() => {
     const N = B * T * S;
     const onehot = new Float32Array(R * N); // [R, B'·T·S]
     for (let b = 0; b < B; b++)
       for (let t = 0; t < T; t++)
         for (let s = 0; s < S; s++) {
-          const d = limits[b][t] - 1 - s;
+          const d = readOffset(reads[b][t], s);
           onehot[(d < 0 ? R - 1 : Math.min(d, R - 1)) * N + (b * T + t) * S + s] = 1;
         }
     const bias = tf.reshape(matmul(posBias, tf.tensor2d(onehot, [R, N])), [h, B, T, S]);
@@ -100,17 +140,20 @@ export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past
 }
 
 /**
- * Additive mask [B'|B, 1, T, S] from the key limits [B'][T] (keyLimitRows: the causal rule or a
- * character alignment): key j of query i is masked from limits[b][i] on, plus padding.
+ * Additive mask [B'|B, 1, T, S] from the reads [B'][T] (keyLimitRows: the causal rule or a
+ * character alignment): key j of query i is masked unless it reads it, plus padding.
  */
-function limitMask(limits: readonly (readonly number[])[], S: number, keyMask: tf.Tensor2D | undefined): tf.Tensor4D {
-  const T = limits[0].length;
+function limitMask(reads: QueryReads[][], S: number, keyMask: tf.Tensor2D | undefined): tf.Tensor4D {
+  const T = reads[0].length;
   return tf.tidy(() => {
-    const m = new Float32Array(limits.length * T * S);
-    limits.forEach((row, b) => {
-      for (let i = 0; i < T; i++) for (let j = Math.max(0, row[i]); j < S; j++) m[(b * T + i) * S + j] = -1e9;
+    const m = new Float32Array(reads.length * T * S);
+    reads.forEach((row, b) => {
+      for (let i = 0; i < T; i++) {
+        const q = row[i];
+        for (let j = Math.max(0, q.limit); j < S; j++) if (j < q.start || j >= q.start + q.length) m[(b * T + i) * S + j] = -1e9;
+      }
     });
-    let mask = tf.tensor4d(m, [limits.length, 1, T, S]);
+    let mask = tf.tensor4d(m, [reads.length, 1, T, S]);
     if (keyMask) {
       const B = keyMask.shape[0];
       const pad = tf.reshape(tf.mul(tf.sub(1, keyMask), -1e9), [B, 1, 1, S]);
@@ -133,15 +176,15 @@ export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOpt
 function attentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
   const [, , T, hd] = q.shape;
   const S = k.shape[2];
-  const limits = keyLimitRows(T, S, opts); // [B'][T]
+  const limits = keyLimitRows(T, S, opts); // [B'][T] reads
   return tf.tidy(() => {
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
     let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), limitMask(limits, S, opts.keyMask)); // [B, h, T, S]
     if (opts.bias) scores = tf.add(scores, opts.bias);
     if (opts.positionBias) scores = tf.add(scores, limitScoreBias(opts.positionBias, limits, S));
     const w = tf.softmax(scores) as tf.Tensor4D;
-    if (limits.every((r) => r.every((n) => n > 0))) return w;
-    const keep = tf.tensor4d(limits.flat().map((n) => (n > 0 ? 1 : 0)), [limits.length, 1, T, 1]); // [B', 1, T, 1]
+    if (limits.every((r) => r.every((n) => n.limit + n.length > 0))) return w;
+    const keep = tf.tensor4d(limits.flat().map((n) => (n.limit + n.length > 0 ? 1 : 0)), [limits.length, 1, T, 1]); // [B', 1, T, 1]
     return tf.mul(w, keep) as tf.Tensor4D;
   });
 }
@@ -167,7 +210,7 @@ export function crossAttentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: Cros
  */
 export function fusedCrossAttentionUnsupported(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, opts: CrossAttentionOptions = {}): string | null {
   // first: it is the reason on every backend (docs/design.md § Across tokenizers)
-  if (opts.keyLimit) return 'a character alignment (keyLimit) is not fused';
+  if (opts.keyLimit || opts.keyTail) return 'a character alignment (keyLimit) is not fused';
   if (activeWebGPUBackend() === null) return `backend is ${tf.getBackend()}, not webgpu`;
   if (opts.bias) return 'an arbitrary additive score bias [1|B, h, T, S] is not fused (a relative-position bias is: pass positionBias)';
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) return 'q, k and v must have rank 4';

@@ -120,7 +120,10 @@ export function decoderForward(parts: DecoderParts, ids: tf.Tensor2D | null, opt
   const to = opts.to ?? N;
   const taps = new Set(opts.taps ?? []);
   const past = cache?.length ?? 0;
-  if (cache && (from !== 0 || to !== N)) throw new Error('a KV cache needs the whole forward pass');
+  // a cache may stop short of the last block (to < N: states for bridges, no logits); every
+  // forward over it must then stop at the same block
+  if (cache && from !== 0) throw new Error('a KV cache needs the forward pass from block 0');
+  if (cache && cache.length > 0 && cache.k.length !== to) throw new Error(`a KV cache of ${cache.k.length} blocks read by a forward through block ${to}`);
   const T = opts.input ? opts.input.shape[1] : (ids?.shape[1] ?? 0);
   if (past + T > parts.config.nPositions) {
     throw new Error(`sequence of ${past + T} tokens is longer than the model's context of ${parts.config.nPositions}`);

@@ -2,19 +2,18 @@
 // (docs/design.md § Across tokenizers) an example also carries the augmenting model's own
 // tokenization of its text and each anchor input position's key limit.
 import { tf } from '../model/tf';
-import { keyLimits, padKeyLimit, type Tokenized } from '../calm/align';
+import { layTails, padKeyLimit, prefixReads, tailSlots, type PrefixReads, type TailLayout, type Tokenized } from '../calm/align';
 
 export interface EncodedExample {
   ids: number[]; // prompt + completion + eos
   promptLength: number;
   /**
    * Across tokenizers: the augmenting ids of prompt + completion and, per anchor input position
-   * (ids[:-1]), how many of them it may read. `unstable`: how many of those positions would
-   * read, through the text up to their own end alone, another augmenting tokenization than the
-   * first keyLimit tokens of the whole text's (a BPE merge across their end): docs/design.md
-   * § Across tokenizers.
+   * (ids[:-1]), what it reads of them (src/calm/align.ts prefixReads): the first keyLimit, then
+   * its tail where the text up to its own end tokenizes otherwise (a BPE merge across its end).
+   * `unstable` counts those positions: docs/design.md § Across tokenizers.
    */
-  augment?: { ids: number[]; keyLimit: number[]; unstable: number };
+  augment?: { ids: number[] } & PrefixReads;
 }
 
 /** What aligned encoding needs of a tokenizer (src/tokenizer/tokenizer.ts). */
@@ -47,9 +46,7 @@ export function encodeAligned(
     const g = augment.encodeWithEnds(text);
     if (ids.length > context.anchor) throw new Error(`example ${i + 1} is ${ids.length} anchor tokens (with the end) but the anchor's context is ${context.anchor}`);
     if (g.ids.length > context.augment) throw new Error(`example ${i + 1} is ${g.ids.length} augmenting tokens but the augmenting model's context is ${context.augment}`);
-    const inputEnds = ends.slice(0, -1);
-    const keyLimit = keyLimits(inputEnds, g.ends);
-    return { ids, promptLength: p.ids.length, augment: { ids: g.ids, keyLimit, unstable: unstablePositions(augment, text, inputEnds, keyLimit, g.ids) } };
+    return { ids, promptLength: p.ids.length, augment: { ids: g.ids, ...prefixReads(augment, text, ends.slice(0, -1), g) } };
   });
 }
 
@@ -63,30 +60,6 @@ export function alignmentStability(data: readonly EncodedExample[]): { positions
     unstable += e.augment.unstable;
   }
   return { positions, unstable };
-}
-
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
-/**
- * How many anchor positions would read another augmenting tokenization through the text up
- * to their own end alone: the tokenization of that prefix is not the first keyLimit tokens of
- * the whole text's. Each distinct end is tokenized once.
- */
-function unstablePositions(augment: EndsCodec, text: string, ends: readonly number[], keyLimit: readonly number[], whole: readonly number[]): number {
-  const bytes = utf8.encode(text);
-  const stable = new Map<number, boolean>();
-  let n = 0;
-  ends.forEach((end, t) => {
-    if (!stable.has(end)) {
-      // an end inside a character: the text before that character (what spell gives a decoder)
-      const prefix = fromUtf8.decode(bytes.subarray(0, end)).replace(/\uFFFD$/, '');
-      const ids = prefix ? augment.encodeWithEnds(prefix).ids : [];
-      stable.set(end, ids.length === keyLimit[t] && ids.every((id, j) => id === whole[j]));
-    }
-    if (!stable.get(end)) n++;
-  });
-  return n;
 }
 
 export interface TokenCodec {
@@ -119,18 +92,26 @@ export interface Batch {
   mask: tf.Tensor2D; // [B, T] float32, 1 where the target is a completion token or the end
   real: tf.Tensor2D; // [B, T] float32, 1 at real (not padding) input positions
   T: number;
-  /** Across tokenizers: the augmenting side, right-padded to S. */
+  /** Across tokenizers: the augmenting side, right-padded to S, and the tails after it. */
   augment?: {
     ids: tf.Tensor2D; // [B, S] int32
     real: tf.Tensor2D; // [B, S] float32, 1 at real augmenting tokens
     keyLimit: number[][]; // [B][T]; a padded anchor position keeps its row's last limit
     S: number;
+    tails: TailLayout; // tail keys at positions S … S + slots − 1
   };
 }
 
-/** Right-pads rows to the longest (or to T, and the augmenting side to S); input = ids[:-1], target = ids[1:]. */
-export function makeBatch(examples: EncodedExample[], padId: number, fixedT?: number, fixedS?: number): Batch {
-  const T = fixedT ?? Math.max(...examples.map((e) => e.ids.length)) - 1;
+/** The lengths a batch is padded to: anchor input positions T, augmenting positions S and tail positions after S. */
+export interface BatchLengths {
+  T?: number;
+  S?: number;
+  slots?: number;
+}
+
+/** Right-pads rows to the longest (or to `fixed`'s lengths); input = ids[:-1], target = ids[1:]. */
+export function makeBatch(examples: EncodedExample[], padId: number, fixed: BatchLengths = {}): Batch {
+  const T = fixed.T ?? Math.max(...examples.map((e) => e.ids.length)) - 1;
   const B = examples.length;
   const ids = new Int32Array(B * T).fill(padId);
   const targets = new Int32Array(B * T).fill(padId);
@@ -151,7 +132,7 @@ export function makeBatch(examples: EncodedExample[], padId: number, fixedT?: nu
     mask: tf.tensor2d(mask, [B, T], 'float32'),
     real: tf.tensor2d(real, [B, T], 'float32'),
     T,
-    ...(examples[0]?.augment ? { augment: augmentSide(examples, T, fixedS) } : {}),
+    ...(examples[0]?.augment ? { augment: augmentSide(examples, T, fixed) } : {}),
   };
 }
 
@@ -160,10 +141,15 @@ export function augmentLength(examples: EncodedExample[]): number {
   return Math.max(0, ...examples.map((e) => e.augment?.ids.length ?? 0));
 }
 
+/** The most tail positions an aligned example needs (0 without one). */
+export function tailLength(examples: EncodedExample[]): number {
+  return Math.max(0, ...examples.map((e) => (e.augment ? tailSlots(e.augment) : 0)));
+}
+
 // Augmenting padding is id 0 (any id of its vocabulary): no key limit reaches a padded position,
 // and the augmenting model is causal, so what pads it is never read.
-function augmentSide(examples: EncodedExample[], T: number, fixedS?: number): NonNullable<Batch['augment']> {
-  const S = fixedS ?? augmentLength(examples);
+function augmentSide(examples: EncodedExample[], T: number, fixed: BatchLengths): NonNullable<Batch['augment']> {
+  const S = fixed.S ?? augmentLength(examples);
   const B = examples.length;
   const ids = new Int32Array(B * S);
   const real = new Float32Array(B * S);
@@ -173,7 +159,8 @@ function augmentSide(examples: EncodedExample[], T: number, fixedS?: number): No
     a.ids.forEach((id, j) => ((ids[b * S + j] = id), (real[b * S + j] = 1)));
     return padKeyLimit(a.keyLimit, T);
   });
-  return { ids: tf.tensor2d(ids, [B, S], 'int32'), real: tf.tensor2d(real, [B, S], 'float32'), keyLimit, S };
+  const tails = layTails(examples.map((e) => ({ ids: e.augment!.ids, reads: e.augment! })), S, T, fixed.slots);
+  return { ids: tf.tensor2d(ids, [B, S], 'int32'), real: tf.tensor2d(real, [B, S], 'float32'), keyLimit, S, tails };
 }
 
 export function disposeBatch(b: Batch): void {

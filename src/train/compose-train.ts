@@ -5,7 +5,7 @@ import { tf } from '../model/tf';
 import { Composition } from '../calm/compose';
 import { bridgeVariables, needsInputStats, setInputStats } from '../calm/bridge';
 import { MomentAccumulator, whiteningMatrix } from '../calm/whiten';
-import { augmentLength, makeBatch, disposeBatch, type EncodedExample } from './batch';
+import { augmentLength, makeBatch, disposeBatch, tailLength, type EncodedExample } from './batch';
 import { maskedCrossEntropy } from './loss';
 import { trainLoop, type TrainLoopOptions, type TrainResult } from './loop';
 
@@ -29,8 +29,10 @@ export interface FrozenCache {
   T: number;
   /** Augmenting positions: T, or across tokenizers the longest augmenting side. */
   S: number;
+  /** Across tokenizers: tail positions after S (src/calm/align.ts layTails), the most any example needs. */
+  slots: number;
   prefix: tf.Tensor3D; // [N, T, D_a]: the anchor's stream after block firstAnchorLayer
-  states: Map<number, tf.Tensor3D>; // augmenting layer → [N, S, D_g]
+  states: Map<number, tf.Tensor3D>; // augmenting layer → [N, S + slots, D_g]
   bytes: number;
   /**
    * Whitening statistics per augmenting layer, measured from these states the first time a
@@ -54,10 +56,10 @@ export function checkAligned(comp: Composition, data: EncodedExample[]): void {
   }
 }
 
-/** The lengths every batch of `data` is padded to: anchor input positions T and augmenting positions S. */
-function paddedLengths(data: EncodedExample[]): { T: number; S: number } {
+/** The lengths every batch of `data` is padded to: anchor input positions T, augmenting positions S and tail positions after S. */
+function paddedLengths(data: EncodedExample[]): { T: number; S: number; slots: number } {
   const T = Math.max(...data.map((e) => e.ids.length)) - 1;
-  return { T, S: data[0]?.augment ? augmentLength(data) : T };
+  return data[0]?.augment ? { T, S: augmentLength(data), slots: tailLength(data) } : { T, S: T, slots: 0 };
 }
 /** Examples per chunk when the whitening statistics read the frozen cache. */
 const STATS_CHUNK = 1024;
@@ -70,21 +72,23 @@ export async function buildFrozenCache(
   signal?: AbortSignal,
 ): Promise<FrozenCache> {
   checkAligned(comp, data);
-  const { T, S } = paddedLengths(data);
+  const lengths = paddedLengths(data);
+  const { T, S, slots } = lengths;
   const prefixes: tf.Tensor3D[] = [];
   const states = new Map<number, tf.Tensor3D[]>(comp.augmentLayers.map((g) => [g, []]));
   try {
     for (let s = 0; s < data.length; s += CACHE_CHUNK) {
       if (signal?.aborted) throw new DOMException('training cancelled', 'AbortError');
-      const batch = makeBatch(data.slice(s, s + CACHE_CHUNK), padId, T, S);
+      const batch = makeBatch(data.slice(s, s + CACHE_CHUNK), padId, lengths);
       prefixes.push(comp.anchorPrefix(batch.ids));
-      comp.augmentStates(batch.augment?.ids ?? batch.ids).forEach((t, g) => states.get(g)!.push(t));
+      const aug = batch.augment;
+      (aug ? comp.augmentStatesWithTails(aug.ids, aug.tails) : comp.augmentStates(batch.ids)).forEach((t, g) => states.get(g)!.push(t));
       disposeBatch(batch);
       onProgress?.(Math.min(data.length, s + CACHE_CHUNK), data.length);
       await new Promise((r) => setTimeout(r, 0));
     }
     const cat = (ts: tf.Tensor3D[]) => (ts.length === 1 ? ts[0] : (tf.concat(ts, 0) as tf.Tensor3D));
-    const cache: FrozenCache = { T, S, prefix: cat(prefixes), states: new Map(), bytes: 0, inputStats: new Map() };
+    const cache: FrozenCache = { T, S, slots, prefix: cat(prefixes), states: new Map(), bytes: 0, inputStats: new Map() };
     states.forEach((ts, g) => cache.states.set(g, cat(ts)));
     cache.bytes = 4 * (cache.prefix.size + [...cache.states.values()].reduce((n, t) => n + t.size, 0));
     if (prefixes.length > 1) prefixes.forEach((t) => t.dispose());
@@ -116,7 +120,8 @@ export async function augmentStateMoments(
   cache?: FrozenCache,
   signal?: AbortSignal,
 ): Promise<Map<number, { mean: Float64Array; cov: Float64Array }>> {
-  const { T, S } = cache ?? paddedLengths(data);
+  const lengths = cache ?? paddedLengths(data);
+  const { S } = lengths;
   const Dg = comp.augment.config.nEmbd;
   const acc = new Map(layers.map((g) => [g, new MomentAccumulator(Dg)]));
   // Larger chunks than the cache's: each chunk's reads cost far more than its arithmetic
@@ -125,9 +130,10 @@ export async function augmentStateMoments(
   for (let s = 0; s < data.length; s += chunk) {
     if (signal?.aborted) throw new DOMException('training cancelled', 'AbortError');
     const n = Math.min(chunk, data.length - s);
-    const batch = makeBatch(data.slice(s, s + n), padId, T, S);
+    const batch = makeBatch(data.slice(s, s + n), padId, lengths);
+    // the whole texts' states only: a tail repeats a prefix's text
     const states = cache
-      ? new Map(layers.map((g) => [g, tf.slice(cache.states.get(g)!, [s, 0, 0], [n, -1, -1]) as tf.Tensor3D]))
+      ? new Map(layers.map((g) => [g, tf.slice(cache.states.get(g)!, [s, 0, 0], [n, S, -1]) as tf.Tensor3D]))
       : comp.augmentStates(batch.augment?.ids ?? batch.ids);
     try {
       for (const g of layers) {
@@ -219,8 +225,9 @@ export function compositionLoss(
   S?: number,
 ): tf.Scalar {
   return tf.tidy(() => {
-    const batch = makeBatch(indices.map((i) => data[i]), padId, T, cache?.S ?? S);
-    const opts = batch.augment ? { keyLimit: batch.augment.keyLimit } : {};
+    const batch = makeBatch(indices.map((i) => data[i]), padId, { T, S: cache?.S ?? S, slots: cache?.slots });
+    const aug = batch.augment;
+    const opts = aug ? { keyLimit: aug.keyLimit, keyTail: aug.tails.keyTail } : {};
     let logits: tf.Tensor3D;
     if (cache) {
       const rows = tf.tensor1d(indices, 'int32');
@@ -228,7 +235,7 @@ export function compositionLoss(
       cache.states.forEach((t, g) => states.set(g, tf.gather(t, rows)));
       logits = comp.forwardFromCache(tf.gather(cache.prefix, rows), states, opts);
     } else {
-      logits = batch.augment ? comp.forwardAligned(batch.ids, batch.augment.ids, opts) : comp.forward(batch.ids);
+      logits = aug ? comp.forwardAligned(batch.ids, aug.ids, { keyLimit: aug.keyLimit, tails: aug.tails }) : comp.forward(batch.ids);
     }
     const loss = maskedCrossEntropy(logits, batch.targets, batch.mask);
     disposeBatch(batch);
@@ -282,6 +289,12 @@ export function frozenCacheKey(comp: Composition, data: EncodedExample[], padId:
       mix(e.augment.ids.length);
       for (const id of e.augment.ids) mix(id);
       for (const l of e.augment.keyLimit) mix(l);
+      for (const i of e.augment.tailOf) mix(i);
+      for (const t of e.augment.tails) {
+        mix(t.shared);
+        mix(t.ids.length);
+        for (const id of t.ids) mix(id);
+      }
     }
   }
   return JSON.stringify([comp.firstAnchorLayer, comp.augmentLayers, padId, data.length, h1, h2]);

@@ -48,8 +48,8 @@ export function CompositionSummary() {
       <p className="small">{statusText(status, source?.kind)}</p>
       {aligned && (
         <p role="note" className="small">
-          These two models tokenize differently, so the bridges align them by characters: each anchor token reads the augmenting tokens that end at or
-          before it ends in the text.
+          These two models tokenize differently, so the bridges align them by characters: each anchor token reads the augmenting model&rsquo;s tokens of
+          the text up to its own end, and nothing after it.
         </p>
       )}
       <details className="fold">

@@ -36,6 +36,9 @@ Semantics fixed here (the TypeScript side matches them)
   key_limit)` runs the augmenting model on its own ids [B, S]; anchor position t of row b
   sees augmenting positions j < key_limit[b][t], the position bias reads bucket
   key_limit[b][t] - 1 - j (clamped), and a position with key_limit 0 reads nothing (0).
+- `composed_forward_reads(..., reads)`: each anchor position reads its own list of augmenting
+  ids (the tokenization of the text up to its end), run through the augmenting model alone;
+  the bias counts back from that list's last (the TypeScript key limit plus tail).
 - Output 'zero-init': H_anchor += o(attn). Output 'rmsnorm': H_anchor +=
   RMSNorm(o(attn)), RMSNorm(x) = x / sqrt(mean(x², -1) + 1e-6) * norm.weight.
   'zero-init' only describes how o is initialised; the forward math is the same.
@@ -320,6 +323,30 @@ class CrossAttention(nn.Module):
             y = y * torch.sigmoid(self.gate(x_anchor)).transpose(1, 2)[..., None]  # [B, h, T, 1]
         return self.o(y.transpose(1, 2).reshape(B, T, D))
 
+    def forward_sets(self, x_anchor, p_sets, lengths):
+        """Each query its own keys: x_anchor [B, T, D_a], p_sets [B, T, K, D_a] (query t's keys,
+        right-padded), lengths [B, T] long -> [B, T, D_a]. Key k of query t is offset
+        lengths[b, t] - 1 - k back from its last; k >= lengths[b, t] is padding; a query with
+        no key reads nothing (0)."""
+        B, T, D = x_anchor.shape
+        K = p_sets.shape[2]
+        h, hd = self.h, D // self.h
+        q = self.q(x_anchor).view(B, T, h, hd).transpose(1, 2)  # [B, h, T, hd]
+        k = self.k(p_sets).view(B, T, K, h, hd).permute(0, 3, 1, 2, 4)  # [B, h, T, K, hd]
+        v = self.v(p_sets).view(B, T, K, h, hd).permute(0, 3, 1, 2, 4)
+        s = torch.einsum("bhtd,bhtkd->bhtk", q, k) / math.sqrt(hd)  # [B, h, T, K]
+        j = torch.arange(K, device=x_anchor.device)[None, None, :]
+        lim = lengths[:, :, None]  # [B, T, 1]
+        if self.R > 0:
+            off = (lim - 1 - j).clamp(min=0, max=self.R - 1)  # [B, T, K]
+            s = s + self.pos_bias[:, off].permute(1, 0, 2, 3).to(s.dtype)
+        s = s.masked_fill(~(j < lim)[:, None], float("-inf"))
+        w = torch.nan_to_num(torch.softmax(s, dim=-1), nan=0.0)
+        y = torch.einsum("bhtk,bhtkd->bhtd", w, v)  # [B, h, T, hd]
+        if self.gate is not None:
+            y = y * torch.sigmoid(self.gate(x_anchor)).transpose(1, 2)[..., None]
+        return self.o(y.transpose(1, 2).reshape(B, T, D))
+
 
 class Bridge(nn.Module):
     def __init__(self, d_a, d_g, num_heads, output, position_bias=0, input_norm="none",
@@ -341,12 +368,16 @@ class Bridge(nn.Module):
             nn.init.zeros_(self.attn.o.weight)
             nn.init.zeros_(self.attn.o.bias)
 
-    def forward(self, x_anchor, h_aug, key_limit=None):
-        """x_anchor [B, T, D_a] (anchor stream), h_aug [B, S, D_g] -> out [B, T, D_a]."""
+    def forward(self, x_anchor, h_aug, key_limit=None, lengths=None):
+        """x_anchor [B, T, D_a] (anchor stream), h_aug [B, S, D_g] -> out [B, T, D_a]. With
+        `lengths`, h_aug is [B, T, K, D_g]: each anchor position's own keys (forward_sets)."""
         whiten = getattr(self, "in")
         g = h_aug if whiten is None else whiten(h_aug)
         x = rms_normalize(x_anchor) if self.query_norm else x_anchor  # queries and gate only
-        out = self.attn(x, self.proj(g), key_limit)
+        if lengths is None:
+            out = self.attn(x, self.proj(g), key_limit)
+        else:
+            out = self.attn.forward_sets(x, self.proj(g), lengths)
         if self.output == "rmsnorm":
             out = self.norm(out)
         return out
@@ -400,6 +431,55 @@ def composed_forward(anchor, augment, bridges, ids, aug_ids=None, key_limit=None
             if a != layer:
                 continue
             out = bridge(x.to(dtype), aug_states[g].to(dtype), key_limit)  # reads x before any add
+            total = out if total is None else total + out
+        return x if total is None else x + total.to(x.dtype)
+
+    return anchor.forward(ids, hook=inject)
+
+
+def composed_forward_reads(anchor, augment, bridges, ids, reads):
+    """Across tokenizers as each anchor position reads: ids [B, T]; reads[b][t] the augmenting
+    ids anchor position t of row b reads (the tokenization of the text up to its end; may be
+    empty). Each distinct list goes through the augmenting model alone, and position t attends
+    over its states only -> composed logits [B, T, V_anchor]. A naive oracle of the key limit and
+    tails of the TypeScript composition (docs/design.md § Across tokenizers)."""
+    bridges.check(anchor, augment)
+    B, T = ids.shape
+    layers = sorted({g for _, g in bridges.connections})
+    K = max(1, max(len(r) for row in reads for r in row))
+    runs = {}
+
+    def states_of(seq):
+        if seq not in runs:
+            got = {}
+
+            def keep(layer, x):
+                got[layer] = x
+                return x
+
+            augment.forward(torch.tensor([list(seq)]), hook=keep)
+            if augment.L in layers:
+                got[augment.L] = augment.final_norm(got[augment.L - 1])
+            runs[seq] = {g: got[g][0] for g in layers}  # [len, D_g]
+        return runs[seq]
+
+    wte = augment.w["wte.weight"]  # [V_g, D_g]
+
+    def padded(seq, g):  # [K, D_g]: the states of seq at layer g, then zeros
+        st = states_of(seq)[g] if seq else wte.new_zeros(0, wte.shape[1])
+        return torch.cat([st, st.new_zeros(K - len(seq), wte.shape[1])])
+
+    dtype = next(bridges.parameters()).dtype
+    sets = {g: torch.stack([torch.stack([padded(tuple(reads[b][t]), g) for t in range(T)]) for b in range(B)])
+            for g in layers}  # [B, T, K, D_g]
+    lengths = torch.tensor([[len(r) for r in row] for row in reads])  # [B, T]
+
+    def inject(layer, x):
+        total = None
+        for (a, g), bridge in zip(bridges.connections, bridges.bridges):
+            if a != layer:
+                continue
+            out = bridge(x.to(dtype), sets[g].to(dtype), lengths=lengths)
             total = out if total is None else total + out
         return x if total is None else x + total.to(x.dtype)
 

@@ -1,5 +1,5 @@
 // The alignment of two tokenizations of one text (docs/design.md § Across tokenizers): token end
-// offsets in UTF-8 bytes, and keyLimit per anchor token.
+// offsets in UTF-8 bytes, and what each anchor token reads (keyLimit and its tail).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,24 +70,41 @@ describe('keyLimit: anchor token t reads the augmenting tokens ending at or befo
     expect(alignText(char, bpe, 'the cat', { anchorBos: 1 }).keyLimit).toEqual([0, ...plain]);
   });
 
-  it('one tokenizer on both sides gives keyLimit[t] = t + 1: the causal rule', () => {
+  it('one tokenizer on both sides gives keyLimit[t] = t + 1 and no tail (the causal rule) where a token ends on a character boundary', () => {
     for (const tok of [char, bpe])
-      for (const text of TEXTS) {
-        const a = alignText(tok, tok, text);
-        expect(a.keyLimit).toEqual(a.anchor.ids.map((_, t) => t + 1));
-        const b = alignText(tok, tok, text, { anchorBos: 0, augmentBos: 0 });
-        expect(b.keyLimit).toEqual(b.anchor.ids.map((_, t) => t + 1));
-      }
+      for (const text of TEXTS)
+        for (const opts of [{}, { anchorBos: 0, augmentBos: 0 }]) {
+          const a = alignText(tok, tok, text, opts);
+          const bytes = Buffer.from(text);
+          a.anchor.ends.forEach((e, t) => {
+            if (e < bytes.length && (bytes[e] & 0xc0) === 0x80) return; // inside a character: the next test
+            expect([a.keyLimit[t], a.tailOf[t]], `${text} token ${t}`).toEqual([t + 1, -1]);
+          });
+        }
   });
 
-  it('every visible token ends at or before the anchor token, every hidden one after it', () => {
+  it('an anchor token reads the augmenting tokenization of the text up to its end: the whole text\'s first keyLimit tokens, then its tail', () => {
+    let tails = 0;
     for (const text of TEXTS)
-      for (const [x, y] of [[char, bpe], [bpe, char]]) {
-        const { anchor, augment, keyLimit } = alignText(x, y, text);
-        anchor.ends.forEach((e, t) => {
-          augment.ends.forEach((g, j) => expect(j < keyLimit[t]).toBe(g <= e));
+      for (const [x, y] of [[char, bpe], [bpe, char], [bpe, bpe]]) {
+        const a = alignText(x, y, text);
+        const bytes = Buffer.from(text);
+        a.anchor.ends.forEach((e, t) => {
+          let cut = e; // cut before a character the token ends inside
+          while (cut > 0 && cut < bytes.length && (bytes[cut] & 0xc0) === 0x80) cut--;
+          const own = cut > 0 ? y.encode(bytes.subarray(0, cut).toString()) : [];
+          const tail = a.tailOf[t] < 0 ? [] : a.tails[a.tailOf[t]].ids;
+          expect([...a.augment.ids.slice(0, a.keyLimit[t]), ...tail], `${text} token ${t}`).toEqual(own);
+          a.augment.ends.slice(0, a.keyLimit[t]).forEach((g) => expect(g).toBeLessThanOrEqual(e));
+          if (a.tailOf[t] >= 0) tails++;
         });
       }
+    expect(tails).toBeGreaterThan(0);
+    // 'the cat': 't', 'th', ' ' and 'c' tokenize otherwise alone than inside 'the', 'Ġca'
+    const a = alignText(char, bpe, 'the cat');
+    expect(a.tails.map((t) => [t.shared, t.ids.map((id) => bpe.idToToken(id))])).toEqual([[0, ['t']], [0, ['th']], [1, ['Ġ']], [1, ['Ġc']]]);
+    expect(a.tailOf).toEqual([0, 1, -1, 2, 3, -1, -1]);
+    expect(a.unstable).toBe(4);
   });
 
   it('refuses decreasing ends', () => {

@@ -249,7 +249,7 @@ describe('calm compose on Llama and GPT-NeoX folders (tests/golden)', () => {
     ]);
     expect(train.code, train.stderr).toBe(0);
     const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8'));
-    expect(manifest.alignment).toBe('utf8-byte-ends@1');
+    expect(manifest.alignment).toBe('utf8-prefix@2');
     expect(manifest.anchor.tokenizer).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.augment.tokenizer).toMatch(/^[0-9a-f]{64}$/);
     const gen = await calm(['compose', 'generate', '--bundle', out, '--prompt', 'the cat', '--max-tokens', '4', '--json', '--quiet']);

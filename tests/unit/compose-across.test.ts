@@ -12,11 +12,11 @@ import { GOLDEN_DIR, maxAbsDiff } from './helpers/golden';
 import { tf, useBackend } from '../../src/model/tf';
 import { Composition } from '../../src/calm/compose';
 import { bridgeVariables, disposeBridge } from '../../src/calm/bridge';
-import { alignText, alignedBatch, type Alignment } from '../../src/calm/align';
+import { alignText, alignedBatch, commonPrefix, keyLimits, layTails, type Alignment, type Tail } from '../../src/calm/align';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, PAD_ID, Tokenizer } from '../../src/tokenizer';
 import { utf8Length } from '../../src/tokenizer/offsets';
 import { byteBpeTokenizerJson, BYTE_BPE_VOCAB_SIZE } from './helpers/byte-bpe';
-import { acrossPair } from './helpers/across';
+import { acrossPair, readsForward } from './helpers/across';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -67,6 +67,33 @@ describe('composition across tokenizers', () => {
       }
   });
 
+  it('each anchor token reads only the text up to its end: its logits are those of that text alone, a BPE merge across its end included (1e-5)', () => {
+    const texts = ['the cat thé caé 😀 the', 'thethe naïve'];
+    for (const [name, comp, ta, tg] of pairs)
+      for (const text of texts) {
+        const bytes = Buffer.from(text);
+        const a = ta.encodeWithEnds(text);
+        const g = tg.encodeWithEnds(text);
+        const full = readsForward(comp, tg, text, a);
+        const plain = logitsOf(comp, { anchor: a, augment: g, ...{ keyLimit: keyLimits(a.ends, g.ends), tailOf: [], tails: [], unstable: 0 } });
+        let worst = 0;
+        let leaked = 0;
+        a.ids.forEach((_, t) => {
+          // the text up to token t's end (cut before a character it ends inside), nothing after it
+          let cut = a.ends[t];
+          while (cut > 0 && cut < bytes.length && (bytes[cut] & 0xc0) === 0x80) cut--;
+          const prefix = bytes.subarray(0, cut).toString();
+          const own = readsForward(comp, tg, prefix, { ids: a.ids.slice(0, t + 1), ends: a.ends.slice(0, t + 1).map((e) => Math.min(e, cut)) });
+          worst = Math.max(worst, ...own[t].map((z, v) => Math.abs(z - full[t][v])));
+          if (Math.max(...own[t].map((z, v) => Math.abs(z - plain[t][v]))) > 1e-4) leaked++;
+        });
+        expect(worst, `${name}: ${text}`).toBeLessThan(1e-5);
+        // not vacuous: with the whole text's tokens alone (the key limit, no tails) a char anchor
+        // reads what the text after it made of its last letters
+        if (name.startsWith('char')) expect(leaked, `${name}: ${text}`).toBeGreaterThan(0);
+      }
+  });
+
   it('is not vacuous: an augmenting token the anchor token may read changes its logits', () => {
     for (const [name, comp, ta, tg] of pairs) {
       // the same anchor ids, the augmenting side read from another text of the same byte length
@@ -85,18 +112,19 @@ describe('composition across tokenizers', () => {
     }
   });
 
-  it('a padded batch gives each text its own logits (keyLimit rows differ, padding masked)', () => {
+  it('a padded batch gives each text its own logits (key limits and tails differ by row, padding masked)', () => {
     const [, comp, ta, tg] = pairs[0];
     const texts = ['the cat', 'a caé!😀'];
     const rows = texts.map((t) => alignText(ta, tg, t));
     const batch = alignedBatch(rows, { anchor: PAD_ID, augment: 0 });
+    expect(batch.tails.runs.length).toBeGreaterThan(0);
     const x = tf.tensor2d(batch.anchorIds, undefined, 'int32');
     const g = tf.tensor2d(batch.augmentIds, undefined, 'int32');
     const keyMask = tf.tensor2d(batch.augmentMask);
-    const out = comp.forwardAligned(x, g, { keyLimit: batch.keyLimit, keyMask });
+    const out = comp.forwardAligned(x, g, { keyLimit: batch.keyLimit, keyMask, tails: batch.tails });
     const got = out.arraySync() as number[][][];
     rows.forEach((r, b) => {
-      const want = logitsOf(comp, r);
+      const want = readsForward(comp, tg, texts[b], r.anchor);
       want.forEach((row, t) => row.forEach((z, v) => expect(Math.abs(got[b][t][v] - z)).toBeLessThan(1e-5)));
     });
     [x, g, keyMask, out].forEach((t) => t.dispose());
@@ -113,14 +141,16 @@ describe('composition across tokenizers', () => {
     [x, plain, aligned].forEach((t) => t.dispose());
   });
 
-  it('forwardFromCache with the key limit equals forwardAligned (what a training step reads)', () => {
+  it('forwardFromCache with the key limit and tails equals forwardAligned (what a training step reads)', () => {
     const [, comp, ta, tg] = pairs[0];
     const a = alignText(ta, tg, 'the caé 😀');
+    const tails = layTails([{ ids: a.augment.ids, reads: a }], a.augment.ids.length, a.anchor.ids.length);
+    expect(tails.slots).toBeGreaterThan(0);
     const [x, g] = [ids(a.anchor.ids), ids(a.augment.ids)];
     const prefix = comp.anchorPrefix(x);
-    const states = comp.augmentStates(g);
-    const cached = comp.forwardFromCache(prefix, states, { keyLimit: [a.keyLimit] });
-    const full = comp.forwardAligned(x, g, { keyLimit: [a.keyLimit] });
+    const states = comp.augmentStatesWithTails(g, tails);
+    const cached = comp.forwardFromCache(prefix, states, { keyLimit: [a.keyLimit], keyTail: tails.keyTail });
+    const full = comp.forwardAligned(x, g, { keyLimit: [a.keyLimit], tails });
     expect(tf.max(tf.abs(tf.sub(cached, full))).arraySync()).toBeLessThan(1e-5);
     [x, g, prefix, cached, full, ...states.values()].forEach((t) => t.dispose());
   });
@@ -129,8 +159,10 @@ describe('composition across tokenizers', () => {
     const [, comp, ta, tg] = pairs[0];
     const a = alignText(ta, tg, 'the caé');
     logitsOf(comp, a); // warm-up (kernels' own caches)
+    readsForward(comp, tg, 'the caé', a.anchor);
     const n0 = tf.memory().numTensors;
     logitsOf(comp, a);
+    readsForward(comp, tg, 'the caé', a.anchor); // tails run and gathered
     expect(tf.memory().numTensors).toBe(n0);
   });
 });
@@ -144,12 +176,14 @@ function goldenModel(name: string) {
 }
 
 describe('composition across tokenizers against PyTorch (tests/golden/calm-tiny/golden-across.json)', () => {
-  it('bundle-pos with own augmenting ids and hand-made key limits gives the golden logits within 1e-4', () => {
+  it('bundle-pos with own augmenting ids and hand-made key limits (and tails) gives the golden logits within 1e-4', () => {
     const g = JSON.parse(readFileSync(join(GOLDEN_DIR, 'calm-tiny', 'golden-across.json'), 'utf8')) as {
       anchor_ids: number[][];
       augment_ids: number[][];
       key_limit: number[][];
       logits: number[][][];
+      reads: number[][][];
+      logits_reads: number[][][];
     };
     const [anchor, augment] = [goldenModel('gpt2-tiny'), goldenModel('gpt2-tiny-aug')];
     const dir = join(GOLDEN_DIR, 'calm-tiny', 'bundle-pos');
@@ -164,7 +198,22 @@ describe('composition across tokenizers against PyTorch (tests/golden/calm-tiny/
     const err = maxAbsDiff(out.arraySync(), g.logits);
     console.info(`golden-across: max |logits - golden| = ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-4);
-    [x, y, out].forEach((t) => t.dispose());
+    // each anchor position its own augmenting ids: the row's first keyLimit, then a tail (the
+    // reference runs every list through the augmenting model alone)
+    const rows = g.reads.map((row, b) => {
+      const whole = g.augment_ids[b];
+      const tails: Tail[] = [];
+      const keyLimit = row.map((r) => commonPrefix(r, whole));
+      const tailOf = row.map((r, t) => (r.length > keyLimit[t] ? tails.push({ shared: keyLimit[t], ids: r.slice(keyLimit[t]) }) - 1 : -1));
+      return { ids: whole, keyLimit, reads: { tailOf, tails } };
+    });
+    const tails = layTails(rows, g.augment_ids[0].length, g.anchor_ids[0].length);
+    expect(tails.runs.length).toBeGreaterThan(3);
+    const withTails = comp.forwardAligned(x, y, { keyLimit: rows.map((r) => r.keyLimit), tails });
+    const errReads = maxAbsDiff(withTails.arraySync(), g.logits_reads);
+    console.info(`golden-across reads: max |logits - golden| = ${errReads.toExponential(2)}`);
+    expect(errReads).toBeLessThan(1e-4);
+    [x, y, out, withTails].forEach((t) => t.dispose());
     anchor.dispose();
     augment.dispose();
     comp.bridges.forEach(disposeBridge);

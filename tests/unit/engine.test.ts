@@ -313,7 +313,7 @@ describe('CalmEngine', () => {
 
   it('composes models whose tokenizers differ, aligned by characters: each column reads with its own tokenizer, a bundle records both', async () => {
     const info = await engine.compose({ ...settings, augment: 'kv-odd' });
-    expect(info.alignment).toBe('utf8-byte-ends@1');
+    expect(info.alignment).toBe('utf8-prefix@2');
     // kv-odd is kv-tiny's weights behind a tokenizer with 'a' and 'b' swapped: read with its own
     // tokenizer it answers as kv-tiny does (a key is one token either way)
     const e = makeExamples('kv-subs', 1, { seed: 3, table, keys: 'all' })[0];
@@ -323,11 +323,11 @@ describe('CalmEngine', () => {
     await expect(engine.attention({ prompt: e.prompt, connection: 0 })).rejects.toThrow('the attention map is drawn only for two models of one tokenizer');
     const bundle = await engine.exportBundle();
     const manifest = JSON.parse(bundle.composition);
-    expect(manifest.alignment).toBe('utf8-byte-ends@1');
+    expect(manifest.alignment).toBe('utf8-prefix@2');
     expect(manifest.anchor.tokenizer).toMatch(/^[0-9a-f]{64}$/);
     expect(manifest.augment.tokenizer).not.toBe(manifest.anchor.tokenizer);
     await engine.importBundle(bundle);
-    expect(JSON.parse((await engine.exportBundle()).composition).alignment).toBe('utf8-byte-ends@1');
+    expect(JSON.parse((await engine.exportBundle()).composition).alignment).toBe('utf8-prefix@2');
     // a bundle whose recorded tokenizer is not the model's is refused, naming the side
     manifest.augment.tokenizer = manifest.anchor.tokenizer;
     await expect(engine.importBundle({ composition: JSON.stringify(manifest), bridge: bundle.bridge })).rejects.toThrow(

@@ -64,6 +64,39 @@ describe('keyLimit', () => {
         }
   });
 
+  it('a tail per query (keyTail): its keys read too, the bias counting back over the keys read, against a dense computation', () => {
+    // keys 0..3 are a whole text's, 4..5 tails: query (0, 1) reads keys 0 then 4, 5; (1, 0) only its tail 5
+    const keyLimit = [[1, 1, 3, 4], [0, 2, 2, 4]];
+    const none = { start: 0, length: 0 };
+    const keyTail = [
+      [none, { start: 4, length: 2 }, { start: 5, length: 1 }, none],
+      [{ start: 5, length: 1 }, { start: 4, length: 1 }, none, { start: 4, length: 2 }],
+    ];
+    const [q, k, v] = [rnd([B, h, T, hd], 15), rnd([B, h, S, hd], 16), rnd([B, h, S, hd], 17)];
+    const posBias = [[0.5, -1, 2], [3, 0.25, -2]];
+    const ours = crossAttentionReference(q, k, v, { keyLimit, keyTail, positionBias: tf.tensor2d(posBias) }).arraySync();
+    const [qa, ka, va] = [q.arraySync(), k.arraySync(), v.arraySync()];
+    for (let b = 0; b < B; b++)
+      for (let x = 0; x < h; x++)
+        for (let i = 0; i < T; i++) {
+          // the keys read, in order: j < keyLimit, then the tail; offset = how far back from the last
+          const tail = keyTail[b][i];
+          const read = [...Array.from({ length: keyLimit[b][i] }, (_, j) => j), ...Array.from({ length: tail.length }, (_, n) => tail.start + n)];
+          const s = read.map((j, n) => qa[b][x][i].reduce((acc, qc, c) => acc + qc * ka[b][x][j][c], 0) / Math.sqrt(hd) + posBias[x][Math.min(read.length - 1 - n, R - 1)]);
+          const m = Math.max(...s);
+          const e = s.map((z) => Math.exp(z - m));
+          const Z = e.reduce((p, c) => p + c, 0);
+          for (let c = 0; c < hd; c++) {
+            const want = read.reduce((acc, j, n) => acc + (e[n] / Z) * va[b][x][j][c], 0);
+            expect(ours[b][x][i][c]).toBeCloseTo(want, 5);
+          }
+        }
+    expect(fusedCrossAttentionUnsupported(q, k, v, { keyLimit, keyTail })).toBe('a character alignment (keyLimit) is not fused');
+    expect(() => crossAttentionReference(q, k, v, { keyLimit: [[1, 1, 1, 1]], keyTail: [[none, { start: 0, length: 1 }, none, none]] })).toThrow(/not after keyLimit 1/);
+    expect(() => crossAttentionReference(q, k, v, { keyLimit: [[1, 1, 1, 1]], keyTail: [[none, { start: 5, length: 2 }, none, none]] })).toThrow(/within 6 keys/);
+    expect(() => crossAttentionReference(q, k, v, { keyTail })).toThrow(/keyTail needs a keyLimit/);
+  });
+
   it('a query with limit 0 gives 0 and no gradient, and keys beyond a limit change nothing', () => {
     const keyLimit = [[0, 2, 2, 4], [0, 0, 1, 6]];
     const [q, k, v] = [rnd([B, h, T, hd], 8), rnd([B, h, S, hd], 9), rnd([B, h, S, hd], 10)];

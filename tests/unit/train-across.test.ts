@@ -4,7 +4,7 @@
 // the full forward row by row, and a bundle records and checks both tokenizers.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf, useBackend } from '../../src/model/tf';
-import { ALIGNMENT_RULE, keyLimits } from '../../src/calm/align';
+import { ALIGNMENT_RULE } from '../../src/calm/align';
 import { alignedIdsDecoder } from '../../src/calm/align-decode';
 import { Composition } from '../../src/calm/compose';
 import { bridgeVariables } from '../../src/calm/bridge';
@@ -15,7 +15,7 @@ import { buildFrozenCache, compositionLoss, disposeFrozenCache, trainComposition
 import { columnDecoder, encodeForComposition, exactMatch, codecOf } from '../../src/pipeline/evaluate';
 import { buildCharTokenizerJson, CHAR_VOCAB_SIZE, EOS_ID, Tokenizer } from '../../src/tokenizer';
 import { byteBpeTokenizerJson, BYTE_BPE_VOCAB_SIZE } from './helpers/byte-bpe';
-import { acrossPair } from './helpers/across';
+import { acrossPair, readsForward } from './helpers/across';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -65,11 +65,19 @@ describe('aligned examples', () => {
     expect(alignmentStability(data)).toEqual({ positions: 5 + 7, unstable: 0 });
   });
 
-  it('a byte-level BPE augmenting side: a merge across an anchor token end makes that position unstable', () => {
+  it('a byte-level BPE augmenting side: a merge across an anchor token end gives that position a tail of its own', () => {
     const [e] = encodeAligned(letters, bpe, [{ prompt: 'the', completion: ' cat' }], { anchor: 32, augment: 32 });
     // the whole text is 'the' ' ca' 't'; alone, 't' is 't', 'th' is 'th', 'the ' ends in ' ' and
     // 'the c' in ' c': four unstable positions; 'the ca' and 'the cat' read what the whole text has
     expect(e.augment!.unstable).toBe(4);
+    expect(e.augment!.tails.map((t) => [t.shared, bpe.decode(t.ids)])).toEqual([[0, 't'], [0, 'th'], [1, ' '], [1, ' c']]);
+    expect(e.augment!.tailOf).toEqual([0, 1, -1, 2, 3, -1, -1]);
+    // a batch puts each row's tails after its S whole-text positions
+    const b = makeBatch([e], 0);
+    expect(b.augment!.tails.slots).toBe(4);
+    expect(b.augment!.tails.keyTail![0]).toEqual([{ start: 3, length: 1 }, { start: 4, length: 1 }, { start: 0, length: 0 }, { start: 5, length: 1 }, { start: 6, length: 1 }, { start: 0, length: 0 }, { start: 0, length: 0 }]);
+    expect(b.augment!.tails.runs.map((r) => [r.start, r.shared, bpe.decode(r.ids)])).toEqual([[3, 0, 't'], [4, 0, 'th'], [5, 1, 'the '], [6, 1, 'the c']]);
+    disposeBatch(b);
   });
 
   it('a padded batch: the augmenting side padded to S, padded anchor positions keep their row last limit', () => {
@@ -105,13 +113,15 @@ describe('training across tokenizers', () => {
     const idx = [2, 0, 1];
     const [cached, full] = [compositionLoss(comp, data, idx, 0, T, cache), compositionLoss(comp, data, idx, 0, T)];
     expect(Math.abs(cached.dataSync()[0] - full.dataSync()[0])).toBeLessThan(1e-5);
-    // the full forward by hand: each example alone, its own key limits
-    const byHand = data.map((e) => {
-      const x = tf.tensor2d([e.ids.slice(0, -1)], undefined, 'int32');
-      const g = tf.tensor2d([e.augment!.ids], undefined, 'int32');
-      const logits = comp.forwardAligned(x, g, { keyLimit: [e.augment!.keyLimit] });
+    expect(alignmentStability(data).unstable).toBeGreaterThan(0); // tails are read
+    // the full forward by hand: each example alone, each anchor token reading its own prefix's tokenization
+    const byHand = data.map((e, i) => {
+      const text = EXAMPLES[i].prompt + EXAMPLES[i].completion;
+      const a = letters.encodeWithEnds(text);
+      expect(a.ids).toEqual(e.ids.slice(0, -1));
+      const logits = tf.tensor3d([readsForward(comp, bpe, text, a)]);
       const rows = (tf.logSoftmax(logits).arraySync() as number[][][])[0];
-      [x, g, logits].forEach((t) => t.dispose());
+      logits.dispose();
       const terms = rows.map((r, t) => (t + 1 >= e.promptLength ? -r[e.ids[t + 1]] : null)).filter((v): v is number => v !== null);
       return terms;
     });
@@ -164,12 +174,7 @@ describe('decoding across tokenizers behind the Decoder interface', () => {
       const got = dec.feed(feed).arraySync() as number[][];
       rows.forEach((r, b) => {
         const text = letters.decode(r.ids.slice(0, step));
-        const g = bpe.encodeWithEnds(text);
-        const x = tf.tensor2d([r.ids.slice(0, step)], undefined, 'int32');
-        const y = tf.tensor2d([g.ids], undefined, 'int32');
-        const out = comp.forwardAligned(x, y, { keyLimit: [keyLimits(r.ends.slice(0, step), g.ends)] });
-        const want = (out.arraySync() as number[][][])[0][step - 1];
-        [x, y, out].forEach((t) => t.dispose());
+        const want = readsForward(comp, bpe, text, { ids: r.ids.slice(0, step), ends: r.ends.slice(0, step) })[step - 1];
         worst = Math.max(worst, ...want.map((v, i) => Math.abs(v - got[b][i])));
       });
     }

@@ -141,8 +141,8 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
     const stability = alignmentStability(data);
     if (stability.unstable > 0) {
       progress(
-        `${stability.unstable} of ${stability.positions} anchor positions read augmenting tokens that the text after them decided (a merge across their end); ` +
-          'decoding reads the text so far, so these positions train on what they will not see (docs/design.md § Across tokenizers)',
+        `${stability.unstable} of ${stability.positions} anchor positions tokenize otherwise on the augmenting side when the text ends at them (a merge across their end); ` +
+          'each reads its own prefix\'s tokenization, whose tail the frozen cache runs once (docs/design.md § Across tokenizers)',
       );
     }
     progress(

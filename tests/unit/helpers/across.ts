@@ -6,6 +6,8 @@ import { initModel } from '../../../src/model/init';
 import { Composition } from '../../../src/calm/compose';
 import { initBridge, bridgeVariables } from '../../../src/calm/bridge';
 import { PLAIN_BRIDGE, type CompositionSpec } from '../../../src/calm/spec';
+import { layTails, prefixReads, withBos, type Tokenized } from '../../../src/calm/align';
+import type { Tokenizer } from '../../../src/tokenizer/tokenizer';
 
 const cfg = (V: number, D: number, L: number, H: number): GPT2Config => ({
   modelType: 'gpt2',
@@ -30,3 +32,21 @@ export function acrossPair(Va: number, Vg: number, seed = 1): Composition {
   return comp;
 }
 
+
+/**
+ * The full composed forward across tokenizers as a training step reads it: anchor tokens `a`
+ * (ends in UTF-8 bytes of `text`), each reading the augmenting tokenization of the text up to
+ * its own end (prefixReads: the whole text's tokens it shares, then its tail) → logits [T][V].
+ */
+export function readsForward(comp: Composition, augment: Tokenizer, text: string, a: Tokenized, augmentBos?: number): number[][] {
+  let g = augment.encodeWithEnds(text);
+  if (augmentBos !== undefined) g = withBos(g, augmentBos);
+  const reads = prefixReads(augment, text, a.ends, g, augmentBos);
+  const tails = layTails([{ ids: g.ids, reads }], g.ids.length, a.ids.length);
+  const x = tf.tensor2d([a.ids], [1, a.ids.length], 'int32');
+  const y = tf.tensor2d([g.ids], [1, g.ids.length], 'int32');
+  const out = comp.forwardAligned(x, y, { keyLimit: [reads.keyLimit], tails });
+  const rows = (out.arraySync() as number[][][])[0];
+  [x, y, out].forEach((t) => t.dispose());
+  return rows;
+}

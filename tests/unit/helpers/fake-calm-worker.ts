@@ -133,7 +133,7 @@ export class FakeWorker {
 
   info(s: CompositionSettings): CompositionInfo {
     const info: CompositionInfo = { trainableParameters: 1000 * s.connections.length, bridgeBytes: 1, frozenBytes: 0, adamStateBytes: 2, activationBytesPerStep: 3, cacheBytesPerExample: 4 };
-    return this.alignedModels.has(s.augment) ? { ...info, alignment: 'utf8-byte-ends@1' } : info;
+    return this.alignedModels.has(s.augment) ? { ...info, alignment: 'utf8-prefix@2' } : info;
   }
 
   /** What kernelUsage() answers (the real worker on WebAssembly: plain tfjs ops, the cross-attention's reference). */
