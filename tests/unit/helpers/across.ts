@@ -36,17 +36,24 @@ export function acrossPair(Va: number, Vg: number, seed = 1): Composition {
 /**
  * The full composed forward across tokenizers as a training step reads it: anchor tokens `a`
  * (ends in UTF-8 bytes of `text`), each reading the augmenting tokenization of the text up to
- * its own end (prefixReads: the whole text's tokens it shares, then its tail) → logits [T][V].
+ * its own end (prefixReads: the whole text's tokens it shares, then its tail) → logits [1, T, V].
  */
-export function readsForward(comp: Composition, augment: Tokenizer, text: string, a: Tokenized, augmentBos?: number): number[][] {
+export function readsLogits(comp: Composition, augment: Tokenizer, text: string, a: Tokenized, augmentBos?: number): tf.Tensor3D {
   let g = augment.encodeWithEnds(text);
   if (augmentBos !== undefined) g = withBos(g, augmentBos);
   const reads = prefixReads(augment, text, a.ends, g, augmentBos);
   const tails = layTails([{ ids: g.ids, reads }], g.ids.length, a.ids.length);
-  const x = tf.tensor2d([a.ids], [1, a.ids.length], 'int32');
-  const y = tf.tensor2d([g.ids], [1, g.ids.length], 'int32');
-  const out = comp.forwardAligned(x, y, { keyLimit: [reads.keyLimit], tails });
+  return tf.tidy(() => {
+    const x = tf.tensor2d([a.ids], [1, a.ids.length], 'int32');
+    const y = tf.tensor2d([g.ids], [1, g.ids.length], 'int32');
+    return comp.forwardAligned(x, y, { keyLimit: [reads.keyLimit], tails });
+  });
+}
+
+/** readsLogits as numbers [T][V] (a synchronous read: not on WebGPU). */
+export function readsForward(comp: Composition, augment: Tokenizer, text: string, a: Tokenized, augmentBos?: number): number[][] {
+  const out = readsLogits(comp, augment, text, a, augmentBos);
   const rows = (out.arraySync() as number[][][])[0];
-  [x, y, out].forEach((t) => t.dispose());
+  out.dispose();
   return rows;
 }
