@@ -5,7 +5,7 @@
 import type { StateCreator } from 'zustand';
 import type { BackendChoice, Connection } from '../worker/protocol';
 import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, type ResolvedSpec } from '../calm/spec';
-import { KV_RECIPE } from '../tasks/recipe';
+import { DEFAULT_SEED, KV_RECIPE } from '../tasks/recipe';
 import { formatConnectionList, parseConnectionList } from './mapping';
 
 /**
@@ -112,7 +112,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   steps: KV_RECIPE.steps,
   lr: KV_RECIPE.lr,
   batch: KV_RECIPE.batch,
-  seed: 0,
+  seed: DEFAULT_SEED,
   heldOut: 100,
   evalN: 100,
   maxTokens: 8,

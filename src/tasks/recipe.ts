@@ -27,6 +27,9 @@ export interface KVRecipe {
  * key-value examples put one key among numbers, and half of all examples are the anchor's own
  * arithmetic, so the bridge learns to change keys only.
  */
+/** The seed every entry point starts from when none is given: the page, every CLI command and `repro kv`. */
+export const DEFAULT_SEED = 0;
+
 export const KV_RECIPE: KVRecipe = {
   steps: 750,
   lr: 1e-3,

@@ -13,6 +13,7 @@ import { nodeFolderSource } from '../../src/io/node-source';
 import { bridgesFromRaw, disposeBridges, parseBundle } from '../../src/calm/bundle';
 import { Composition } from '../../src/calm/compose';
 import { GOLDEN_DIR, maxAbsDiff } from './helpers/golden';
+import { DEFAULT_CONFIG } from '../../src/store/config';
 
 let dir: string;
 beforeAll(async () => {
@@ -99,6 +100,8 @@ describe('calm compose', () => {
     expect(JSON.parse(train.stdout)).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true });
     const manifest = JSON.parse(await readFile(join(out, 'composition.json'), 'utf8'));
     expect(manifest).toMatchObject({ input_norm: 'whiten', query_norm: true, value_gate: true });
+    // no --seed: the page's seed, as every command's default (DEFAULT_SEED)
+    expect(manifest.training.seed).toBe(DEFAULT_CONFIG.seed);
     const bytes = await readFile(join(out, 'bridge.safetensors'));
     const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
     expect(header['bridges.0.in.whiten'].shape).toEqual([128, 128]);

@@ -7,7 +7,7 @@ import { alignmentStability } from '../../train/batch';
 import { columnDecoder, columnTokenizer, compositionTokenizers, encodeForComposition, evaluateColumn, type Column } from '../../pipeline/evaluate';
 import { INPUT_NORMS, MAX_POSITION_BIAS, OUTPUT_VARIANTS, SPEC_DEFAULTS, compositionEstimate, describeSpec, specToJson } from '../../calm/spec';
 import { answerChance, makeExamples, makeKeyTable, KV_SPEC, TASKS, KEY_SETS, type Example, type KeySet, type TaskName } from '../../tasks';
-import { KV_RECIPE, compositionExamples } from '../../tasks/recipe';
+import { DEFAULT_SEED, KV_RECIPE, compositionExamples } from '../../tasks/recipe';
 import { parseExamplesStrict } from '../../tasks/parse';
 import { trainComposition } from '../../train/compose-train';
 import { choiceOption, intOption, numberOption, requiredString, stringOption, type Command, type CommandArgs, type OptionValues } from '../command';
@@ -43,7 +43,7 @@ export const command: Command = {
     steps: { type: 'string', value: 'N', description: `train: optimizer steps (default ${KV_RECIPE.steps})` },
     lr: { type: 'string', value: 'X', description: `train: peak learning rate (default ${KV_RECIPE.lr})` },
     batch: { type: 'string', value: 'B', description: `train: batch size (default ${KV_RECIPE.batch})` },
-    seed: { type: 'string', value: 'S', description: 'seed of bridges, batches and examples (default 1)' },
+    seed: { type: 'string', value: 'S', description: `seed of bridges, batches and examples (default ${DEFAULT_SEED}, as the playground)` },
     out: { type: 'string', value: 'DIR', description: 'train: where to write the bundle' },
     bundle: { type: 'string', value: 'DIR|ZIP', description: 'eval, generate: a bundle folder, or the .calm.zip the playground exports' },
     n: { type: 'string', value: 'N', description: 'eval: examples (default 200)' },
@@ -105,7 +105,7 @@ async function train({ values, json, backend }: CommandArgs): Promise<void> {
   if (taskText !== undefined && !(TASKS as readonly string[]).includes(taskText)) {
     throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(taskText)}`);
   }
-  const seed = intOption(values, 'seed', 1);
+  const seed = intOption(values, 'seed', DEFAULT_SEED);
   const steps = intOption(values, 'steps', KV_RECIPE.steps, 1);
   const lr = numberOption(values, 'lr', KV_RECIPE.lr, 0);
   const batch = intOption(values, 'batch', KV_RECIPE.batch, 1);
@@ -200,7 +200,7 @@ async function evaluate({ values, json, backend }: CommandArgs): Promise<void> {
   if (!(TASKS as readonly string[]).includes(taskText)) throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(taskText)}`);
   const n = intOption(values, 'n', 200, 1, 100_000);
   const keys = choiceOption<KeySet>(values, 'keys', KEY_SETS, 'held-out');
-  const seed = intOption(values, 'seed', 0);
+  const seed = intOption(values, 'seed', DEFAULT_SEED);
   const b = await loadBundle(dir, backend);
   try {
     const examples = makeExamples(taskText as TaskName, n, { seed, table: makeKeyTable(KV_SPEC), keys });

@@ -2,6 +2,7 @@
 import { cachedDecoder } from '../../model/sampling';
 import { answerChance, KEY_SETS, KV_SPEC, makeExamples, makeKeyTable, TASKS, type KeySet, type TaskName } from '../../tasks';
 import { exactMatch } from '../../pipeline/evaluate';
+import { DEFAULT_SEED } from '../../tasks/recipe';
 import { choiceOption, intOption, requiredString, type Command } from '../command';
 import { percent, printJson, printText, progress, round, UsageError } from '../output';
 import { resolveModel } from '../resolve';
@@ -17,7 +18,7 @@ export const command: Command = {
     task: { type: 'string', value: EVAL_TASKS.join('|'), description: 'the task', required: true },
     n: { type: 'string', value: 'N', description: 'examples (default 200)' },
     keys: { type: 'string', value: KEY_SETS.join('|'), description: 'the keys the examples use (default all)' },
-    seed: { type: 'string', value: 'S', description: 'seed of the examples (default 0)' },
+    seed: { type: 'string', value: 'S', description: `seed of the examples (default ${DEFAULT_SEED})` },
   },
   examples: ['eval --model kv-tiny --task kv-subs --n 100', 'eval --model arith-tiny --task kv-arith --keys held-out --json'],
   async run({ values, json, backend }) {
@@ -29,7 +30,7 @@ export const command: Command = {
     const task = taskText as TaskName;
     const n = intOption(values, 'n', 200, 1, 100_000);
     const keys = choiceOption<KeySet>(values, 'keys', KEY_SETS, 'all');
-    const seed = intOption(values, 'seed', 0);
+    const seed = intOption(values, 'seed', DEFAULT_SEED);
 
     const examples = makeExamples(task, n, { seed, table: makeKeyTable(KV_SPEC), keys });
     const m = await resolveModel(id, { backend, tokenizer: 'required', command: 'eval' });

@@ -2,6 +2,7 @@
 import { cachedDecoder } from '../../model/sampling';
 import { generate } from '../../pipeline/decode';
 import { makeRng } from '../../tasks';
+import { DEFAULT_SEED } from '../../tasks/recipe';
 import { intOption, numberOption, requiredString, stringOption, type Command } from '../command';
 import { f32, printJson, printText, progress } from '../output';
 import { resolveModel } from '../resolve';
@@ -15,7 +16,7 @@ export const command: Command = {
     'max-tokens': { type: 'string', value: 'N', description: 'new tokens at most (default 32; the context also limits)' },
     temperature: { type: 'string', value: 'T', description: 'sampling temperature; 0 = greedy (default 0)' },
     'top-k': { type: 'string', value: 'K', description: 'sample among the K likeliest tokens; 0 = all (default 0)' },
-    seed: { type: 'string', value: 'S', description: 'seed of the sampler (default 0)' },
+    seed: { type: 'string', value: 'S', description: `seed of the sampler (default ${DEFAULT_SEED})` },
     stop: { type: 'string', value: 'STR', description: 'stop at this text (it is not included)' },
   },
   examples: ['generate --model kv-tiny --prompt "abc+qdx="', 'generate --model arith-tiny --prompt "4+7=" --temperature 0.8 --seed 3 --json'],
@@ -25,7 +26,7 @@ export const command: Command = {
     const maxTokens = intOption(values, 'max-tokens', 32, 0);
     const temperature = numberOption(values, 'temperature', 0, 0);
     const topK = intOption(values, 'top-k', 0, 0);
-    const seed = intOption(values, 'seed', 0);
+    const seed = intOption(values, 'seed', DEFAULT_SEED);
     const stop = stringOption(values, 'stop') || undefined;
 
     const m = await resolveModel(id, { backend, tokenizer: 'required', command: 'generate' });

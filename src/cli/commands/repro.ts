@@ -2,7 +2,7 @@
 import { disposeBridge } from '../../calm/bridge';
 import { runKVRepro } from '../../pipeline/repro';
 import { TABLE_ROWS, type Column } from '../../pipeline/evaluate';
-import { KV_RECIPE, type KVRecipe } from '../../tasks/recipe';
+import { DEFAULT_SEED, KV_RECIPE, type KVRecipe } from '../../tasks/recipe';
 import { SPEC_DEFAULTS, type SpecSettings } from '../../calm/spec';
 import { PAPER_TABLE_1 } from '../../tasks/paper';
 import { intOption, numberOption, stringOption, type Command } from '../command';
@@ -17,7 +17,7 @@ export const command: Command = {
   summary: "the paper's key-value experiment (Table 1) at toy scale, from the built-in models",
   positionals: 'kv',
   options: {
-    seed: { type: 'string', value: 'S', description: 'seed of bridges, data, batches and evaluation examples (default 0, as the playground)' },
+    seed: { type: 'string', value: 'S', description: `seed of bridges, data, batches and evaluation examples (default ${DEFAULT_SEED}, as the playground)` },
     steps: { type: 'string', value: 'N', description: `bridge training steps (default ${KV_RECIPE.steps})` },
     lr: { type: 'string', value: 'X', description: `peak learning rate (default ${KV_RECIPE.lr})` },
     n: { type: 'string', value: 'N', description: `examples per cell of the table (default ${KV_RECIPE.evalN})` },
@@ -39,7 +39,7 @@ export const command: Command = {
   examples: ['repro kv', 'repro kv --json --seed 2', 'repro kv --augment kv-letters-tiny --align --json', 'repro kv --out public/models/compositions/kv-default'],
   async run({ values, positionals, json, backend }) {
     if (positionals.length !== 1 || positionals[0] !== 'kv') throw new UsageError('repro knows one experiment: calm repro kv');
-    const seed = intOption(values, 'seed', 0);
+    const seed = intOption(values, 'seed', DEFAULT_SEED);
     const changes = recipeChanges(stringOption(values, 'recipe'));
     const changed = { ...KV_RECIPE, ...changes.recipe };
     const recipe = {
