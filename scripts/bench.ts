@@ -381,9 +381,9 @@ async function benchAcross(comp: Composition, B: number, T: number, vocab: numbe
   const halfS = median(ts.aligned_half);
 
   // tails: position t ≥ 1 reads t whole-text tokens then a tail of one token of its own
-  const rows = (ids.arraySync() as number[][]).map((whole) => ({
-    ids: whole,
-    reads: { tailOf: whole.map((_, t) => t - 1), tails: whole.slice(1).map((_, t) => ({ shared: t + 1, ids: [rng.int(3, vocab - 1)] })) },
+  const rows = Array.from({ length: B }, () => ({
+    tailOf: Array.from({ length: T }, (_, t) => t - 1),
+    tails: Array.from({ length: T - 1 }, (_, t) => ({ shared: t + 1, ids: [rng.int(3, vocab - 1)] })),
   }));
   const layout = layTails(rows, T, T);
   const tailLimit = Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => Math.max(t, 1))); // [B][T]

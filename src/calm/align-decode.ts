@@ -67,7 +67,7 @@ export function alignedDecoder(comp: Composition, augment: Tokenizer, opts: { au
       // what each new anchor token reads: its own prefix's tokenization, a tail where that is not g's
       const reads = prefixReads(augment, text, fresh.ends, g, opts.augmentBos);
       const S = g.ids.length;
-      const tails = layTails([{ ids: g.ids, reads }], S, fresh.ids.length);
+      const tails = layTails([reads], S, fresh.ids.length);
       reused.tails = reads.tails.length;
       const kvs = bridgeKV;
       const logits = tf.tidy(() => {

@@ -144,8 +144,9 @@ export function prefixReads(
     let r = byEnd.get(end);
     if (!r) {
       const cut = charStart(bytes, end);
-      const own = cut > 0 ? augment.encodeWithEnds(fromUtf8.decode(bytes.subarray(0, cut))).ids : [];
-      const ids = bos === undefined ? own : [bos, ...own];
+      // the whole text is `whole` already
+      const own = cut === bytes.length ? null : cut > 0 ? augment.encodeWithEnds(fromUtf8.decode(bytes.subarray(0, cut))).ids : [];
+      const ids = own === null ? whole.ids : bos === undefined ? own : [bos, ...own];
       const shared = commonPrefix(ids, whole.ids);
       const unstable = ids.length !== plain[t] || shared !== plain[t];
       if (ids.length > shared) tails.push({ shared, ids: ids.slice(shared) });
@@ -168,11 +169,9 @@ export interface KeyTail {
   length: number;
 }
 
-/** One tail to run through the augmenting model: the full prefix tokenization `ids`, of which the states from `shared` on go to key positions start… of row `row`. */
-export interface TailRun {
+/** One tail to run through the augmenting model, after row `row`'s first `shared` whole-text tokens: its states go to key positions start… */
+export interface TailRun extends Tail {
   row: number;
-  ids: number[];
-  shared: number;
   start: number;
 }
 
@@ -191,19 +190,19 @@ export function tailSlots(reads: Pick<PrefixReads, 'tails'>): number {
 }
 
 /**
- * Lays out the tails of a batch: rows' whole augmenting ids (for the runs' shared tokens), their
- * reads, S whole positions and T anchor positions. `slots` fixes the tail positions (a cache's).
+ * Lays out the tails of a batch: the rows' reads, S whole positions and T anchor positions.
+ * `slots` fixes the tail positions (a cache's).
  */
-export function layTails(rows: readonly { ids: readonly number[]; reads: Pick<PrefixReads, 'tailOf' | 'tails'> }[], S: number, T: number, slots?: number): TailLayout {
-  const need = Math.max(0, ...rows.map((r) => tailSlots(r.reads)));
+export function layTails(rows: readonly Pick<PrefixReads, 'tailOf' | 'tails'>[], S: number, T: number, slots?: number): TailLayout {
+  const need = Math.max(0, ...rows.map(tailSlots));
   if (slots !== undefined && need > slots) throw new RangeError(`a row's tails need ${need} key positions, more than ${slots}`);
   const runs: TailRun[] = [];
   if (need === 0) return { runs, slots: slots ?? 0 };
   const none: KeyTail = { start: 0, length: 0 };
-  const keyTail = rows.map(({ ids, reads }, row) => {
+  const keyTail = rows.map((reads, row) => {
     let start = S;
     const placed = reads.tails.map((t) => {
-      runs.push({ row, ids: [...ids.slice(0, t.shared), ...t.ids], shared: t.shared, start });
+      runs.push({ ...t, row, start });
       const k = { start, length: t.ids.length };
       start += t.ids.length;
       return k;
@@ -236,7 +235,7 @@ export function alignedBatch(rows: readonly Alignment[], pad: { anchor: number; 
     augmentIds: rows.map((r) => fill(r.augment.ids, S, pad.augment)),
     augmentMask: rows.map((r) => fill(r.augment.ids.map(() => 1), S, 0)),
     keyLimit: rows.map((r) => padKeyLimit(r.keyLimit, T)),
-    tails: layTails(rows.map((r) => ({ ids: r.augment.ids, reads: r })), S, T),
+    tails: layTails(rows, S, T),
   };
 }
 

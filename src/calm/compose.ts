@@ -86,12 +86,14 @@ export class Composition {
     const index = new Int32Array(B * slots); // (row, slot) → row of the stacked tail states + 1; 0: zeros
     const groups = new Map<string, TailRun[]>();
     for (const r of runs) {
-      const key = `${r.shared}:${r.ids.length - r.shared}`;
-      groups.set(key, [...(groups.get(key) ?? []), r]);
+      const key = `${r.shared}:${r.ids.length}`;
+      const group = groups.get(key);
+      if (group) group.push(r);
+      else groups.set(key, [r]);
     }
     let stacked = 0;
     for (const group of groups.values()) {
-      const [k, n] = [group[0].shared, group[0].ids.length - group[0].shared];
+      const [k, n] = [group[0].shared, group[0].ids.length];
       group.forEach((r) => {
         for (let i = 0; i < n; i++) index[r.row * slots + r.start - S + i] = ++stacked;
       });
@@ -100,7 +102,7 @@ export class Composition {
         const rows = tf.tensor1d(group.map((r) => r.row), 'int32');
         const cut = (ts: tf.Tensor4D[]) => ts.map((t) => tf.slice(tf.gather(t, rows), [0, 0, 0, 0], [-1, -1, k, -1]) as tf.Tensor4D); // [nb, H, k, hd]
         const sub: KVCache = { k: cut(cache.k), v: cut(cache.v), length: k };
-        const ids = tf.tensor2d(group.flatMap((r) => r.ids.slice(k)), [group.length, n], 'int32');
+        const ids = tf.tensor2d(group.flatMap((r) => r.ids), [group.length, n], 'int32');
         const states = this.withFinalNorm(takeHidden(this.augment.forward(ids, { taps: this.augmentTaps(), to, noHead: true }, sub))); // layer → [nb, n, D_g]
         const out = layers.map((g) => tf.reshape(states.get(g)!, [group.length * n, Dg]) as tf.Tensor2D);
         [...sub.k, ...sub.v].forEach((t) => t.dispose());
@@ -108,16 +110,19 @@ export class Composition {
       });
       layers.forEach((g, i) => parts.get(g)!.push(got[i]));
     }
-    return new Map(
+    const at = tf.tensor1d(index, 'int32'); // [B·slots]
+    const out = new Map(
       layers.map((g) => {
-        const out = tf.tidy(() => {
+        const placed = tf.tidy(() => {
           const all = tf.concat([tf.zeros([1, Dg]), ...parts.get(g)!], 0); // [1 + tail tokens, D_g]
-          return tf.reshape(tf.gather(all, tf.tensor1d(index, 'int32')), [B, slots, Dg]) as tf.Tensor3D;
+          return tf.reshape(tf.gather(all, at), [B, slots, Dg]) as tf.Tensor3D;
         });
         parts.get(g)!.forEach((t) => t.dispose());
-        return [g, out];
+        return [g, placed];
       }),
     );
+    at.dispose();
+    return out;
   }
 
   /**

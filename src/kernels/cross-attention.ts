@@ -67,7 +67,7 @@ interface QueryReads {
  * The reads [B'][T] of the inputs: opts.keyLimit (and keyTail) with equal rows collapsed to one
  * (so the mask and bias are [1, …] as for the causal rule), or past + i + 1 for every query i.
  */
-function keyLimitRows(T: number, S: number, opts: CrossAttentionOptions): QueryReads[][] {
+function readRows(T: number, S: number, opts: CrossAttentionOptions): QueryReads[][] {
   const past = opts.past ?? 0;
   const rows = opts.keyLimit;
   const tails = opts.keyTail;
@@ -110,7 +110,7 @@ function readOffset(q: QueryReads, j: number): number {
  * b, key j read bucket readOffset (limit − 1 − j without a tail), clamped to R−1 (offsets beyond
  * the last bucket share it), and R−1 for keys it cannot see (masked anyway). posBias · onehot(bucket)ᵀ.
  */
-function limitScoreBias(posBias: tf.Tensor, reads: QueryReads[][], S: number): tf.Tensor4D {
+function readsScoreBias(posBias: tf.Tensor, reads: QueryReads[][], S: number): tf.Tensor4D {
   const [h, R] = posBias.shape;
   const B = reads.length;
   const T = reads[0].length;
@@ -136,14 +136,14 @@ function limitScoreBias(posBias: tf.Tensor, reads: QueryReads[][], S: number): t
  * so its gradient exists on every backend. The fused kernel's bucketOf must match it.
  */
 export function positionScoreBias(posBias: tf.Tensor, T: number, S: number, past: number): tf.Tensor4D {
-  return limitScoreBias(posBias, keyLimitRows(T, S, { past }), S);
+  return readsScoreBias(posBias, readRows(T, S, { past }), S);
 }
 
 /**
- * Additive mask [B'|B, 1, T, S] from the reads [B'][T] (keyLimitRows: the causal rule or a
+ * Additive mask [B'|B, 1, T, S] from the reads [B'][T] (readRows: the causal rule or a
  * character alignment): key j of query i is masked unless it reads it, plus padding.
  */
-function limitMask(reads: QueryReads[][], S: number, keyMask: tf.Tensor2D | undefined): tf.Tensor4D {
+function readsMask(reads: QueryReads[][], S: number, keyMask: tf.Tensor2D | undefined): tf.Tensor4D {
   const T = reads[0].length;
   return tf.tidy(() => {
     const m = new Float32Array(reads.length * T * S);
@@ -165,7 +165,7 @@ function limitMask(reads: QueryReads[][], S: number, keyMask: tf.Tensor2D | unde
 
 /** Additive mask [1|B, 1, T, S] of T queries over S keys: causal (key j ≤ query position), or a character alignment's, plus padding. */
 export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOptions = {}): tf.Tensor4D {
-  return limitMask(keyLimitRows(T, S, opts), S, opts.keyMask);
+  return readsMask(readRows(T, S, opts), S, opts.keyMask);
 }
 
 /**
@@ -176,15 +176,15 @@ export function crossAttentionMask(T: number, S: number, opts: CrossAttentionOpt
 function attentionWeights(q: tf.Tensor4D, k: tf.Tensor4D, opts: CrossAttentionOptions): tf.Tensor4D {
   const [, , T, hd] = q.shape;
   const S = k.shape[2];
-  const limits = keyLimitRows(T, S, opts); // [B'][T] reads
+  const reads = readRows(T, S, opts); // [B'][T]
   return tf.tidy(() => {
     const kT = tf.transpose(k, [0, 1, 3, 2]); // [B, h, hd, S]
-    let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), limitMask(limits, S, opts.keyMask)); // [B, h, T, S]
+    let scores = tf.add(tf.mul(matmul(q, kT), 1 / Math.sqrt(hd)), readsMask(reads, S, opts.keyMask)); // [B, h, T, S]
     if (opts.bias) scores = tf.add(scores, opts.bias);
-    if (opts.positionBias) scores = tf.add(scores, limitScoreBias(opts.positionBias, limits, S));
+    if (opts.positionBias) scores = tf.add(scores, readsScoreBias(opts.positionBias, reads, S));
     const w = tf.softmax(scores) as tf.Tensor4D;
-    if (limits.every((r) => r.every((n) => n.limit + n.length > 0))) return w;
-    const keep = tf.tensor4d(limits.flat().map((n) => (n.limit + n.length > 0 ? 1 : 0)), [limits.length, 1, T, 1]); // [B', 1, T, 1]
+    if (reads.every((r) => r.every((n) => n.limit + n.length > 0))) return w;
+    const keep = tf.tensor4d(reads.flat().map((n) => (n.limit + n.length > 0 ? 1 : 0)), [reads.length, 1, T, 1]); // [B', 1, T, 1]
     return tf.mul(w, keep) as tf.Tensor4D;
   });
 }

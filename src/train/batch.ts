@@ -159,7 +159,7 @@ function augmentSide(examples: EncodedExample[], T: number, fixed: BatchLengths)
     a.ids.forEach((id, j) => ((ids[b * S + j] = id), (real[b * S + j] = 1)));
     return padKeyLimit(a.keyLimit, T);
   });
-  const tails = layTails(examples.map((e) => ({ ids: e.augment!.ids, reads: e.augment! })), S, T, fixed.slots);
+  const tails = layTails(examples.map((e) => e.augment!), S, T, fixed.slots);
   return { ids: tf.tensor2d(ids, [B, S], 'int32'), real: tf.tensor2d(real, [B, S], 'float32'), keyLimit, S, tails };
 }
 

@@ -144,7 +144,7 @@ describe('composition across tokenizers', () => {
   it('forwardFromCache with the key limit and tails equals forwardAligned (what a training step reads)', () => {
     const [, comp, ta, tg] = pairs[0];
     const a = alignText(ta, tg, 'the caé 😀');
-    const tails = layTails([{ ids: a.augment.ids, reads: a }], a.augment.ids.length, a.anchor.ids.length);
+    const tails = layTails([a], a.augment.ids.length, a.anchor.ids.length);
     expect(tails.slots).toBeGreaterThan(0);
     const [x, g] = [ids(a.anchor.ids), ids(a.augment.ids)];
     const prefix = comp.anchorPrefix(x);
@@ -205,7 +205,7 @@ describe('composition across tokenizers against PyTorch (tests/golden/calm-tiny/
       const tails: Tail[] = [];
       const keyLimit = row.map((r) => commonPrefix(r, whole));
       const tailOf = row.map((r, t) => (r.length > keyLimit[t] ? tails.push({ shared: keyLimit[t], ids: r.slice(keyLimit[t]) }) - 1 : -1));
-      return { ids: whole, keyLimit, reads: { tailOf, tails } };
+      return { keyLimit, tailOf, tails };
     });
     const tails = layTails(rows, g.augment_ids[0].length, g.anchor_ids[0].length);
     expect(tails.runs.length).toBeGreaterThan(3);

@@ -76,7 +76,7 @@ describe('aligned examples', () => {
     const b = makeBatch([e], 0);
     expect(b.augment!.tails.slots).toBe(4);
     expect(b.augment!.tails.keyTail![0]).toEqual([{ start: 3, length: 1 }, { start: 4, length: 1 }, { start: 0, length: 0 }, { start: 5, length: 1 }, { start: 6, length: 1 }, { start: 0, length: 0 }, { start: 0, length: 0 }]);
-    expect(b.augment!.tails.runs.map((r) => [r.start, r.shared, bpe.decode(r.ids)])).toEqual([[3, 0, 't'], [4, 0, 'th'], [5, 1, 'the '], [6, 1, 'the c']]);
+    expect(b.augment!.tails.runs.map((r) => [r.start, r.shared, bpe.decode([...e.augment!.ids.slice(0, r.shared), ...r.ids])])).toEqual([[3, 0, 't'], [4, 0, 'th'], [5, 1, 'the '], [6, 1, 'the c']]);
     disposeBatch(b);
   });
 

@@ -42,7 +42,7 @@ export function readsLogits(comp: Composition, augment: Tokenizer, text: string,
   let g = augment.encodeWithEnds(text);
   if (augmentBos !== undefined) g = withBos(g, augmentBos);
   const reads = prefixReads(augment, text, a.ends, g, augmentBos);
-  const tails = layTails([{ ids: g.ids, reads }], g.ids.length, a.ids.length);
+  const tails = layTails([reads], g.ids.length, a.ids.length);
   return tf.tidy(() => {
     const x = tf.tensor2d([a.ids], [1, a.ids.length], 'int32');
     const y = tf.tensor2d([g.ids], [1, g.ids.length], 'int32');
